@@ -1,0 +1,126 @@
+"""The validated, read-only data model of a scenario. Nothing here reads files or knows a solver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    industry: str
+    node_type: str
+    max_minutes: float = np.inf
+    decay_per_min: float = 0.0
+
+
+@dataclass(frozen=True)
+class SubareaMix:
+    subarea: str
+    industry: str
+    min_share: float = np.nan
+    max_share: float = np.nan
+
+
+@dataclass(frozen=True)
+class SubareaAllow:
+    subarea: str
+    industries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    metric: str
+    min: float = np.nan
+    max: float = np.nan
+    industries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    total_budget_yuan: float = np.nan
+    industry_budget_yuan: dict[str, float] = field(default_factory=dict)
+    access_rules: tuple[AccessRule, ...] = ()
+    subarea_mix: tuple[SubareaMix, ...] = ()
+    subarea_allow: tuple[SubareaAllow, ...] = ()
+    metric_rules: tuple[MetricRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Objective:
+    sense: str = "maximize"  # or "minimize"
+    cost_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class SolverDefaults:
+    name: str = "highs"
+    time_limit_s: float = 60.0
+    mip_gap: float = 1e-4
+    threads: int = 0  # 0 = solver's choice
+
+
+@dataclass(frozen=True)
+class Network:
+    nodes: pd.DataFrame  # node_id, type, name, x, y, x_m, y_m
+    edges: pd.DataFrame  # from_node, to_node, speed_kmh, length_m, corridor
+    crs: str = "EPSG:4326"
+    access_speed_kmh: float = 12.0
+    access_links: int = 3
+    detour_factor: float = 1.3
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Frames are treated as read-only; positions (0..n-1) index parcels and industries.
+
+    parcels: parcel_id, area_m2, zone, far_max, subarea, x, y, existing_use, dev_cost_per_m2, must_develop,
+        x_m, y_m (projected metres, NaN without coordinates), _row (source row).
+    industries: industry_id, name, output_per_m2, jobs_per_m2, allowed_zones, far_min, far_max, min_floor_m2,
+        min_floor_total_m2, max_floor_total_m2, min_share, max_share, min_sites, max_sites, usable_share, color,
+        and any `<metric>_per_m2` columns.
+    compatibility: zone, industry_id (allowed pairs of zone and industry).
+    pairs: parcel_id, industry_id, value_multiplier, cost_yuan, eligible (or None).
+    access: minutes from each parcel to the nearest network node of each type (columns = types), or None.
+    """
+
+    name: str
+    parcels: pd.DataFrame
+    industries: pd.DataFrame
+    compatibility: pd.DataFrame
+    pairs: pd.DataFrame | None = None
+    network: Network | None = None
+    access: pd.DataFrame | None = None
+    rules: Rules = field(default_factory=Rules)
+    objective: Objective = field(default_factory=Objective)
+    solver: SolverDefaults = field(default_factory=SolverDefaults)
+    description: str = ""
+    assumptions: tuple[str, ...] = ()
+    folder: Path | None = None
+    geometry: tuple | None = None  # shapely geometry per parcel (WGS84 lon/lat), or None
+    subareas_path: Path | None = None
+    basemap_path: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)  # role -> display name of the source file
+
+    @property
+    def n_parcels(self) -> int:
+        return len(self.parcels)
+
+    @property
+    def n_industries(self) -> int:
+        return len(self.industries)
+
+    @property
+    def metrics(self) -> list[str]:
+        """Names of per-m² metric columns (`jobs_per_m2` gives `jobs`, `teams_per_m2` gives `teams`...)."""
+        return [c[: -len("_per_m2")] for c in self.industries.columns
+                if c.endswith("_per_m2") and c not in ("output_per_m2",)]
+
+    def industry_index(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.industries["industry_id"])}
+
+    def parcel_index(self) -> dict[str, int]:
+        return {p: i for i, p in enumerate(self.parcels["parcel_id"])}

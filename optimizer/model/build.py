@@ -1,0 +1,298 @@
+"""build_model(scenario) -> ModelBundle: the MILP plus what a decoder needs. One function per rule family.
+
+Columns: x[e] (binary, pair e chosen) for e in 0..n-1, then f[e] (floor area of pair e, in floor units), then a
+few auxiliary totals (all floor, floor per sub-area) that keep share rows sparse.
+Floor is measured in `floor_unit_m2` and money in `money_unit_yuan`, powers of ten chosen from the data so that
+coefficients sit near 1; every row is then divided by its largest coefficient.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.data import Scenario
+from optimizer.model.eligibility import PairSet, eligible_pairs
+from optimizer.model.milp import MILP, RowBlock
+
+INF = np.inf
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """The MILP together with the pairs behind its columns and the units it uses."""
+
+    milp: MILP
+    pairs: PairSet
+    floor_unit_m2: float
+    money_unit_yuan: float
+    build_s: float
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pairs)
+
+
+@dataclass
+class _Rows:
+    """Accumulates row blocks as COO triplets (local row, column, value) with bounds."""
+
+    rows: list
+    cols: list
+    vals: list
+    lower: list
+    upper: list
+    blocks: list
+    n: int = 0
+    n_base_cols: int = 0
+    aux_upper: list | None = None
+
+    def new_col(self, upper: float = INF) -> int:
+        """An auxiliary continuous column (a total that several rows share), placed after x and f."""
+        self.aux_upper.append(upper)
+        return self.n_base_cols + len(self.aux_upper) - 1
+
+    def define_total(self, family: str, col: int, members: np.ndarray, label: str) -> None:
+        """Row: col − Σ members = 0 (members are columns with coefficient 1)."""
+        m = len(members)
+        self.add(family, np.zeros(m + 1, dtype=np.int64), np.concatenate([[col], members]),
+                 np.concatenate([[1.0], -np.ones(m)]), np.zeros(1), np.zeros(1), lambda i: label)
+
+    def add(self, family: str, r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            label, elastic: bool = False) -> None:
+        size = len(lo)
+        if size == 0:
+            return
+        self.rows.append(np.asarray(r, dtype=np.int64) + self.n)
+        self.cols.append(np.asarray(c, dtype=np.int64))
+        self.vals.append(np.asarray(v, dtype=float))
+        self.lower.append(np.asarray(lo, dtype=float))
+        self.upper.append(np.asarray(hi, dtype=float))
+        self.blocks.append(RowBlock(family, self.n, size, label, elastic))
+        self.n += size
+
+
+def _pow10(values: np.ndarray) -> float:
+    v = np.abs(values[np.isfinite(values) & (values != 0)])
+    return float(10.0 ** np.round(np.log10(np.median(v)))) if len(v) else 1.0
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.6g}"
+
+
+def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
+    """Build the canonical MILP of a scenario (vectorised; no loop over parcels or pairs)."""
+    t0 = time.perf_counter()
+    pairs = eligible_pairs(sc) if pairs is None else pairs
+    n = len(pairs)
+    fu = _pow10(pairs.hi_m2)
+    w = sc.objective.cost_weight
+    val_per_unit = (pairs.value_per_m2 - w * pairs.cost_per_m2) * fu
+    mu = _pow10(np.concatenate([val_per_unit, w * pairs.cost_fixed_yuan]))
+    X = np.arange(n)  # x columns
+    F = n + X  # f columns
+    par, ind = sc.parcels, sc.industries
+    pid = par["parcel_id"].to_numpy(str)
+    kid = ind["industry_id"].to_numpy(str)
+    R = _Rows([], [], [], [], [], [], n_base_cols=2 * n, aux_upper=[])
+
+    _one_use(R, sc, pairs, X, pid)
+    _floor_link(R, pairs, X, F, fu, pid, kid)
+    _demand(R, sc, pairs, F, fu, kid)
+    _shares(R, sc, pairs, F, kid)
+    _sites(R, sc, pairs, X, kid)
+    _budgets(R, sc, pairs, X, F, fu, mu, kid)
+    _subarea_mix(R, sc, pairs, F)
+    _metrics(R, sc, pairs, F, fu)
+
+    n_cols = 2 * n + len(R.aux_upper)
+    if R.n:
+        A = sp.csr_matrix((np.concatenate(R.vals), (np.concatenate(R.rows), np.concatenate(R.cols))),
+                          shape=(R.n, n_cols))
+        lower, upper = np.concatenate(R.lower), np.concatenate(R.upper)
+    else:
+        A, lower, upper = sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
+    A.sum_duplicates()
+    # row scaling: largest |coefficient| of each row becomes 1
+    row_max = np.zeros(A.shape[0])
+    if A.nnz:
+        row_max = np.maximum.reduceat(np.abs(A.data), A.indptr[:-1]) if A.shape[0] else row_max
+        empty = np.diff(A.indptr) == 0
+        row_max[empty] = 1.0
+    row_max[row_max == 0] = 1.0
+    A = sp.diags(1.0 / row_max) @ A
+    lower, upper = lower / row_max, upper / row_max
+
+    n_aux = len(R.aux_upper)
+    c = np.concatenate([-w * pairs.cost_fixed_yuan / mu, val_per_unit / mu, np.zeros(n_aux)])
+    milp = MILP(
+        c=c, A=A.tocsr(), row_lower=lower, row_upper=upper,
+        col_lower=np.zeros(n_cols),
+        col_upper=np.concatenate([np.ones(n), pairs.hi_m2 / fu, np.array(R.aux_upper, dtype=float)]),
+        integrality=np.concatenate([np.ones(n, bool), np.zeros(n + n_aux, bool)]),
+        sense=sc.objective.sense, blocks=tuple(R.blocks), obj_scale=mu,
+    )
+    return ModelBundle(milp, pairs, fu, mu, time.perf_counter() - t0)
+
+
+# --- rule families ------------------------------------------------------------------------------------------
+def _one_use(R: _Rows, sc: Scenario, pairs: PairSet, X, pid) -> None:
+    """At most one industry per parcel; exactly one where must_develop."""
+    parcels_with, row_of_pair = np.unique(pairs.parcel, return_inverse=True)
+    must = sc.parcels["must_develop"].to_numpy(bool)[parcels_with]
+    lo = np.where(must, 1.0, -INF)
+    ids = pid[parcels_with]
+    R.add("one_use", row_of_pair, X, np.ones(len(X)), lo, np.ones(len(parcels_with)),
+          lambda i: f"parcel {ids[i]}: {'exactly' if must[i] else 'at most'} one industry"
+          + (" (must_develop)" if must[i] else ""), elastic=False)
+    # must_develop parcels without any eligible pair are caught before solving (see model.precheck)
+
+
+def _floor_link(R: _Rows, pairs: PairSet, X, F, fu, pid, kid) -> None:
+    """lo·x ≤ f ≤ hi·x: a chosen pair's floor lies in its density range; an unchosen pair has none."""
+    n = len(X)
+    has_lo = np.flatnonzero(pairs.lo_m2 > 0)
+    r = np.arange(len(has_lo))
+    R.add("floor_min", np.concatenate([r, r]), np.concatenate([F[has_lo], X[has_lo]]),
+          np.concatenate([np.ones(len(has_lo)), -pairs.lo_m2[has_lo] / fu]),
+          np.zeros(len(has_lo)), np.full(len(has_lo), INF),
+          lambda i: f"least floor of {kid[pairs.industry[has_lo[i]]]} on parcel {pid[pairs.parcel[has_lo[i]]]}")
+    r = np.arange(n)
+    R.add("floor_max", np.concatenate([r, r]), np.concatenate([F, X]),
+          np.concatenate([np.ones(n), -pairs.hi_m2 / fu]), np.full(n, -INF), np.zeros(n),
+          lambda i: f"most floor (FAR cap) of {kid[pairs.industry[i]]} on parcel {pid[pairs.parcel[i]]}")
+
+
+def _industry_rows(pairs: PairSet, ks: np.ndarray):
+    """Map pairs whose industry is in `ks` to a row number (position in ks)."""
+    pos = np.full(pairs.n_industries, -1)
+    pos[ks] = np.arange(len(ks))
+    r = pos[pairs.industry]
+    sel = np.flatnonzero(r >= 0)
+    return sel, r[sel]
+
+
+def _demand(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
+    lo = sc.industries["min_floor_total_m2"].to_numpy(float)
+    hi = sc.industries["max_floor_total_m2"].to_numpy(float)
+    ks = np.flatnonzero(~np.isnan(lo) | ~np.isnan(hi))
+    sel, r = _industry_rows(pairs, ks)
+    lo_k, hi_k = np.nan_to_num(lo[ks], nan=-INF), np.nan_to_num(hi[ks], nan=INF)
+
+    def label(i: int) -> str:
+        parts = []
+        if np.isfinite(lo_k[i]):
+            parts.append(f"≥ {_fmt(lo_k[i])} m²")
+        if np.isfinite(hi_k[i]):
+            parts.append(f"≤ {_fmt(hi_k[i])} m²")
+        return f"demand bounds of {kid[ks[i]]}: total floor {' and '.join(parts)}"
+
+    R.add("demand", r, F[sel], np.ones(len(sel)), lo_k / fu, hi_k / fu, label, elastic=True)
+
+
+def _shares(R: _Rows, sc: Scenario, pairs: PairSet, F, kid) -> None:
+    """share_min·T ≤ Σf_k ≤ share_max·T, with T = Σf the total floor (one auxiliary column)."""
+    s_min = sc.industries["min_share"].to_numpy(float)
+    s_max = sc.industries["max_share"].to_numpy(float)
+    if np.isnan(s_min).all() and np.isnan(s_max).all():
+        return
+    T = R.new_col()
+    R.define_total("total_floor", T, F, "definition of total floor")
+    for s, family, lo, hi, word in ((s_min, "share_min", 0.0, INF, "at least"),
+                                    (s_max, "share_max", -INF, 0.0, "at most")):
+        ks = np.flatnonzero(~np.isnan(s))
+        sel, r = _industry_rows(pairs, ks)
+        R.add(family, np.concatenate([r, np.arange(len(ks))]), np.concatenate([F[sel], np.full(len(ks), T)]),
+              np.concatenate([np.ones(len(sel)), -s[ks]]), np.full(len(ks), lo), np.full(len(ks), hi),
+              lambda i, ks=ks, s=s, word=word: f"{kid[ks[i]]} share of all floor {word} {s[ks[i]]:.1%}",
+              elastic=True)
+
+
+def _sites(R: _Rows, sc: Scenario, pairs: PairSet, X, kid) -> None:
+    lo = sc.industries["min_sites"].to_numpy(float)
+    hi = sc.industries["max_sites"].to_numpy(float)
+    ks = np.flatnonzero(~np.isnan(lo) | ~np.isnan(hi))
+    sel, r = _industry_rows(pairs, ks)
+    lo_k, hi_k = np.nan_to_num(lo[ks], nan=-INF), np.nan_to_num(hi[ks], nan=INF)
+    R.add("sites", r, X[sel], np.ones(len(sel)), lo_k, hi_k,
+          lambda i: f"number of {kid[ks[i]]} sites in [{_fmt(max(lo_k[i], 0))}, {_fmt(hi_k[i])}]", elastic=True)
+
+
+def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
+    B = sc.rules.total_budget_yuan
+    if np.isfinite(B):
+        n = len(pairs)
+        r = np.zeros(2 * n, dtype=np.int64)
+        R.add("budget_total", r, np.concatenate([X, F]),
+              np.concatenate([pairs.cost_fixed_yuan / mu, pairs.cost_per_m2 * fu / mu]),
+              np.array([-INF]), np.array([B / mu]),
+              lambda i: f"total development budget ≤ {_fmt(B)} yuan", elastic=True)
+    if sc.rules.industry_budget_yuan:
+        kidx = sc.industry_index()
+        names = list(sc.rules.industry_budget_yuan)
+        ks = np.array([kidx[k] for k in names])
+        caps = np.array([sc.rules.industry_budget_yuan[k] for k in names])
+        sel, r = _industry_rows(pairs, ks)
+        R.add("budget_industry", r, X[sel], pairs.cost_fixed_yuan[sel] / mu, np.full(len(ks), -INF), caps / mu,
+              lambda i: f"budget of {names[i]} over pair costs ≤ {_fmt(caps[i])} yuan", elastic=True)
+
+
+def _subarea_mix(R: _Rows, sc: Scenario, pairs: PairSet, F) -> None:
+    """Σ_{p∈s} f_{p,k} − share·S_s ≥ 0 (min) or ≤ 0 (max), with S_s the sub-area's total floor (auxiliary)."""
+    rules = sc.rules.subarea_mix
+    if not rules:
+        return
+    kidx = sc.industry_index()
+    sub = sc.parcels["subarea"].to_numpy(str)[pairs.parcel]
+    totals: dict[str, int] = {}
+    for name in dict.fromkeys(r.subarea for r in rules):  # a handful of sub-areas, vectorised inside
+        totals[name] = R.new_col()
+        R.define_total("subarea_floor", totals[name], F[sub == name], f"definition of {name}'s total floor")
+    rows, cols, vals, lo, hi, labels = [], [], [], [], [], []
+    for rule in rules:
+        own = np.flatnonzero((sub == rule.subarea) & (pairs.industry == kidx[rule.industry]))
+        for share, lo_b, hi_b, word in ((rule.min_share, 0.0, INF, "at least"),
+                                        (rule.max_share, -INF, 0.0, "at most")):
+            if np.isnan(share):
+                continue
+            rows.append(np.full(len(own) + 1, len(lo)))
+            cols.append(np.concatenate([F[own], [totals[rule.subarea]]]))
+            vals.append(np.concatenate([np.ones(len(own)), [-share]]))
+            lo.append(lo_b)
+            hi.append(hi_b)
+            labels.append(f"{rule.industry} share of sub-area {rule.subarea}'s floor {word} {share:.1%}")
+    R.add("subarea_mix", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.array(lo),
+          np.array(hi), lambda i: labels[i], elastic=True)
+
+
+def _metric_rates(sc: Scenario, metric: str, industries: tuple[str, ...]) -> np.ndarray:
+    """Per-industry metric per m² of floor (rate per usable m² × usable share), zero outside `industries`."""
+    ind = sc.industries
+    rate = ind[f"{metric}_per_m2"].to_numpy(float) * ind["usable_share"].to_numpy(float)
+    if industries:
+        rate = np.where(np.isin(ind["industry_id"].to_numpy(str), list(industries)), rate, 0.0)
+    return rate
+
+
+def _metrics(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
+    rules = sc.rules.metric_rules
+    if not rules:
+        return
+    rows, cols, vals, lo, hi, labels = [], [], [], [], [], []
+    for i, rule in enumerate(rules):
+        rate = _metric_rates(sc, rule.metric, rule.industries)[pairs.industry] * fu
+        nz = np.flatnonzero(rate)
+        rows.append(np.full(len(nz), i))
+        cols.append(F[nz])
+        vals.append(rate[nz])
+        lo.append(-INF if np.isnan(rule.min) else rule.min)
+        hi.append(INF if np.isnan(rule.max) else rule.max)
+        bounds = " and ".join(p for p in (f"≥ {_fmt(rule.min)}" if not np.isnan(rule.min) else "",
+                                          f"≤ {_fmt(rule.max)}" if not np.isnan(rule.max) else "") if p)
+        labels.append(f"total {rule.metric} {bounds}")
+    R.add("metric", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.array(lo), np.array(hi),
+          lambda i: labels[i], elastic=True)

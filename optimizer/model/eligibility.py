@@ -1,0 +1,94 @@
+"""Eligible (parcel, industry) pairs: zoning, sub-area admission, access, size and the pair table, as one mask.
+
+Ineligible pairs never become model columns. Everything is vectorised over the parcel × industry grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.data import Scenario
+
+REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Eligible pairs with their per-pair data (arrays of equal length, one entry per pair)."""
+
+    parcel: np.ndarray  # parcel position
+    industry: np.ndarray  # industry position
+    lo_m2: np.ndarray  # least floor area if the pair is chosen
+    hi_m2: np.ndarray  # most floor area if the pair is chosen
+    value_per_m2: np.ndarray  # output per m² of floor (industry output × pair multiplier × access decay)
+    cost_per_m2: np.ndarray  # development cost per m² of floor (parcel)
+    cost_fixed_yuan: np.ndarray  # one-off pair cost (pair table)
+    n_parcels: int
+    n_industries: int
+
+    def __len__(self) -> int:
+        return len(self.parcel)
+
+
+def pair_grids(sc: Scenario) -> dict[str, np.ndarray]:
+    """Parcel × industry grids: eligibility mask, floor bounds, value multiplier, pair cost, access decay."""
+    par, ind = sc.parcels, sc.industries
+    n_p, n_k = len(par), len(ind)
+    area = par["area_m2"].to_numpy(float)
+    # zoning: zone codes × industries
+    zone_codes, zone_idx = np.unique(par["zone"].to_numpy(str), return_inverse=True)
+    kidx = sc.industry_index()
+    compat = np.zeros((len(zone_codes), n_k), dtype=bool)
+    zpos = {z: i for i, z in enumerate(zone_codes)}
+    ci = sc.compatibility["zone"].map(zpos)
+    ok = ci.notna().to_numpy()
+    compat[ci[ok].astype(int).to_numpy(), sc.compatibility["industry_id"].map(kidx)[ok].astype(int).to_numpy()] = True
+    mask = compat[zone_idx]
+
+    hi = np.minimum(par["far_max"].to_numpy(float)[:, None], ind["far_max"].to_numpy(float)[None, :]) * area[:, None]
+    lo = np.maximum(ind["far_min"].to_numpy(float)[None, :] * area[:, None], ind["min_floor_m2"].to_numpy(float)[None, :])
+    mask &= (hi > 0) & (hi >= lo * (1 - REL_TOL))
+
+    subarea = par["subarea"].to_numpy(str)
+    for rule in sc.rules.subarea_allow:
+        allowed = np.isin(ind["industry_id"].to_numpy(str), list(rule.industries))
+        rows = subarea == rule.subarea
+        mask[rows] &= allowed[None, :]
+
+    mult = np.ones((n_p, n_k))
+    for rule in sc.rules.access_rules:
+        k = kidx[rule.industry]
+        minutes = sc.access[rule.node_type].to_numpy(float)
+        mask[:, k] &= minutes <= rule.max_minutes
+        if rule.decay_per_min > 0:
+            with np.errstate(over="ignore"):
+                mult[:, k] *= np.exp(-rule.decay_per_min * np.where(np.isfinite(minutes), minutes, 0.0))
+
+    cost = np.zeros((n_p, n_k))
+    if sc.pairs is not None and len(sc.pairs):
+        pp = sc.pairs["parcel_id"].map(sc.parcel_index()).to_numpy(int)
+        kk = sc.pairs["industry_id"].map(kidx).to_numpy(int)
+        mult[pp, kk] *= sc.pairs["value_multiplier"].to_numpy(float)
+        cost[pp, kk] = sc.pairs["cost_yuan"].to_numpy(float)
+        mask[pp, kk] &= sc.pairs["eligible"].to_numpy(bool)
+    return {"mask": mask, "lo": lo, "hi": hi, "mult": mult, "cost": cost}
+
+
+def eligible_pairs(sc: Scenario) -> PairSet:
+    """The eligible pairs of a scenario, in parcel-major order."""
+    g = pair_grids(sc)
+    p, k = np.nonzero(g["mask"])
+    lo, hi = g["lo"][p, k], g["hi"][p, k]
+    return PairSet(
+        parcel=p.astype(np.int64),
+        industry=k.astype(np.int64),
+        lo_m2=np.minimum(lo, hi),
+        hi_m2=hi,
+        value_per_m2=sc.industries["output_per_m2"].to_numpy(float)[k] * g["mult"][p, k],
+        cost_per_m2=sc.parcels["dev_cost_per_m2"].to_numpy(float)[p],
+        cost_fixed_yuan=g["cost"][p, k],
+        n_parcels=sc.n_parcels,
+        n_industries=sc.n_industries,
+    )

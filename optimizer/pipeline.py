@@ -1,0 +1,125 @@
+"""The one-way flow that the CLI, notebooks and benchmarks all call.
+
+scenario folder -> Scenario -> eligible pairs (+ precheck) -> MILP -> solver -> plan -> check -> KPIs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import Scenario
+from optimizer.errors import CheckFailed, InfeasibleScenario
+from optimizer.model import ModelBundle, build_model, eligible_pairs
+from optimizer.scenario import load_scenario
+from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode
+from optimizer.solution.explain import diagnose, precheck
+from optimizer.solvers import SolveOptions, SolveResult, solve_milp
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run produced. `plan` is None when no plan exists (infeasible, or none found in time)."""
+
+    scenario: Scenario
+    status: str
+    plan: Plan | None
+    check: CheckReport | None
+    kpis: dict | None
+    solver: str
+    timings: dict = field(default_factory=dict)
+    conflicts: list = field(default_factory=list)
+    message: str = ""
+
+    def summary(self) -> dict:
+        p = self.plan
+        return {
+            "scenario": self.scenario.name,
+            "status": self.status,
+            "objective": _num(p.objective) if p else None,
+            "bound": _num(p.bound) if p else None,
+            "gap": _num(p.gap) if p else None,
+            "solver": self.solver,
+            "build_s": _num(self.timings.get("build_s")),
+            "solve_s": _num(self.timings.get("solve_s")),
+            "timings_s": {k: _num(v) for k, v in self.timings.items()},
+            "message": self.message,
+            "conflicts": list(self.conflicts),
+            "check": self.check.to_dict() if self.check else {"passed": False, "violations": []},
+            "kpis": self.kpis,
+            "assumptions": list(self.scenario.assumptions),
+        }
+
+
+def _num(v):
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def solve_scenario(
+    scenario: Scenario | str | Path,
+    solver: str | None = None,
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    log: bool = False,
+    progress=None,
+) -> RunResult:
+    """Load (if given a folder), build, solve, decode, check and measure a scenario.
+
+    Raises InfeasibleScenario (with the conflicting rules) or CheckFailed; returns a RunResult otherwise, whose
+    status is "optimal", "feasible" or "no_solution".
+    """
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    timings["load_s"] = time.perf_counter() - t
+    d = sc.solver
+    solver = solver or d.name
+    opts = SolveOptions(
+        time_limit_s=d.time_limit_s if time_limit_s is None else time_limit_s,
+        mip_gap=d.mip_gap if mip_gap is None else mip_gap,
+        threads=d.threads if threads is None else threads,
+        log=log, progress=progress,
+    )
+    t = time.perf_counter()
+    pairs = eligible_pairs(sc)
+    timings["eligibility_s"] = time.perf_counter() - t
+    conflicts = precheck(sc, pairs)
+    if conflicts:
+        raise InfeasibleScenario(conflicts, "(found before solving)")
+    bundle = build_model(sc, pairs)
+    timings["build_s"] = bundle.build_s
+    res = solve_milp(bundle.milp, solver, opts)
+    timings["solve_s"] = res.solve_s
+    if res.status in ("infeasible", "unbounded"):
+        if res.status == "unbounded":
+            raise InfeasibleScenario(["the model is unbounded (a scenario rule is missing a bound)"])
+        conflicts = diagnose(bundle, time_limit_s=max(opts.time_limit_s, 10.0))
+        raise InfeasibleScenario(conflicts or ["no single coupling rule explains it; check zoning and FAR data"],
+                                 "(the solver proved that no plan satisfies all rules together)")
+    return finish(sc, bundle, res, timings)
+
+
+def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -> RunResult:
+    """Decode, check and measure a solver answer."""
+    if not res.has_plan:
+        return RunResult(sc, "no_solution", None, None, None, res.solver, timings, message=res.message)
+    t = time.perf_counter()
+    table = decode(sc, bundle, res.x)
+    report = check_plan(sc, table, res.objective)
+    timings["check_s"] = time.perf_counter() - t
+    if not report.passed:
+        raise CheckFailed(report.violations)
+    kpis = compute_kpis(sc, table)
+    plan = Plan(table, res.status, res.objective, res.bound, res.gap, res.solver, bundle.build_s, res.solve_s,
+                res.message)
+    return RunResult(sc, res.status, plan, report, kpis, res.solver, timings, message=res.message)
+
+
+def plan_frame(result: RunResult) -> pd.DataFrame:
+    """The assignment table of a run (empty when there is no plan)."""
+    return result.plan.assignment if result.plan is not None else pd.DataFrame()

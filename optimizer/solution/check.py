@@ -1,0 +1,212 @@
+"""The independent checker: re-derives every rule from the scenario data and the plan, never from the model.
+
+Written separately from the model builder on purpose (pandas joins over the assignment table instead of
+sparse rows), so that a builder or solver bug shows up as a violation here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import Scenario
+
+ABS_TOL_M2 = 1e-2  # floor area tolerance in m²
+REL_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    passed: bool
+    violations: list[str] = field(default_factory=list)
+    objective: float = np.nan  # recomputed from the plan, in yuan
+    n_checked_rules: int = 0
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "violations": list(self.violations),
+                "objective_recomputed": self.objective, "rules_checked": self.n_checked_rules}
+
+
+def _tol(bound: float) -> float:
+    return ABS_TOL_M2 + REL_TOL * abs(bound)
+
+
+def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
+    """Join the plan (parcel_id, industry_id, floor_area_m2) with parcel, industry and pair data."""
+    par = sc.parcels.drop(columns=["_row"], errors="ignore").rename(columns={"far_max": "parcel_far_max"})
+    ind = sc.industries.drop(columns=["_row"], errors="ignore").rename(
+        columns={"far_max": "industry_far_max", "far_min": "industry_far_min", "name": "industry_name"})
+    df = plan[["parcel_id", "industry_id", "floor_area_m2"]].merge(par, on="parcel_id", how="left",
+                                                                     indicator="_par")
+    df = df.merge(ind, on="industry_id", how="left", indicator="_ind")
+    if sc.pairs is not None:
+        df = df.merge(sc.pairs[["parcel_id", "industry_id", "value_multiplier", "cost_yuan", "eligible"]],
+                      on=["parcel_id", "industry_id"], how="left")
+    else:
+        df["value_multiplier"], df["cost_yuan"], df["eligible"] = np.nan, np.nan, np.nan
+    df["value_multiplier"] = df["value_multiplier"].fillna(1.0)
+    df["cost_yuan"] = df["cost_yuan"].fillna(0.0)
+    df["eligible"] = df["eligible"].fillna(True).astype(bool)
+    decay = np.ones(len(df))
+    if sc.access is not None and len(df):
+        pos = df["parcel_id"].map(sc.parcel_index())
+        for rule in sc.rules.access_rules:
+            if rule.decay_per_min > 0:
+                minutes = sc.access[rule.node_type].to_numpy(float)[pos.fillna(0).astype(int).to_numpy()]
+                hit = (df["industry_id"] == rule.industry).to_numpy()
+                decay[hit] *= np.exp(-rule.decay_per_min * minutes[hit])
+    df["output_yuan"] = df["output_per_m2"] * df["value_multiplier"] * decay * df["floor_area_m2"]
+    df["cost_total_yuan"] = df["dev_cost_per_m2"] * df["floor_area_m2"] + df["cost_yuan"]
+    return df
+
+
+def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None) -> CheckReport:
+    """Check a plan (columns parcel_id, industry_id, floor_area_m2) against every rule of the scenario."""
+    v: list[str] = []
+    n_rules = 0
+    need = {"parcel_id", "industry_id", "floor_area_m2"}
+    if not need <= set(plan.columns):
+        return CheckReport(False, [f"plan lacks columns {sorted(need - set(plan.columns))}"])
+    df = plan_values(sc, plan)
+    floor = df["floor_area_m2"].to_numpy(float)
+
+    # identities
+    n_rules += 1
+    for _, r in df[df["_par"] == "left_only"].iterrows():
+        v.append(f"unknown parcel '{r.parcel_id}'")
+    for _, r in df[df["_ind"] == "left_only"].iterrows():
+        v.append(f"unknown industry '{r.industry_id}' on parcel {r.parcel_id}")
+    for pid in df.loc[df["parcel_id"].duplicated(), "parcel_id"].unique():
+        v.append(f"parcel {pid} has more than one industry")
+    bad_floor = ~np.isfinite(floor) | (floor <= 0)
+    for _, r in df[bad_floor].iterrows():
+        v.append(f"parcel {r.parcel_id}: floor area {r.floor_area_m2} is not a positive number")
+    df = df[(df["_par"] == "both") & (df["_ind"] == "both")].copy()
+    floor = df["floor_area_m2"].to_numpy(float)
+
+    # zoning
+    n_rules += 1
+    allowed = set(zip(sc.compatibility["zone"], sc.compatibility["industry_id"]))
+    ok_zone = np.array([(z, k) in allowed for z, k in zip(df["zone"], df["industry_id"])], dtype=bool)
+    for _, r in df[~ok_zone].iterrows():
+        v.append(f"parcel {r.parcel_id}: zone {r.zone} does not allow {r.industry_id}")
+    # sub-area admission
+    for rule in sc.rules.subarea_allow:
+        n_rules += 1
+        bad = (df["subarea"] == rule.subarea) & ~df["industry_id"].isin(rule.industries)
+        for _, r in df[bad].iterrows():
+            v.append(f"parcel {r.parcel_id}: {r.industry_id} may not locate in sub-area {rule.subarea}")
+    # access
+    for rule in sc.rules.access_rules:
+        n_rules += 1
+        sel = df[df["industry_id"] == rule.industry]
+        if len(sel) and np.isfinite(rule.max_minutes):
+            minutes = sc.access[rule.node_type].to_numpy(float)[sel["parcel_id"].map(sc.parcel_index()).to_numpy()]
+            for pid, t in zip(sel["parcel_id"][minutes > rule.max_minutes + 1e-9],
+                              minutes[minutes > rule.max_minutes + 1e-9]):
+                v.append(f"parcel {pid}: {rule.industry} is {t:.1f} min from the nearest {rule.node_type} "
+                         f"(limit {rule.max_minutes:g} min)")
+    # pair table exclusions
+    n_rules += 1
+    for _, r in df[~df["eligible"]].iterrows():
+        v.append(f"parcel {r.parcel_id}: the pair table excludes {r.industry_id}")
+    # density
+    n_rules += 1
+    area = df["area_m2"].to_numpy(float)
+    cap = np.minimum(df["parcel_far_max"].to_numpy(float), df["industry_far_max"].to_numpy(float)) * area
+    least = np.maximum(df["industry_far_min"].to_numpy(float) * area, df["min_floor_m2"].to_numpy(float))
+    tol_cap = ABS_TOL_M2 + REL_TOL * np.abs(cap)
+    tol_least = ABS_TOL_M2 + REL_TOL * np.abs(least)
+    pids, kids = df["parcel_id"].to_numpy(), df["industry_id"].to_numpy()
+    for i in np.flatnonzero(floor > cap + tol_cap):
+        v.append(f"parcel {pids[i]}: floor {floor[i]:,.1f} m² of {kids[i]} exceeds the FAR cap ({cap[i]:,.1f} m²)")
+    for i in np.flatnonzero(floor < least - tol_least):
+        v.append(f"parcel {pids[i]}: floor {floor[i]:,.1f} m² of {kids[i]} is below its least viable floor "
+                 f"({least[i]:,.1f} m²)")
+    # must develop
+    n_rules += 1
+    must = sc.parcels.loc[sc.parcels["must_develop"], "parcel_id"]
+    for pid in must[~must.isin(df["parcel_id"])]:
+        v.append(f"parcel {pid} must be developed but has no industry")
+
+    # per-industry totals
+    ind = sc.industries.set_index("industry_id")
+    by_k = df.groupby("industry_id").agg(floor=("floor_area_m2", "sum"), sites=("parcel_id", "count"),
+                                         pair_cost=("cost_yuan", "sum"))
+    by_k = by_k.reindex(ind.index, fill_value=0.0)
+    total_floor = float(floor.sum())
+    for k, r in ind.iterrows():
+        got = by_k.loc[k]
+        if np.isfinite(r.min_floor_total_m2):
+            n_rules += 1
+            if got.floor < r.min_floor_total_m2 - _tol(r.min_floor_total_m2):
+                v.append(f"{k}: total floor {got.floor:,.0f} m² below its demand floor {r.min_floor_total_m2:,.0f} m²")
+        if np.isfinite(r.max_floor_total_m2):
+            n_rules += 1
+            if got.floor > r.max_floor_total_m2 + _tol(r.max_floor_total_m2):
+                v.append(f"{k}: total floor {got.floor:,.0f} m² above its demand cap {r.max_floor_total_m2:,.0f} m²")
+        if np.isfinite(r.min_share):
+            n_rules += 1
+            if got.floor < r.min_share * total_floor - _tol(total_floor):
+                v.append(f"{k}: share of all floor {got.floor / max(total_floor, 1e-12):.4%} below {r.min_share:.4%}")
+        if np.isfinite(r.max_share):
+            n_rules += 1
+            if got.floor > r.max_share * total_floor + _tol(total_floor):
+                v.append(f"{k}: share of all floor {got.floor / max(total_floor, 1e-12):.4%} above {r.max_share:.4%}")
+        if np.isfinite(r.min_sites):
+            n_rules += 1
+            if got.sites < r.min_sites:
+                v.append(f"{k}: {int(got.sites)} sites, fewer than the required {int(r.min_sites)}")
+        if np.isfinite(r.max_sites):
+            n_rules += 1
+            if got.sites > r.max_sites:
+                v.append(f"{k}: {int(got.sites)} sites, more than the allowed {int(r.max_sites)}")
+
+    # budgets
+    B = sc.rules.total_budget_yuan
+    if np.isfinite(B):
+        n_rules += 1
+        spent = float(df["cost_total_yuan"].sum())
+        if spent > B * (1 + REL_TOL) + 1e-6:
+            v.append(f"development cost {spent:,.0f} yuan exceeds the total budget {B:,.0f} yuan")
+    for k, cap_k in sc.rules.industry_budget_yuan.items():
+        n_rules += 1
+        spent = float(by_k.loc[k].pair_cost)
+        if spent > cap_k * (1 + REL_TOL) + 1e-6:
+            v.append(f"{k}: pair costs {spent:,.6g} exceed its budget {cap_k:,.6g}")
+
+    # sub-area mix
+    sub_floor = df.groupby("subarea")["floor_area_m2"].sum()
+    sub_k_floor = df.groupby(["subarea", "industry_id"])["floor_area_m2"].sum()
+    for rule in sc.rules.subarea_mix:
+        n_rules += 1
+        tot = float(sub_floor.get(rule.subarea, 0.0))
+        own = float(sub_k_floor.get((rule.subarea, rule.industry), 0.0))
+        if np.isfinite(rule.min_share) and own < rule.min_share * tot - _tol(tot):
+            v.append(f"sub-area {rule.subarea}: {rule.industry} has {own / max(tot, 1e-12):.4%} of the floor, "
+                     f"below {rule.min_share:.4%}")
+        if np.isfinite(rule.max_share) and own > rule.max_share * tot + _tol(tot):
+            v.append(f"sub-area {rule.subarea}: {rule.industry} has {own / max(tot, 1e-12):.4%} of the floor, "
+                     f"above {rule.max_share:.4%}")
+
+    # metric totals
+    for rule in sc.rules.metric_rules:
+        n_rules += 1
+        rate = df[f"{rule.metric}_per_m2"] * df["usable_share"]
+        if rule.industries:
+            rate = rate.where(df["industry_id"].isin(rule.industries), 0.0)
+        total = float((rate * df["floor_area_m2"]).sum())
+        if np.isfinite(rule.min) and total < rule.min * (1 - REL_TOL) - 1e-9:
+            v.append(f"total {rule.metric} {total:,.6g} below the required {rule.min:,.6g}")
+        if np.isfinite(rule.max) and total > rule.max * (1 + REL_TOL) + 1e-9:
+            v.append(f"total {rule.metric} {total:,.6g} above the allowed {rule.max:,.6g}")
+
+    recomputed = float(df["output_yuan"].sum() - sc.objective.cost_weight * df["cost_total_yuan"].sum())
+    if objective is not None and np.isfinite(objective):
+        n_rules += 1
+        if abs(recomputed - objective) > 1e-6 * max(1.0, abs(recomputed)) + 1e-6:
+            v.append(f"the solver's objective {objective:,.6g} differs from the plan's recomputed value "
+                     f"{recomputed:,.6g}")
+    return CheckReport(not v, v, recomputed, n_rules)

@@ -1,0 +1,65 @@
+"""Key figures of a plan, in the planner's units (yuan, m², km², jobs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import Scenario
+from optimizer.solution.check import plan_values
+
+M2_PER_KM2 = 1e6
+
+
+def _f(x) -> float:
+    return float(x) if np.isfinite(x) else None  # JSON-friendly
+
+
+def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
+    """Totals, output per km² (developed land and all land), and tables by industry and by sub-area."""
+    df = plan_values(sc, plan)
+    land_all = float(sc.parcels["area_m2"].sum())
+    land_dev = float(df["area_m2"].sum())
+    out = float(df["output_yuan"].sum())
+    floor = float(df["floor_area_m2"].sum())
+    jobs = float((df["jobs_per_m2"] * df["floor_area_m2"]).sum())
+    spent = float(df["cost_total_yuan"].sum())
+
+    ind = sc.industries[["industry_id", "name"]].set_index("industry_id")
+    by_k = df.groupby("industry_id").agg(
+        sites=("parcel_id", "count"), land_m2=("area_m2", "sum"), floor_m2=("floor_area_m2", "sum"),
+        output_yuan=("output_yuan", "sum"))
+    by_k["jobs"] = (df["jobs_per_m2"] * df["floor_area_m2"]).groupby(df["industry_id"]).sum()
+    by_k = ind.join(by_k).fillna(0.0)
+    by_k["land_share"] = by_k["land_m2"] / land_dev if land_dev else 0.0
+    by_k["floor_share"] = by_k["floor_m2"] / floor if floor else 0.0
+
+    sub_land = sc.parcels.groupby("subarea")["area_m2"].sum().rename("land_m2")
+    by_s = df.groupby("subarea").agg(sites=("parcel_id", "count"), developed_land_m2=("area_m2", "sum"),
+                                     floor_m2=("floor_area_m2", "sum"), output_yuan=("output_yuan", "sum"))
+    by_s["jobs"] = (df["jobs_per_m2"] * df["floor_area_m2"]).groupby(df["subarea"]).sum()
+    by_s = sub_land.to_frame().join(by_s).fillna(0.0)
+    by_s["output_per_km2_yuan"] = by_s["output_yuan"] / (by_s["land_m2"] / M2_PER_KM2)
+
+    metrics = {}
+    for m in sc.metrics:
+        if m == "jobs":
+            continue
+        metrics[m] = float((df[f"{m}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum())
+
+    return {
+        "total_output_yuan": out,
+        "output_per_km2_developed_yuan": out / (land_dev / M2_PER_KM2) if land_dev else 0.0,
+        "output_per_km2_all_land_yuan": out / (land_all / M2_PER_KM2),
+        "jobs": jobs,
+        "floor_area_m2": floor,
+        "land_all_m2": land_all,
+        "land_developed_m2": land_dev,
+        "parcels_developed": int(len(df)),
+        "parcels_total": int(sc.n_parcels),
+        "budget_used_yuan": spent,
+        "budget_limit_yuan": _f(sc.rules.total_budget_yuan),
+        "metrics": metrics,
+        "by_industry": by_k.reset_index().to_dict(orient="records"),
+        "by_subarea": by_s.reset_index().rename(columns={"index": "subarea"}).to_dict(orient="records"),
+    }

@@ -1,0 +1,47 @@
+"""Shared solver options and the neutral result every backend returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "no_solution")
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """One set of options that every backend translates into its own."""
+
+    time_limit_s: float = 60.0  # wall-clock limit, enforced by the backend even where the solver ignores it
+    mip_gap: float = 1e-4  # relative gap at which to stop
+    threads: int = 0  # 0 = solver's choice
+    log: bool = False  # echo the solver's log
+    warm_start: np.ndarray | None = field(default=None, repr=False)  # full column vector of a feasible plan
+    progress: object = None  # callable(dict(elapsed_s, objective, bound, gap)) on improvements, or None
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A backend's answer, in scenario units (objective and bound in yuan)."""
+
+    status: str  # one of STATUSES
+    x: np.ndarray | None  # column values, or None if no plan
+    objective: float
+    bound: float
+    gap: float
+    solve_s: float
+    solver: str
+    message: str = ""
+    log: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.x is not None
+
+
+def rel_gap(objective: float, bound: float) -> float:
+    """|objective − bound| / max(|objective|, tiny); NaN without both numbers."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return np.nan
+    return abs(bound - objective) / max(abs(objective), 1e-9)

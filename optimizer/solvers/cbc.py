@@ -1,0 +1,124 @@
+"""CBC through PuLP's bundled binary (pulp 3.3.x ships it).
+
+The model goes to CBC as an MPS file written by HiGHS's writer straight from the sparse matrices (no
+per-variable Python objects). The wall-clock limit is CBC's own elapsed-time limit, enforced again here: past
+it CBC gets an interrupt (it then writes its best plan) and, if it still runs, is killed.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from optimizer.errors import SolverFailed, SolverUnavailable
+from optimizer.model.milp import MILP
+from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
+
+NAME = "cbc"
+GRACE_S = 5.0
+
+
+def cbc_path() -> str | None:
+    try:
+        import pulp
+    except ImportError:
+        return None
+    cmd = pulp.PULP_CBC_CMD(msg=False)
+    return cmd.path if cmd.available() else None
+
+
+def available() -> bool:
+    return cbc_path() is not None
+
+
+def solve(m: MILP, opts: SolveOptions) -> SolveResult:
+    path = cbc_path()
+    if path is None:
+        raise SolverUnavailable("CBC is not available: install pulp 3.3.x (pip install 'pulp>=3.3,<4'), which "
+                                "bundles the CBC binary, or put a 'cbc' executable on PATH")
+    from optimizer.solvers.highs import new_highs, to_highs_lp
+
+    flip = -1.0 if m.sense == "maximize" else 1.0  # CBC gets a minimisation
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="landuse-cbc-") as tmp:
+        tmp = Path(tmp)
+        mps, sol = tmp / "model.mps", tmp / "solution.txt"
+        h = new_highs(False)
+        h.passModel(to_highs_lp(replace(m, c=flip * m.c, sense="minimize")))
+        h.writeModel(str(mps))
+        cmd = [path, str(mps), "-timeMode", "elapsed", "-sec", f"{max(opts.time_limit_s, 0.0):g}",
+               "-ratioGap", f"{opts.mip_gap:g}", "-randomSeed", "1"]
+        if opts.threads:
+            cmd += ["-threads", str(int(opts.threads))]
+        if opts.warm_start is not None:
+            start = tmp / "start.txt"
+            _write_start(start, opts.warm_start, m)
+            cmd += ["-mipStart", str(start)]
+        cmd += ["-solve", "-solu", str(sol)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp)
+        try:
+            out, _ = proc.communicate(timeout=opts.time_limit_s + GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                out, _ = proc.communicate(timeout=GRACE_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+        solve_s = time.perf_counter() - t0
+        if opts.log:
+            print(out)
+        return _read_result(sol, out, m, flip, solve_s)
+
+
+def _write_start(path: Path, x: np.ndarray, m: MILP) -> None:
+    lines = ["Stopped on iterations - objective value 0"]
+    lines += [f"{i} c{i} {v:.12g} 0" for i, v in enumerate(x) if v != 0]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _number(pattern: str, text: str) -> float:
+    hit = re.findall(pattern, text)
+    return float(hit[-1]) if hit else np.nan
+
+
+def _read_result(sol: Path, out: str, m: MILP, flip: float, solve_s: float) -> SolveResult:
+    result_line = re.findall(r"Result - (.*)", out)
+    result = result_line[-1].strip() if result_line else ""
+    if "infeasible" in result.lower() or "infeasible" in out.lower().split("result -")[-1][:200]:
+        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=result, log=out)
+    if "unbounded" in result.lower():
+        return SolveResult("unbounded", None, np.nan, np.nan, np.nan, solve_s, NAME, message=result, log=out)
+    if not sol.exists():
+        if result or "Stopped" in out or solve_s > 0:
+            return SolveResult("no_solution", None, np.nan, np.nan, np.nan, solve_s, NAME,
+                               message=result or "CBC stopped without a plan", log=out)
+        raise SolverFailed(f"CBC failed: {out[-500:]}")
+    text = sol.read_text().splitlines()
+    head = text[0] if text else ""
+    if head.lower().startswith("infeasible") or "infeasible" in head.lower():
+        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=head, log=out)
+    x = np.zeros(m.n_cols)
+    for line in text[1:]:
+        parts = line.replace("**", " ").split()
+        if len(parts) >= 3:
+            x[int(parts[0])] = float(parts[2])
+    obj = float(m.c @ x) * m.obj_scale
+    optimal = head.startswith("Optimal") or result.startswith("Optimal")
+    if optimal:
+        bound = obj
+    else:
+        lb = _number(r"Lower bound:\s*([-\d.eE+]+)", out)
+        bound = flip * lb * m.obj_scale if np.isfinite(lb) else np.nan
+    if not optimal and not np.any(x) and "no integer" in out.lower():
+        return SolveResult("no_solution", None, np.nan, bound, np.nan, solve_s, NAME, message=result, log=out)
+    gap = 0.0 if optimal else rel_gap(obj, bound)
+    return SolveResult("optimal" if optimal else "feasible", x, obj, bound, gap, solve_s, NAME,
+                       message=result or head, log=out)

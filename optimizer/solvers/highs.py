@@ -1,0 +1,182 @@
+"""HiGHS in-process through highspy, fed the sparse matrices directly.
+
+The wall-clock limit is enforced here: HiGHS runs in its own thread and is cancelled at the limit; the best
+plan seen by the improving-solution callback is kept, so a stop during a long search still returns a plan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from optimizer.errors import SolverFailed, SolverUnavailable
+from optimizer.model.milp import MILP
+from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
+
+NAME = "highs"
+GRACE_S = 2.0  # after the limit, how long to wait for HiGHS to stop by itself before cancelling
+
+
+def available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def to_highs_lp(m: MILP):
+    """The MILP as a highspy HighsLp (column-wise sparse matrix)."""
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = m.n_cols
+    lp.num_row_ = m.n_rows
+    lp.col_cost_ = np.asarray(m.c, dtype=float)
+    lp.col_lower_ = m.col_lower
+    lp.col_upper_ = m.col_upper
+    lp.row_lower_ = m.row_lower
+    lp.row_upper_ = m.row_upper
+    A = m.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.a_matrix_.num_col_ = m.n_cols
+    lp.a_matrix_.num_row_ = m.n_rows
+    if m.integrality.any():
+        lp.integrality_ = np.where(m.integrality, highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous)
+    lp.sense_ = highspy.ObjSense.kMaximize if m.sense == "maximize" else highspy.ObjSense.kMinimize
+    return lp
+
+
+_BANNER_DONE = False
+
+
+def new_highs(log: bool = False):
+    """A Highs instance; the first one of the process is made with stdout muted (HiGHS prints a banner)."""
+    import highspy
+
+    global _BANNER_DONE
+    if _BANNER_DONE or log:
+        h = highspy.Highs()
+    else:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+    _BANNER_DONE = True
+    h.setOptionValue("output_flag", bool(log))
+    return h
+
+
+def solve(m: MILP, opts: SolveOptions) -> SolveResult:
+    if not available():
+        raise SolverUnavailable("HiGHS is not installed: pip install highspy")
+    import highspy
+
+    t0 = time.perf_counter()
+    h = new_highs(opts.log)
+    h.passModel(to_highs_lp(m))
+    h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.0)))
+    h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+    if opts.threads:
+        h.setOptionValue("threads", int(opts.threads))
+    h.setOptionValue("random_seed", 0)
+    if opts.warm_start is not None and m.integrality.any():
+        h.setSolution(_solution(opts.warm_start))
+
+    best: dict = {"x": None, "obj": np.nan}
+    lock = threading.Lock()
+    is_mip = bool(m.integrality.any())
+
+    def on_event(kind, message, data_out, data_in, user):
+        if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
+            x = np.array(data_out.mip_solution, dtype=float)
+            with lock:
+                best["x"], best["obj"] = x, data_out.objective_function_value
+            if opts.progress is not None:
+                bound = data_out.mip_dual_bound
+                opts.progress({"elapsed_s": time.perf_counter() - t0,
+                               "objective": data_out.objective_function_value * m.obj_scale,
+                               "bound": bound * m.obj_scale, "gap": rel_gap(data_out.objective_function_value, bound)})
+
+    if is_mip:
+        h.setCallback(on_event, None)
+        h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+    h.HandleUserInterrupt = True
+    h.HandleKeyboardInterrupt = True
+    thread = h.startSolve()
+    done, _ = h.wait(timeout=max(opts.time_limit_s, 0.0) + GRACE_S)
+    cancelled = False
+    if not done:
+        cancelled = True
+        h.cancelSolve()
+        done, _ = h.wait(timeout=GRACE_S)
+    solve_s = time.perf_counter() - t0
+    if not done:
+        # HiGHS did not stop (presolve ignores interrupts): use the best plan its callback has seen
+        with lock:
+            x, obj = best["x"], best["obj"]
+        thread.join(0)
+        if x is None:
+            return SolveResult("no_solution", None, np.nan, np.nan, np.nan, solve_s, NAME,
+                               message=f"no plan found within the time limit of {opts.time_limit_s:g} s "
+                                       "(HiGHS was still in presolve)")
+        return SolveResult("feasible", x, obj * m.obj_scale, np.nan, np.nan, solve_s, NAME,
+                           message="stopped at the time limit while HiGHS was busy; bound unknown")
+
+    status = h.getModelStatus()
+    ms = highspy.HighsModelStatus
+    info = h.getInfo()
+    if is_mip:
+        obj, bound = info.objective_function_value, info.mip_dual_bound
+        has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    else:
+        obj = info.objective_function_value
+        bound = obj if status == ms.kOptimal else np.nan
+        has_x = status == ms.kOptimal
+    x = np.array(h.getSolution().col_value, dtype=float) if has_x else None
+    if x is None and best["x"] is not None:
+        x, obj = best["x"], best["obj"]
+    msg = h.modelStatusToString(status)
+    if status == ms.kOptimal:
+        st = "optimal"
+    elif status in (ms.kInfeasible,):
+        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg)
+    elif status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
+        st = "unbounded" if status == ms.kUnbounded else "infeasible"
+        return SolveResult(st, None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg)
+    elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kSolutionLimit, ms.kIterationLimit, ms.kObjectiveBound,
+                    ms.kObjectiveTarget, ms.kNotset) or cancelled:
+        st = "feasible" if x is not None else "no_solution"
+    else:
+        raise SolverFailed(f"HiGHS stopped with status '{msg}'")
+    if x is None:
+        return SolveResult("no_solution", None, np.nan, bound * m.obj_scale if np.isfinite(bound) else np.nan,
+                           np.nan, solve_s, NAME, message=f"{msg}: no plan found")
+    bound = bound if np.isfinite(bound) else np.nan
+    gap = rel_gap(obj, bound)
+    if st == "optimal" and not np.isfinite(gap):
+        gap = 0.0
+    return SolveResult(st, x, obj * m.obj_scale, bound * m.obj_scale, gap, solve_s, NAME, message=msg)
+
+
+def _solution(x: np.ndarray):
+    import highspy
+
+    sol = highspy.HighsSolution()
+    sol.col_value = np.asarray(x, dtype=float)
+    sol.value_valid = True
+    return sol
