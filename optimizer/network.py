@@ -199,7 +199,7 @@ def access_times(
 
     graph = nx.Graph()
     graph.add_nodes_from(node_ids)
-    for a, b, w in zip(frm, to, minutes):
+    for a, b, w in zip(frm, to, minutes, strict=True):
         # parallel edges: keep the faster one
         if graph.has_edge(a, b) and graph[a][b]["weight"] <= w:
             continue

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -137,34 +136,77 @@ def load_districts():
 # ----------------------------------------------------------------------------------------------------------
 # Sub-areas
 # ----------------------------------------------------------------------------------------------------------
-# Outline boxes (lon/lat, WGS84) at the real locations. Each box is clipped to land and cut against the
-# sub-areas placed before it; then one side (`free`: N, S, E or W) is moved until the land area equals
-# `target_km2`, so neighbouring sub-areas share edges. Status of the area figure: C = confirmed
-# (facts.md), D = derived from confirmed figures, E = estimate.
+# Outline boxes (lon/lat, WGS84) at the real locations. Each box is clipped to land (or to its parent block)
+# and cut against the sub-areas placed before it; then one side (`free`: N, S, E or W) is moved until the land
+# area equals `target_km2`, so that neighbouring sub-areas share edges. The original zone is first laid out
+# as one 14.92 km2 block (east edge fixed on Yueliangwan Avenue, ~113.905 E; the west edge set by the area,
+# which keeps it near the real Qianhai Bay shore rather than the coarse district coastline) and then cut into
+# its units. Status of the area figure: C = confirmed (facts.md), D = derived from confirmed figures,
+# E = estimate.
+QIANHAI_BLOCK = ((113.850, 22.5000, 113.905, 22.5540), "W", 14.92)
 SUBAREAS = [
-    # id, display name, (lon_min, lat_min, lon_max, lat_max), free side, target km2, status
-    ("guiwan", "Guiwan (Qianhai CBD)", (113.850, 22.5365, 113.915, 22.5530), "E", 3.90, "E"),
-    ("bonded_port", "Qianhai Bay bonded port area", (113.850, 22.5150, 113.905, 22.5365), "E", 3.71, "E"),
-    ("qianwan", "Qianwan", (113.850, 22.5150, 113.915, 22.5365), "E", 3.60, "E"),
-    ("mawan", "Mawan", (113.850, 22.5000, 113.915, 22.5150), "E", 3.71, "E"),
-    ("shekou", "Shekou with Dananshan/Xiaonanshan", (113.850, 22.4400, 113.950, 22.5000), "E", 22.0, "D/E"),
-    ("baoan_center", "Bao'an Central District (Xin'an coastal core)", (113.850, 22.5530, 113.905, 22.6000), "N", 12.0, "E"),
-    ("dachan_bay", "Dachan Bay port", (113.820, 22.5550, 113.900, 22.6000), "E", 8.0, "C (secondary)"),
-    ("xixiang", "Xixiang", (113.840, 22.5550, 113.905, 22.6300), "N", 9.0, "E"),
-    ("airport", "Airport and surroundings", (113.760, 22.5950, 113.836, 22.7000), "N", 24.0, "E"),
-    ("ocean_city", "Ocean New City", (113.730, 22.6000, 113.800, 22.7200), "N", 7.44, "C"),
-    ("convention_city", "Convention & Exhibition New City", (113.730, 22.6000, 113.808, 22.7800), "N", 22.8, "C"),
+    # id, display name, parent, (lon_min, lat_min, lon_max, lat_max), free side, target km2, status
+    ("guiwan", "Guiwan (Qianhai CBD)", "qianhai", (113.850, 22.5000, 113.905, 22.5540), "S", 3.90, "E"),
+    ("mawan", "Mawan", "qianhai", (113.850, 22.5000, 113.905, 22.5540), "N", 3.71, "E"),
+    (
+        "bonded_port",
+        "Qianhai Bay bonded port area",
+        "qianhai",
+        (113.850, 22.5000, 113.905, 22.5540),
+        "E",
+        3.71,
+        "E",
+    ),
+    ("qianwan", "Qianwan", "qianhai", (113.850, 22.5000, 113.905, 22.5540), "W", 3.60, "E"),
+    (
+        "shekou",
+        "Shekou with Dananshan/Xiaonanshan",
+        "land",
+        (113.872, 22.4400, 113.940, 22.5020),
+        "S",
+        22.98,
+        "D",
+    ),
+    (
+        "dachan_bay",
+        "Dachan Bay port",
+        "land",
+        (113.820, 22.5540, 113.900, 22.6000),
+        "E",
+        8.0,
+        "C (secondary)",
+    ),
+    (
+        "baoan_center",
+        "Bao'an Central District (Xin'an coastal core)",
+        "land",
+        (113.850, 22.5540, 113.905, 22.6000),
+        "N",
+        7.0,
+        "C",
+    ),
+    ("xixiang", "Xixiang (Bihai)", "land", (113.840, 22.5540, 113.905, 22.6500), "N", 8.0, "C (secondary)"),
+    ("airport", "Airport and surroundings", "land", (113.770, 22.5980, 113.828, 22.7000), "N", 29.42, "D"),
+    ("ocean_city", "Ocean New City", "land", (113.730, 22.6000, 113.795, 22.7500), "N", 7.44, "C"),
+    (
+        "convention_city",
+        "Convention & Exhibition New City",
+        "land",
+        (113.730, 22.6720, 113.802, 22.7800),
+        "N",
+        22.8,
+        "C",
+    ),
 ]
 ORIGINAL = ["guiwan", "qianwan", "mawan", "bonded_port"]  # the 14.92 km2 before the 2021 expansion
 
 
 def fit_area(bounds, free, allowed_m, target_m2):
-    """Move the `free` side of the lon/lat box `bounds` until its land area (within allowed_m) is target_m2."""
+    """Move the `free` side of the lon/lat box `bounds` until its area within allowed_m is target_m2."""
     x0, y0, x1, y1 = bounds
     idx = {"W": 0, "S": 1, "E": 2, "N": 3}[free]
-    grows_up = free in ("E", "N")
     lo, hi = (x0, x1) if free in ("E", "W") else (y0, y1)
-    if not grows_up:
+    if free in ("W", "S"):
         lo, hi = hi, lo  # moving the W/S side outwards means decreasing it
 
     def clip(v):
@@ -172,7 +214,7 @@ def fit_area(bounds, free, allowed_m, target_m2):
         b[idx] = v
         return ll_to_m(box(*b)).intersection(allowed_m)
 
-    if clip(hi).area < target_m2:
+    if clip(hi).area < target_m2 * (1 - 1e-9):
         raise RuntimeError(f"box {bounds} cannot reach {target_m2 / 1e6:.2f} km2")
     for _ in range(60):
         mid = 0.5 * (lo + hi)
@@ -185,10 +227,17 @@ def fit_area(bounds, free, allowed_m, target_m2):
 
 
 def build_subareas(land_m):
+    """Sub-area outlines in local metres, keyed by sub-area id (in SUBAREAS order)."""
+    qb, qfree, qtarget = QIANHAI_BLOCK
+    parents = {"land": land_m, "qianhai": fit_area(qb, qfree, land_m, qtarget * 1e6)}
     taken = Polygon()
     out = {}
-    for sid, _name, bounds, free, target, _st in SUBAREAS:
-        g = fit_area(bounds, free, land_m.difference(taken), target * 1e6)
+    for sid, _name, parent, bounds, free, target, _st in SUBAREAS:
+        allowed = parents[parent].difference(taken)
+        if sid == "qianwan":  # the remainder of the original zone
+            g = unary_union([p for p in polygons(allowed) if p.area > 50_000])
+        else:
+            g = fit_area(bounds, free, allowed, target * 1e6)
         out[sid] = g
         taken = taken.union(g)
     return out
@@ -200,11 +249,23 @@ def build_subareas(land_m):
 # Per sub-area: grid cell side range (m), street width (m), grid rotation (deg), zone mix
 # [(zone, weight, (far_lo, far_hi))], cost factor on the zone base cost, character (existing use mix).
 ZONE_COST = {  # development cost per m2 of floor, yuan (assumption): (low, high)
-    "B2": (5500, 7500), "B1": (5000, 6800), "M0": (4200, 5600), "M1": (3300, 4300), "W1": (3000, 3900),
-    "H23": (3000, 3600), "H24": (3400, 4400), "A21": (5800, 6600), "G1": (3000, 3000),
+    "B2": (5500, 7500),
+    "B1": (5000, 6800),
+    "M0": (4200, 5600),
+    "M1": (3300, 4300),
+    "W1": (3000, 3900),
+    "H23": (3000, 3600),
+    "H24": (3400, 4400),
+    "A21": (5800, 6600),
+    "G1": (3000, 3000),
 }
 ZONE_USE = {
-    "B2": ["vacant reclaimed land", "office (under construction)", "vacant reclaimed land", "temporary parking"],
+    "B2": [
+        "vacant reclaimed land",
+        "office (under construction)",
+        "vacant reclaimed land",
+        "temporary parking",
+    ],
     "B1": ["vacant reclaimed land", "low-rise commercial", "urban village", "temporary parking"],
     "M0": ["old industrial (low-rise factories)", "vacant land", "industrial park (1990s)"],
     "M1": ["old industrial (low-rise factories)", "industrial (in use)", "vacant land"],
@@ -214,42 +275,133 @@ ZONE_USE = {
     "A21": ["exhibition centre (Shenzhen World)"],
     "G1": ["park / green space"],
 }
-CORE = dict(cell=(100, 215), street=30)
+CORE = dict(cell=(95, 200), street=30)
 PARCEL_CFG = {
-    "guiwan": dict(CORE, angle=-28, cost=1.08,
-                   zones=[("B2", 0.58, (8, 12)), ("B1", 0.22, (6, 9)), ("M0", 0.06, (4, 6)), ("G1", 0.14, (0.2, 0.2))]),
-    "qianwan": dict(CORE, angle=-28, cost=1.05,
-                    zones=[("B2", 0.45, (6, 10)), ("B1", 0.22, (5, 8)), ("M0", 0.18, (4, 6)), ("G1", 0.15, (0.2, 0.2))]),
-    "bonded_port": dict(cell=(130, 280), street=30, angle=-28, cost=1.0,
-                        zones=[("W1", 0.42, (2.0, 2.5)), ("B2", 0.25, (4, 8)), ("M0", 0.23, (3, 5)), ("G1", 0.10, (0.2, 0.2))]),
-    "mawan": dict(CORE, angle=-28, cost=1.0,
-                  zones=[("B2", 0.38, (5, 8)), ("B1", 0.22, (4, 7)), ("W1", 0.12, (1.5, 2.5)), ("M0", 0.13, (3, 5)),
-                         ("G1", 0.15, (0.2, 0.2))]),
-    "shekou": dict(cell=(105, 230), street=25, angle=-20, cost=0.98,
-                   zones=[("B1", 0.27, (3, 6)), ("B2", 0.22, (4, 8)), ("M0", 0.22, (3, 6)), ("W1", 0.06, (1.5, 2.5)),
-                          ("G1", 0.23, (0.2, 0.2))]),
-    "baoan_center": dict(CORE, angle=-35, cost=1.0,
-                         zones=[("B2", 0.47, (6, 10)), ("B1", 0.30, (4, 8)), ("M0", 0.08, (3, 5)), ("G1", 0.15, (0.2, 0.2))]),
-    "xixiang": dict(cell=(110, 240), street=25, angle=-35, cost=0.92,
-                    zones=[("M1", 0.33, (2, 4)), ("M0", 0.35, (3, 6)), ("B1", 0.16, (3, 5)), ("W1", 0.05, (1.5, 2.5)),
-                           ("G1", 0.11, (0.2, 0.2))]),
-    "dachan_bay": dict(cell=(330, 620), street=40, angle=-35, cost=0.95,
-                       zones=[("H23", 0.45, (1.2, 1.8)), ("W1", 0.37, (1.5, 2.5)), ("B1", 0.08, (2, 4)),
-                              ("G1", 0.10, (0.2, 0.2))]),
-    "airport": dict(cell=(320, 640), street=40, angle=-22, cost=0.95,
-                    zones=[("H24", 0.50, (0.7, 1.5)), ("W1", 0.22, (1.0, 2.0)), ("M1", 0.15, (1.5, 2.5)),
-                           ("B1", 0.06, (2, 4)), ("G1", 0.07, (0.2, 0.2))]),
-    "ocean_city": dict(cell=(115, 250), street=30, angle=-15, cost=0.95,
-                       zones=[("M0", 0.36, (3, 5)), ("B2", 0.24, (4, 7)), ("B1", 0.15, (3, 6)), ("W1", 0.10, (1.5, 2.5)),
-                              ("G1", 0.15, (0.2, 0.2))]),
-    "convention_city": dict(cell=(115, 250), street=30, angle=-15, cost=0.95,
-                            zones=[("B1", 0.26, (3, 6)), ("B2", 0.15, (4, 8)), ("M0", 0.25, (3, 5)), ("M1", 0.14, (2, 4)),
-                                   ("W1", 0.05, (1.5, 2.5)), ("G1", 0.15, (0.2, 0.2))]),
+    "guiwan": dict(
+        CORE,
+        angle=-28,
+        cost=1.08,
+        zones=[("B2", 0.58, (8, 12)), ("B1", 0.22, (6, 9)), ("M0", 0.06, (4, 6)), ("G1", 0.14, (0.2, 0.2))],
+    ),
+    "qianwan": dict(
+        CORE,
+        angle=-28,
+        cost=1.05,
+        zones=[("B2", 0.45, (6, 10)), ("B1", 0.22, (5, 8)), ("M0", 0.18, (4, 6)), ("G1", 0.15, (0.2, 0.2))],
+    ),
+    "bonded_port": dict(
+        cell=(130, 280),
+        street=30,
+        angle=-28,
+        cost=1.0,
+        zones=[
+            ("W1", 0.42, (2.0, 2.5)),
+            ("B2", 0.25, (4, 8)),
+            ("M0", 0.23, (3, 5)),
+            ("G1", 0.10, (0.2, 0.2)),
+        ],
+    ),
+    "mawan": dict(
+        CORE,
+        angle=-28,
+        cost=1.0,
+        zones=[
+            ("B2", 0.38, (5, 8)),
+            ("B1", 0.22, (4, 7)),
+            ("W1", 0.12, (1.5, 2.5)),
+            ("M0", 0.13, (3, 5)),
+            ("G1", 0.15, (0.2, 0.2)),
+        ],
+    ),
+    "shekou": dict(
+        cell=(100, 215),
+        street=25,
+        angle=-20,
+        cost=0.98,
+        zones=[
+            ("B1", 0.27, (3, 6)),
+            ("B2", 0.22, (4, 8)),
+            ("M0", 0.22, (3, 6)),
+            ("W1", 0.06, (1.5, 2.5)),
+            ("G1", 0.23, (0.2, 0.2)),
+        ],
+    ),
+    "baoan_center": dict(
+        CORE,
+        angle=-35,
+        cost=1.0,
+        zones=[("B2", 0.47, (6, 10)), ("B1", 0.30, (4, 8)), ("M0", 0.08, (3, 5)), ("G1", 0.15, (0.2, 0.2))],
+    ),
+    "xixiang": dict(
+        cell=(100, 220),
+        street=25,
+        angle=-35,
+        cost=0.92,
+        zones=[
+            ("M1", 0.33, (2, 4)),
+            ("M0", 0.35, (3, 6)),
+            ("B1", 0.16, (3, 5)),
+            ("W1", 0.05, (1.5, 2.5)),
+            ("G1", 0.11, (0.2, 0.2)),
+        ],
+    ),
+    "dachan_bay": dict(
+        cell=(330, 620),
+        street=40,
+        angle=-35,
+        cost=0.95,
+        zones=[
+            ("H23", 0.45, (1.2, 1.8)),
+            ("W1", 0.37, (1.5, 2.5)),
+            ("B1", 0.08, (2, 4)),
+            ("G1", 0.10, (0.2, 0.2)),
+        ],
+    ),
+    "airport": dict(
+        cell=(320, 640),
+        street=40,
+        angle=-22,
+        cost=0.95,
+        zones=[
+            ("H24", 0.50, (0.7, 1.5)),
+            ("W1", 0.22, (1.0, 2.0)),
+            ("M1", 0.15, (1.5, 2.5)),
+            ("B1", 0.06, (2, 4)),
+            ("G1", 0.07, (0.2, 0.2)),
+        ],
+    ),
+    "ocean_city": dict(
+        cell=(115, 250),
+        street=30,
+        angle=-15,
+        cost=0.95,
+        zones=[
+            ("M0", 0.36, (3, 5)),
+            ("B2", 0.24, (4, 7)),
+            ("B1", 0.15, (3, 6)),
+            ("W1", 0.10, (1.5, 2.5)),
+            ("G1", 0.15, (0.2, 0.2)),
+        ],
+    ),
+    "convention_city": dict(
+        cell=(115, 250),
+        street=30,
+        angle=-15,
+        cost=0.95,
+        zones=[
+            ("B1", 0.26, (3, 6)),
+            ("B2", 0.15, (4, 8)),
+            ("M0", 0.25, (3, 5)),
+            ("M1", 0.14, (2, 4)),
+            ("W1", 0.05, (1.5, 2.5)),
+            ("G1", 0.15, (0.2, 0.2)),
+        ],
+    ),
 }
 MIN_PARCEL_M2 = 2500.0
 
 # Special land inside sub-areas (lon/lat)
-SZ_WORLD_SITE = (113.7715, 22.6925, 113.7795, 22.7085)  # Shenzhen World halls and forecourts, ~1.35 km2 (E)
+SZ_WORLD_SITE = (113.7710, 22.6900, 113.7790, 22.7060)  # Shenzhen World halls and forecourts, ~1.35 km2 (E)
 AIRSIDE = [(113.7880, 22.6680), (113.8035, 22.6680), (113.8120, 22.6040), (113.7960, 22.6040)]  # runways (E)
 DANANSHAN = (113.9045, 22.4935, 1100.0)  # hill park centre lon, lat and radius m (E)
 ARP = (113.8108, 22.6394)
@@ -304,8 +456,19 @@ def build_parcels(subareas_m, rng):
         blocks = []  # (polygon, forced zone or None, forced far or None, existing use or None)
         if sid == "convention_city":
             site = area.intersection(site_m)
-            for b in grid_blocks(site, (420, 620), 40, 0, rng):
-                blocks.append((b, "A21", 1.1, "exhibition centre (Shenzhen World)"))
+            x0, y0, x1, y1 = site.bounds
+            nx, ny, gap = 2, 4, 20.0  # halls in 2 x 4 blocks separated by 40 m internal roads
+            for i in range(nx):
+                for j in range(ny):
+                    cell = box(
+                        x0 + (x1 - x0) * i / nx + gap,
+                        y0 + (y1 - y0) * j / ny + gap,
+                        x0 + (x1 - x0) * (i + 1) / nx - gap,
+                        y0 + (y1 - y0) * (j + 1) / ny - gap,
+                    )
+                    for b in polygons(cell.intersection(site)):
+                        if b.area >= MIN_PARCEL_M2:
+                            blocks.append((b, "A21", 1.1, "exhibition centre (Shenzhen World)"))
             area = area.difference(site_m.buffer(20))
         for b in grid_blocks(area, cfg["cell"], cfg["street"], cfg["angle"], rng):
             blocks.append((b, None, None, None))
@@ -325,8 +488,11 @@ def build_parcels(subareas_m, rng):
                 use = str(rng.choice(ZONE_USE[zone]))
             lo, hi = ZONE_COST[zone]
             cost = round(float(rng.uniform(lo, hi)) * cfg["cost"] / 10.0) * 10.0
-            rows.append(dict(geometry=poly, zone=zone, far_max=far, subarea=sid, existing_use=use,
-                             dev_cost_per_m2=cost))
+            rows.append(
+                dict(
+                    geometry=poly, zone=zone, far_max=far, subarea=sid, existing_use=use, dev_cost_per_m2=cost
+                )
+            )
     # ids, rounded lon/lat geometry, areas measured on the rounded polygons
     out = []
     counters: dict[str, int] = {}
@@ -356,5 +522,844 @@ def build_parcels(subareas_m, rng):
     return df
 
 
-PREFIX = {"guiwan": "GW", "qianwan": "QW", "mawan": "MW", "bonded_port": "BP", "shekou": "SK", "baoan_center": "BA",
-          "xixiang": "XX", "dachan_bay": "DC", "airport": "AP", "ocean_city": "OC", "convention_city": "CC"}
+PREFIX = {
+    "guiwan": "GW",
+    "qianwan": "QW",
+    "mawan": "MW",
+    "bonded_port": "BP",
+    "shekou": "SK",
+    "baoan_center": "BA",
+    "xixiang": "XX",
+    "dachan_bay": "DC",
+    "airport": "AP",
+    "ocean_city": "OC",
+    "convention_city": "CC",
+}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Transport network (WGS84). Status: C = coordinates from facts.md marked confirmed, E = approximate.
+# ----------------------------------------------------------------------------------------------------------
+NODES = [
+    # node_id, type, name, lon, lat, status
+    ("apt_terminal", "airport", "Shenzhen Bao'an Int'l Airport (reference point)", 113.8108, 22.6394, "C"),
+    ("m_airport", "metro", "Airport station (Line 11, under T3)", 113.8089, 22.6264, "C"),
+    ("r_airport", "rail", "Shenzhen Airport (GZ-SZ intercity, under T3)", 113.8089, 22.6264, "C"),
+    ("m_airport_north", "metro", "Airport North (Lines 11/20)", 113.7930, 22.6540, "C"),
+    ("r_airport_north", "rail", "Shenzhen Airport North (GZ-SZ intercity)", 113.7925, 22.6539, "C"),
+    ("m_airport_east", "metro", "Airport East (Lines 1/12)", 113.8176, 22.6501, "C"),
+    ("r_airport_east", "rail", "Shenzhen Airport East HSR (planned, SZ-Jiangmen)", 113.8200, 22.6400, "E"),
+    ("m_szworld_north", "metro", "Shenzhen World North (Lines 12/20)", 113.7725, 22.7047, "C"),
+    ("m_szworld", "metro", "Shenzhen World (Lines 12/20)", 113.7750, 22.6980, "E"),
+    ("e_szworld", "exhibition", "Shenzhen World (convention & exhibition centre)", 113.7750, 22.6980, "E"),
+    ("m_cec", "metro", "Convention & Exhibition City (Line 20)", 113.7680, 22.7180, "E"),
+    ("m_qianhaiwan", "metro", "Qianhai Bay (Lines 1/5/11)", 113.8930, 22.5370, "E"),
+    (
+        "r_qianhai",
+        "rail",
+        "Qianhai hub (planned HK-SZ western rail link / intercity)",
+        113.8930,
+        22.5370,
+        "E",
+    ),
+    ("m_qianwan", "metro", "Qianwan (Lines 5/9)", 113.8954, 22.5218, "C"),
+    ("m_baoan_center", "metro", "Bao'an Center (Lines 1/5)", 113.8820, 22.5560, "E"),
+    ("m_shekou_port", "metro", "Shekou Port (Line 2)", 113.9067, 22.4794, "C"),
+    ("m_sea_world", "metro", "Sea World (Lines 2/12)", 113.9150, 22.4850, "C"),
+    ("s_cruise", "seaport", "Shekou Cruise Center (Prince Bay)", 113.9136, 22.4685, "C"),
+    ("s_dachan", "seaport", "Dachan Bay container terminal", 113.8500, 22.5700, "E"),
+    ("s_mawan", "seaport", "Mawan port area", 113.8800, 22.5000, "E"),
+    ("s_chiwan", "seaport", "Shekou/Chiwan container terminals", 113.8900, 22.4700, "E"),
+    ("b_szbay", "border", "Shenzhen Bay Port (border control)", 113.9447, 22.5039, "C"),
+    (
+        "x_szlink",
+        "expressway",
+        "Shenzhen-Zhongshan Link landing (airport interchange)",
+        113.7900,
+        22.6200,
+        "E",
+    ),
+    (
+        "x_dachan_toll",
+        "expressway",
+        "Dachan Bay toll gate (Guangshen Riverside Expwy)",
+        113.8620,
+        22.5880,
+        "E",
+    ),
+    ("j_nantou", "junction", "Nantou", 113.9180, 22.5450, "E"),
+    ("j_houhai", "junction", "Houhai", 113.9350, 22.5150, "E"),
+    ("j_guiwan", "junction", "Guiwan west (Linhai Ave)", 113.8840, 22.5460, "E"),
+    ("j_bonded", "junction", "Bonded port gate", 113.8850, 22.5250, "E"),
+    ("j_mawan", "junction", "Mawan (Yueliangwan Ave)", 113.8920, 22.5070, "E"),
+    ("j_chiwan", "junction", "Chiwan", 113.8850, 22.4800, "E"),
+    ("j_shekou", "junction", "Shekou centre", 113.9200, 22.4920, "E"),
+    ("j_dananshan", "junction", "Dananshan west", 113.8950, 22.4930, "E"),
+    ("j_baoan_w", "junction", "Bao'an coastal (Bihai)", 113.8680, 22.5600, "E"),
+    ("j_baoan_n", "junction", "Xin'an north", 113.8900, 22.5700, "E"),
+    ("j_xixiang", "junction", "Xixiang", 113.8780, 22.5750, "E"),
+    ("j_xixiang_e", "junction", "Xixiang east (Bao'an Ave)", 113.9000, 22.5800, "E"),
+    ("j_hangcheng", "junction", "Hangcheng", 113.8350, 22.6150, "E"),
+    ("j_airport_s", "junction", "Airport south", 113.8150, 22.6060, "E"),
+    ("j_airport_w", "junction", "Airport west (runway 3 side)", 113.7900, 22.6380, "E"),
+    ("j_fuhai", "junction", "Fuhai", 113.7950, 22.6750, "E"),
+    ("j_ocean", "junction", "Ocean New City", 113.7700, 22.6650, "E"),
+    ("j_ocean_e", "junction", "Ocean New City east", 113.7880, 22.6600, "E"),
+    ("j_conv_e", "junction", "Convention city east", 113.7950, 22.7000, "E"),
+    ("j_conv_s", "junction", "Convention Bay", 113.7620, 22.6900, "E"),
+    ("j_conv_n", "junction", "Convention city north", 113.7850, 22.7150, "E"),
+]
+
+M1, M5, M11, M12, M20, M2, M9 = 35.0, 35.0, 60.0, 35.0, 45.0, 35.0, 35.0
+EXPWY, AVENUE, RAIL, TRANSFER = 60.0, 30.0, 80.0, 15.0
+EDGES = [
+    # from, to, speed_kmh, length_m (None = straight line), corridor
+    # metro
+    ("m_qianhaiwan", "m_baoan_center", M1, None, "Metro Line 1"),
+    ("m_baoan_center", "j_xixiang", M1, None, "Metro Line 1"),
+    ("j_xixiang", "j_hangcheng", M1, None, "Metro Line 1"),
+    ("j_hangcheng", "m_airport_east", M1, None, "Metro Line 1"),
+    ("m_baoan_center", "m_qianhaiwan", M5, None, "Metro Line 5"),
+    ("m_qianhaiwan", "m_qianwan", M5, None, "Metro Line 5"),
+    ("m_qianwan", "j_mawan", M5, None, "Metro Line 5"),
+    ("j_mawan", "j_dananshan", M5, None, "Metro Line 5"),
+    ("j_dananshan", "j_chiwan", M5, None, "Metro Line 5"),
+    ("j_nantou", "m_qianhaiwan", M11, None, "Metro Line 11"),
+    ("m_qianhaiwan", "j_baoan_w", M11, None, "Metro Line 11"),
+    ("j_baoan_w", "x_dachan_toll", M11, None, "Metro Line 11"),
+    ("x_dachan_toll", "m_airport", M11, None, "Metro Line 11"),
+    ("m_airport", "m_airport_north", M11, None, "Metro Line 11"),
+    ("m_sea_world", "j_shekou", M12, None, "Metro Line 12"),
+    ("j_shekou", "j_nantou", M12, None, "Metro Line 12"),
+    ("j_nantou", "j_baoan_n", M12, None, "Metro Line 12"),
+    ("j_baoan_n", "j_xixiang_e", M12, None, "Metro Line 12"),
+    ("j_xixiang_e", "j_hangcheng", M12, None, "Metro Line 12"),
+    ("j_hangcheng", "m_airport_east", M12, None, "Metro Line 12"),
+    ("m_airport_east", "j_fuhai", M12, None, "Metro Line 12"),
+    ("j_fuhai", "m_szworld", M12, None, "Metro Line 12"),
+    ("m_szworld", "m_szworld_north", M12, None, "Metro Line 12"),
+    ("m_airport_north", "j_ocean_e", M20, None, "Metro Line 20"),
+    ("j_ocean_e", "m_szworld", M20, None, "Metro Line 20"),
+    ("m_szworld", "m_szworld_north", M20, None, "Metro Line 20"),
+    ("m_szworld_north", "m_cec", M20, None, "Metro Line 20"),
+    ("j_chiwan", "m_shekou_port", M2, None, "Metro Line 2"),
+    ("m_shekou_port", "m_sea_world", M2, None, "Metro Line 2"),
+    ("m_sea_world", "j_houhai", M2, None, "Metro Line 2"),
+    ("m_qianwan", "j_nantou", M9, None, "Metro Line 9"),
+    # rail
+    ("r_airport", "r_airport_north", RAIL, None, "GZ-SZ intercity"),
+    ("r_qianhai", "r_airport_east", RAIL, None, "Airport-Qianhai intercity (planned)"),
+    ("r_airport_east", "r_airport", RAIL, None, "Airport-Qianhai intercity (planned)"),
+    ("r_qianhai", "b_szbay", RAIL, None, "HK-SZ western rail link (planned)"),
+    # interchanges between nodes at the same place (zero or short walking links)
+    ("m_qianhaiwan", "r_qianhai", TRANSFER, None, "interchange"),
+    ("m_airport", "r_airport", TRANSFER, None, "interchange"),
+    ("m_airport_north", "r_airport_north", TRANSFER, None, "interchange"),
+    ("m_airport_east", "r_airport_east", TRANSFER, None, "interchange"),
+    ("m_szworld", "e_szworld", TRANSFER, None, "interchange"),
+    ("apt_terminal", "m_airport", TRANSFER, None, "terminal link"),
+    ("apt_terminal", "m_airport_east", TRANSFER, None, "terminal link"),
+    # expressways
+    ("b_szbay", "j_houhai", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_houhai", "j_nantou", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_nantou", "j_baoan_w", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_baoan_w", "x_dachan_toll", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("x_dachan_toll", "j_airport_s", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_airport_s", "x_szlink", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("x_szlink", "j_airport_w", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_airport_w", "j_ocean", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_ocean", "j_conv_s", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("j_conv_s", "j_conv_n", EXPWY, None, "Guangshen Riverside Expressway (S3)"),
+    ("x_dachan_toll", "j_mawan", EXPWY, 8050.0, "Mawan cross-sea passage"),
+    ("b_szbay", "j_shekou", EXPWY, None, "Shekou connector (approx.)"),
+    ("j_hangcheng", "j_airport_s", EXPWY, None, "Airport expressway"),
+    # main avenues
+    ("s_chiwan", "j_chiwan", AVENUE, None, "Shekou main avenues"),
+    ("s_cruise", "m_shekou_port", AVENUE, None, "Shekou main avenues"),
+    ("s_cruise", "j_shekou", AVENUE, None, "Shekou main avenues"),
+    ("m_shekou_port", "j_shekou", AVENUE, None, "Shekou main avenues"),
+    ("j_shekou", "j_houhai", AVENUE, None, "Shekou main avenues"),
+    ("j_dananshan", "j_shekou", AVENUE, None, "Nanhai Avenue"),
+    ("s_mawan", "j_mawan", AVENUE, None, "Mawan Avenue"),
+    ("s_mawan", "j_dananshan", AVENUE, None, "Mawan Avenue"),
+    ("j_mawan", "j_bonded", AVENUE, None, "Yueliangwan Avenue"),
+    ("j_bonded", "m_qianwan", AVENUE, None, "Qianhai main avenues"),
+    ("j_bonded", "j_guiwan", AVENUE, None, "Linhai Avenue"),
+    ("j_guiwan", "m_qianhaiwan", AVENUE, None, "Qianhai main avenues"),
+    ("j_guiwan", "j_baoan_w", AVENUE, None, "Linhai Avenue"),
+    ("m_qianhaiwan", "j_nantou", AVENUE, None, "Qianhai main avenues"),
+    ("m_baoan_center", "j_baoan_w", AVENUE, None, "Bao'an main avenues"),
+    ("m_baoan_center", "j_baoan_n", AVENUE, None, "Bao'an main avenues"),
+    ("j_baoan_w", "s_dachan", AVENUE, None, "Dachan Bay port road"),
+    ("s_dachan", "x_dachan_toll", AVENUE, None, "Dachan Bay port road"),
+    ("j_baoan_n", "j_xixiang", AVENUE, None, "Bao'an Avenue"),
+    ("j_xixiang", "x_dachan_toll", AVENUE, None, "Bao'an main avenues"),
+    ("j_xixiang", "j_xixiang_e", AVENUE, None, "Bao'an main avenues"),
+    ("j_xixiang_e", "j_hangcheng", AVENUE, None, "Bao'an Avenue"),
+    ("j_airport_s", "m_airport", AVENUE, None, "Airport main avenues"),
+    ("x_szlink", "m_airport", AVENUE, None, "Airport main avenues"),
+    ("j_airport_w", "m_airport_north", AVENUE, None, "Airport main avenues"),
+    ("m_airport_north", "apt_terminal", AVENUE, None, "Airport main avenues"),
+    ("m_airport_east", "j_fuhai", AVENUE, None, "Fuhai main avenues"),
+    ("m_airport_north", "j_ocean_e", AVENUE, None, "Fuhai main avenues"),
+    ("j_ocean_e", "j_fuhai", AVENUE, None, "Fuhai main avenues"),
+    ("j_ocean", "j_ocean_e", AVENUE, None, "Fuhai main avenues"),
+    ("j_ocean", "m_szworld", AVENUE, None, "Fuhai main avenues"),
+    ("j_conv_s", "m_szworld", AVENUE, None, "Convention city main avenues"),
+    ("j_fuhai", "j_conv_e", AVENUE, None, "Convention city main avenues"),
+    ("j_conv_e", "m_szworld_north", AVENUE, None, "Convention city main avenues"),
+    ("j_conv_e", "j_conv_n", AVENUE, None, "Convention city main avenues"),
+    ("j_conv_n", "m_cec", AVENUE, None, "Convention city main avenues"),
+    ("m_szworld_north", "j_conv_s", AVENUE, None, "Convention city main avenues"),
+]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Industries
+# ----------------------------------------------------------------------------------------------------------
+# Output (value added, yuan per m2 of floor per year), jobs per m2 and FAR ranges: central values of
+# industry-intensity.md section 6 (exhibition uses value added ~2,500 instead of the 5,000 revenue figure).
+# Demand caps/floors (max/min_floor_total_m2) are assumptions, set so that the optimum lands at roughly
+# 1.5-2.8 bn yuan of value added per km2 of zone land (see CALIBRATION in scenario.toml).
+# Innovation-carrier metric rates = the brief's Table 1 minimum counts / minimum usable area
+# (min operating area x usable share): e.g. incubator teams 10 / (1,000 x 0.70) = 0.01429 per m2.
+CARRIERS = {  # id: (name, min_floor_m2, usable_share, teams, patents, financed, graduates)
+    "carrier_space": ("Entrepreneurship space (maker space)", 300, 0.60, 10, 0, 0, 0),
+    "incubator": ("Incubator", 1000, 0.70, 10, 10, 2, 0),
+    "accelerator": ("Accelerator", 6000, 0.75, 15, 15, 3, 3),
+    "sci_park": ("S&T industrial park", 20000, 0.75, 50, 40, 5, 10),
+}
+INDUSTRIES = [
+    # id, name, output, jobs, zones, far_min, far_max, min_floor_m2, min_total, max_total, min_share, max_share,
+    # min_sites, max_sites, color
+    (
+        "finance",
+        "Finance",
+        70000,
+        0.045,
+        "B2",
+        6,
+        12,
+        20000,
+        None,
+        1_000_000,
+        None,
+        0.25,
+        None,
+        None,
+        "#1f4e9e",
+    ),
+    (
+        "leasing",
+        '"Bonded +" financial leasing',
+        70000,
+        0.040,
+        "B2",
+        6,
+        12,
+        10000,
+        None,
+        250_000,
+        None,
+        None,
+        None,
+        None,
+        "#3d85c6",
+    ),
+    (
+        "business_services",
+        "Business & professional services",
+        20000,
+        0.045,
+        "B1;B2",
+        4,
+        10,
+        10000,
+        None,
+        1_300_000,
+        None,
+        None,
+        None,
+        None,
+        "#6fa8dc",
+    ),
+    (
+        "maritime",
+        "Emerging maritime industries (shipping & maritime services)",
+        35000,
+        0.045,
+        "B2;B1",
+        4,
+        10,
+        10000,
+        250_000,
+        450_000,
+        None,
+        None,
+        None,
+        None,
+        "#0b5394",
+    ),
+    (
+        "next_gen_it",
+        "Next-generation information technology",
+        40000,
+        0.050,
+        "M0;B2;B1",
+        3,
+        8,
+        10000,
+        None,
+        700_000,
+        None,
+        None,
+        None,
+        None,
+        "#8e7cc3",
+    ),
+    (
+        "rnd",
+        "Research & development",
+        20000,
+        0.040,
+        "M0;B1",
+        2.5,
+        6,
+        5000,
+        None,
+        900_000,
+        None,
+        None,
+        None,
+        None,
+        "#a64d79",
+    ),
+    (
+        "smart_equipment",
+        "Smart equipment (advanced manufacturing)",
+        12000,
+        0.030,
+        "M1;M0",
+        2,
+        4,
+        10000,
+        500_000,
+        1_500_000,
+        None,
+        None,
+        None,
+        None,
+        "#b45f06",
+    ),
+    (
+        "aerospace",
+        "Aerospace",
+        14000,
+        0.028,
+        "M1;M0",
+        1,
+        2,
+        10000,
+        200_000,
+        600_000,
+        None,
+        None,
+        None,
+        None,
+        "#e69138",
+    ),
+    (
+        "airport_services",
+        "High-end airport services & air logistics",
+        6000,
+        0.015,
+        "H24;W1",
+        0.7,
+        1.5,
+        10000,
+        1_200_000,
+        2_500_000,
+        None,
+        None,
+        None,
+        None,
+        "#cc0000",
+    ),
+    (
+        "supply_chain",
+        "Supply chain & modern logistics",
+        4000,
+        0.012,
+        "W1;H23",
+        1.0,
+        2.5,
+        10000,
+        2_500_000,
+        5_000_000,
+        None,
+        None,
+        None,
+        None,
+        "#7f6000",
+    ),
+    (
+        "ecommerce",
+        "Cross-border e-commerce",
+        9000,
+        0.022,
+        "W1;M0",
+        1.5,
+        4,
+        5000,
+        300_000,
+        1_000_000,
+        None,
+        None,
+        None,
+        None,
+        "#bf9000",
+    ),
+    (
+        "exhibition",
+        "Exhibition & trade",
+        2500,
+        0.003,
+        "A21;B1",
+        0.8,
+        1.5,
+        20000,
+        1_000_000,
+        2_000_000,
+        None,
+        None,
+        None,
+        None,
+        "#ff00ff",
+    ),
+]
+CARRIER_ZONES = {
+    "carrier_space": "B1;B2;M0",
+    "incubator": "B1;B2;M0",
+    "accelerator": "M0;B1;B2",
+    "sci_park": "M0;M1",
+}
+CARRIER_CAPS = {"carrier_space": 60_000, "incubator": 200_000, "accelerator": 300_000, "sci_park": 700_000}
+CARRIER_COLORS = {
+    "carrier_space": "#93c47d",
+    "incubator": "#6aa84f",
+    "accelerator": "#38761d",
+    "sci_park": "#274e13",
+}
+CARRIER_SITES = {"carrier_space": 2, "incubator": 3, "accelerator": 2, "sci_park": 1}
+
+
+def industries_table() -> pd.DataFrame:
+    cols = [
+        "industry_id",
+        "name",
+        "output_per_m2",
+        "jobs_per_m2",
+        "allowed_zones",
+        "far_min",
+        "far_max",
+        "min_floor_m2",
+        "min_floor_total_m2",
+        "max_floor_total_m2",
+        "min_share",
+        "max_share",
+        "min_sites",
+        "max_sites",
+        "usable_share",
+        "color",
+        "teams_per_m2",
+        "patents_per_m2",
+        "financed_per_m2",
+        "graduates_per_m2",
+    ]
+    rows = []
+    for r in INDUSTRIES:
+        rows.append(list(r[:13]) + [r[13], 1.0, r[14], 0.0, 0.0, 0.0, 0.0])
+    for cid, (name, min_floor, usable, teams, patents, financed, grads) in CARRIERS.items():
+        usable_min = min_floor * usable
+        rows.append(
+            [
+                cid,
+                name,
+                7000,
+                0.030,
+                CARRIER_ZONES[cid],
+                2,
+                6,
+                min_floor,
+                None,
+                CARRIER_CAPS[cid],
+                None,
+                None,
+                CARRIER_SITES[cid],
+                None,
+                usable,
+                CARRIER_COLORS[cid],
+                round(teams / usable_min, 6),
+                round(patents / usable_min, 6),
+                round(financed / usable_min, 6),
+                round(grads / usable_min, 6),
+            ]
+        )
+    df = pd.DataFrame(rows, columns=cols)
+    for c in ("min_sites", "max_sites"):
+        df[c] = df[c].astype("Int64")
+    return df
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------------------------
+def write_geojson(path: Path, features: list[dict]) -> None:
+    fc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def feature(geom, props: dict) -> dict:
+    return {"type": "Feature", "properties": props, "geometry": mapping(geom)}
+
+
+def geom_json(geom):
+    return rounded(geom)
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+
+def toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, float):
+        return repr(float(v))
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (list, tuple)):
+        if v and all(isinstance(x, str) for x in v) and sum(len(x) for x in v) > 80:
+            return "[\n" + "".join(f"    {toml_value(x)},\n" for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(type(v))
+
+
+def toml_text(doc: dict, header: str) -> str:
+    """Serialise {table: {key: value}} / {array_table: [dict, ...]} (one level of nesting)."""
+    lines = [header.rstrip(), ""]
+    for name, body in doc.items():
+        if isinstance(body, list):
+            for item in body:
+                lines.append(f"[[{name}]]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in item.items()]
+                lines.append("")
+        else:
+            lines.append(f"[{name}]")
+            sub = {k: v for k, v in body.items() if isinstance(v, dict)}
+            lines += [f"{k} = {toml_value(v)}" for k, v in body.items() if not isinstance(v, dict)]
+            lines.append("")
+            for sk, sv in sub.items():
+                lines.append(f"[{name}.{sk}]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in sv.items()]
+                lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Scenario rules
+# ----------------------------------------------------------------------------------------------------------
+NETWORK = {"crs": "EPSG:4326", "access_speed_kmh": 12.0, "access_links": 3, "detour_factor": 1.3}
+SOLVER = {"name": "highs", "time_limit_s": 60, "mip_gap": 0.0001, "threads": 2}
+BUDGET_AFTER = 60.0e9
+BUDGET_BEFORE = 45.0e9
+ACCESS_RULES = [
+    ("airport_services", "airport", 15.0),
+    ("aerospace", "airport", 25.0),
+    ("supply_chain", "seaport", 20.0),
+    ("maritime", "seaport", 20.0),
+    ("finance", "metro", 12.0),
+    ("leasing", "metro", 12.0),
+    ("business_services", "metro", 15.0),
+    ("exhibition", "exhibition", 12.0),
+    ("next_gen_it", "metro", 15.0),
+    ("carrier_space", "metro", 10.0),
+    ("incubator", "metro", 10.0),
+    ("accelerator", "metro", 10.0),
+    ("sci_park", "metro", 15.0),
+]
+SUBAREA_MIX = [  # subarea, industry, min_share, max_share (None = no bound)
+    ("guiwan", "finance", 0.30, None),
+    ("qianwan", "business_services", 0.15, None),
+    ("bonded_port", "supply_chain", 0.35, None),
+    ("mawan", "maritime", 0.10, None),
+    ("shekou", "maritime", 0.05, None),
+    ("baoan_center", "business_services", 0.20, None),
+    ("xixiang", "smart_equipment", 0.25, None),
+    ("xixiang", "next_gen_it", 0.15, None),
+    ("dachan_bay", "supply_chain", 0.50, None),
+    ("ocean_city", "maritime", 0.15, None),
+    ("airport", "airport_services", 0.50, None),
+    ("convention_city", "exhibition", 0.20, None),
+]
+BONDED_ALLOW = [
+    "supply_chain",
+    "leasing",
+    "rnd",
+    "exhibition",
+    "ecommerce",
+    "carrier_space",
+    "incubator",
+    "accelerator",
+    "sci_park",
+]
+CARRIER_IDS = list(CARRIERS)
+METRIC_RULES = [
+    ("teams", 1000.0, CARRIER_IDS),
+    ("patents", 300.0, CARRIER_IDS),
+    ("financed", 50.0, CARRIER_IDS),
+    ("graduates", 20.0, CARRIER_IDS),
+]
+# `before`: the same demand on the original 14.92 km2 only. Demand floors that the original zone cannot host
+# (no airport, exhibition, heavy-industry or container-port land) are dropped; the rest is unchanged.
+BEFORE_MIN_TOTAL = {"supply_chain": 500_000, "maritime": 300_000}
+BEFORE_MIX = [
+    ("guiwan", "finance", 0.30, None),
+    ("qianwan", "business_services", 0.15, None),
+    ("bonded_port", "supply_chain", 0.35, None),
+    ("mawan", "maritime", 0.10, None),
+]
+
+DESCRIPTION = (
+    "Qianhai Shenzhen-Hong Kong Modern Service Industry Cooperation Zone after the 2021 expansion "
+    "(120.56 km2): where to put the brief's industries and innovation carriers, and how densely, to maximise "
+    "value added within demand, budget, access and sub-area role rules."
+)
+ASSUMPTIONS = [
+    # geography
+    "District boundaries (districts.geojson, basemap and land mask) are the public Aliyun DataV GeoAtlas extract "
+    "of Shenzhen (GCJ-02), converted to WGS84 with the published closed-form GCJ-02 approximation (one-step "
+    "inverse, ~1-2 m) and simplified to ~20 m. The extract's coastline is coarse (up to ~1 km off around Qianhai "
+    "Bay); sub-areas and parcels are clipped to it, so 'on land' means on land in this extract.",
+    "Sub-area outlines are generated boxes at the real locations, clipped to land and sized to the target areas; "
+    "they are NOT official boundaries (no official per-area boundaries or figures were found).",
+    "Confirmed areas (facts.md): original zone 14.92 km2; expanded zone 120.56 km2; Convention & Exhibition New "
+    "City 22.8 km2; Ocean New City 7.44 km2; Bao'an Centre coastal core 7 km2 of planned land.",
+    "Secondary-source areas: Dachan Bay 8 km2 and Bihai 8 km2 (ba500.org, 'gongli' read as km2); Xixiang is "
+    "modelled as the Bihai part of Bao'an Central District.",
+    "Derived areas: Shekou with Dananshan/Xiaonanshan 22.98 km2 = 37.9 (Qianhai-Shekou plan) - 14.92; airport "
+    "area 29.42 km2 = 120.56 minus all other sub-areas (facts.md rough split gives 29-30).",
+    "Estimated split of the original 14.92 km2: Guiwan 3.90, Qianwan 3.60, Mawan 3.71 and the bonded port "
+    "3.71 km2 (the often-quoted but unconfirmed bonded-zone figure); the bonded port is carved out of the "
+    "Qianwan unit, so Guiwan + Qianwan + Mawan (with the bonded port) = 14.92 km2.",
+    "Parcels are a generated street grid (street gaps 25-40 m) clipped to the sub-areas: blocks of about 1-5 ha "
+    "in urban areas and 10-40 ha at the port and airport; ~20-25% of each sub-area is street. Shapes, zoning "
+    "codes and FAR caps of individual parcels are synthetic (seeded), not the statutory plans.",
+    "Zoning mix by sub-area character (GB 50137-2011 codes): B2/B1 in Guiwan, Qianwan, Bao'an Centre; M0/M1 in "
+    "Xixiang; H23/W1 at Dachan Bay; H24 at the airport (runway strip zoned H24 with FAR 0.1, i.e. unbuildable); "
+    "A21 for the Shenzhen World site (~1.3 km2 modelled; 1.21-1.48 km2 in sources); W1/B2/M0 in the bonded "
+    "port; G1 parks (no industry may use them; kept for the map and the land budget).",
+    "Parcel FAR caps (estimates consistent with industry-intensity.md s.4): office B2 6-12 in Guiwan (land-sale "
+    "average 7.3, a 9.3 parcel), 4-10 elsewhere; B1 3-9; M0 3-6; M1 1.5-4; W1 1.0-2.5; H23 1.2-1.8; H24 "
+    "landside 0.7-1.5 (cargo station 0.71); A21 1.1 (Shenzhen World 1.08).",
+    "dev_cost_per_m2 (yuan per m2 of floor, construction plus servicing, excluding land premium) is an "
+    "assumption: 3,000-3,900 for W1/H23, 3,300-4,400 for M1/H24, 4,200-5,600 for M0, 5,000-7,500 for B1/B2, "
+    "x1.05-1.08 in Guiwan/Qianwan and x0.92-0.98 in the outer areas.",
+    "must_develop parcels (existing uses that stay): the Shenzhen World site (A21), the four landside H24 "
+    "parcels nearest the airport reference point, and the five H23 parcels nearest the Dachan Bay terminal.",
+    # industries
+    "output_per_m2 (value added, yuan per m2 floor per year) and jobs_per_m2 are the central values of "
+    "industry-intensity.md s.6 (mostly estimates built from HK/Shanghai per-worker value added); exhibition "
+    "uses value added 2,500 (not the 5,300 revenue per m2).",
+    "Industry FAR ranges are the s.6 ranges; carriers 2-6. The four innovation carriers share the s.6 carrier "
+    "coefficients (7,000 yuan, 0.030 jobs per m2).",
+    "Innovation-carrier minimum floor (300/1,000/6,000/20,000 m2) and usable shares (0.60/0.70/0.75) are the "
+    "paper's Table 1 thresholds, which facts.md could NOT confirm from a public source; the 0.75 usable share "
+    "of the S&T park is an assumption (the table gives none).",
+    "Carrier metric rates (teams/patents/financed/graduates per m2 of usable floor) = Table 1 minimum counts "
+    "divided by the minimum usable area (min floor x usable share), e.g. incubator teams 10/700 = 0.0143. "
+    "They are capacities assumed to scale linearly with floor.",
+    "Demand caps (max_floor_total_m2) and floors (min_floor_total_m2) are assumptions chosen for calibration "
+    "(see next line) and kept in proportion with the plans: office-type demand (finance, leasing, business "
+    "services, maritime, IT) ~3.7 M m2, well below the 12 M m2 of office in the 2012 plan for 15 km2 or the "
+    "25-26 M m2 of productive floor in the 2017 plan for 37.9 km2 (the rest of those plans is commerce, "
+    "housing and floor already built).",
+    "CALIBRATION: with these caps, the 60 bn yuan budget and the rules, the optimum is about 251 bn yuan of "
+    "value added a year, i.e. 2.08 bn per km2 of total zone land (120.56 km2; 2.82 per km2 of parcel land), "
+    "between the zone's 2021 (1.46) and 2025 (2.75) GDP per km2 (facts.md s.3). Caps and the budget, not "
+    "per-m2 coefficients, were tuned; the budget binds, so low-value uses compete for it.",
+    "Budget: total_budget_yuan 60 bn of development cost (after); the before variant has 45 bn. Order of "
+    "magnitude only: fixed-asset investment in the zone was >700 bn over 2021-25 (facts.md), most of it "
+    "outside this model's scope (housing, infrastructure, land).",
+    # network
+    "Network node coordinates: WGS84 from facts.md s.2; rows marked E there (Qianhai Bay, Bao'an Center, "
+    "Shenzhen World, Convention & Exhibition City, Dachan Bay, Mawan, Chiwan, SZ-Zhongshan landing, Airport East "
+    "HSR) are approximate. Junction nodes and corridor alignments are schematic (estimates).",
+    "Edge speeds are assumptions: metro 35 km/h (lines 1, 2, 5, 9, 12), 45 km/h (line 20), 60 km/h (line 11, "
+    "airport express; 120 km/h top speed); rail 80 km/h; expressways 60 km/h; main avenues 30 km/h; "
+    "interchanges 15 km/h. Lengths are straight lines except the Mawan cross-sea passage (8.05 km, confirmed).",
+    "Planned links are included as if built (HK-SZ western rail link, Airport-Qianhai intercity, Airport East "
+    "HSR, line 20 phase 2 is not modelled).",
+    "Access rules: airport services within 15 min of the airport node, aerospace 25; supply chain and maritime "
+    "within 20 min of a seaport node; finance and leasing within 12 min of a metro station, business services "
+    "15; exhibition within 12 min of Shenzhen World; next-generation IT within 15 min of a metro station; "
+    "entrepreneurship spaces, incubators and accelerators within 10 min and S&T parks within 15 min of a metro "
+    "station (start-ups depend on transit and city services). Access links: 12 km/h, 3 nearest nodes, detour 1.3.",
+    "Sub-area roles (subarea_mix) follow the brief's table; the shares are assumptions. The bonded port admits "
+    "only the 'one leading + four supporting' industries plus the innovation carriers.",
+    "Carrier totals required (metric_rules): at least 600 teams, 150 patents, 25 financed firms and 10 "
+    "graduates per year across the four carrier types (assumption, cf. the E-hub's 788 HK start-ups by 2024).",
+    "Office-type demand caps: finance 1.0, leasing 0.25, business services 1.3, maritime 0.45, IT 0.7 M m2 of "
+    "floor (about 3.7 M m2); with the other caps the zone can absorb ~17 M m2 of productive floor.",
+]
+
+
+def scenario_doc(variant: str) -> dict:
+    before = variant == "before"
+    name = "qianhai_before" if before else "qianhai"
+    desc = DESCRIPTION
+    assumptions = list(ASSUMPTIONS)
+    if before:
+        desc = (
+            "Qianhai Cooperation Zone before the 2021 expansion (original 14.92 km2: Guiwan, Qianwan, Mawan "
+            "and the bonded port), with the same industries, demand caps and rules where they apply."
+        )
+        assumptions.insert(
+            0,
+            "BEFORE variant: only the original 14.92 km2 (guiwan, qianwan, mawan, bonded_port). "
+            "Same per-m2 coefficients and demand caps as the expanded zone; demand floors "
+            "for uses the original zone cannot host (airport, exhibition, manufacturing) "
+            "are dropped; budget 45 bn yuan.",
+        )
+    mix = BEFORE_MIX if before else SUBAREA_MIX
+    doc = {
+        "scenario": {"name": name, "description": desc, "assumptions": assumptions},
+        "data": {
+            "parcels": "parcels.geojson",
+            "industries": "industries.csv",
+            "nodes": "network/nodes.csv",
+            "edges": "network/edges.csv",
+            "subareas": "subareas.geojson",
+            "basemap": "districts.geojson",
+        },
+        "objective": {"sense": "maximize", "cost_weight": 0.0},
+        "solver": dict(SOLVER),
+        "rules": {"total_budget_yuan": BUDGET_BEFORE if before else BUDGET_AFTER},
+        "network": dict(NETWORK),
+        "access_rules": [{"industry": i, "node_type": t, "max_minutes": m} for i, t, m in ACCESS_RULES],
+        "subarea_mix": [
+            {
+                "subarea": s,
+                "industry": i,
+                **({"min_share": lo} if lo is not None else {}),
+                **({"max_share": hi} if hi is not None else {}),
+            }
+            for s, i, lo, hi in mix
+        ],
+        "subarea_allow": [{"subarea": "bonded_port", "industries": BONDED_ALLOW}],
+        "metric_rules": [{"metric": m, "min": v, "industries": ids} for m, v, ids in METRIC_RULES],
+    }
+    return doc
+
+
+TOML_HEADER = """# Qianhai flagship scenario. GENERATED by generate.py (seed {seed}); edit the script, not this file.
+# Format: docs/scenario-format.md. What is real and what is estimated: `assumptions` below and README.md."""
+
+
+def write_variant(
+    folder: Path,
+    variant: str,
+    parcels: pd.DataFrame,
+    subareas_ll: dict,
+    districts: dict,
+    industries: pd.DataFrame,
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "network").mkdir(exist_ok=True)
+    keep = ORIGINAL if variant == "before" else [s[0] for s in SUBAREAS]
+    p = parcels[parcels["subarea"].isin(keep)]
+    cols = [
+        "parcel_id",
+        "area_m2",
+        "zone",
+        "far_max",
+        "subarea",
+        "existing_use",
+        "dev_cost_per_m2",
+        "must_develop",
+    ]
+    feats = []
+    for _, r in p.iterrows():
+        props = {c: r[c] for c in cols}
+        props["area_m2"] = float(props["area_m2"])
+        props["far_max"] = float(props["far_max"])
+        props["dev_cost_per_m2"] = float(props["dev_cost_per_m2"])
+        props["must_develop"] = bool(props["must_develop"])
+        feats.append(feature(r["geometry"], props))
+    write_geojson(folder / "parcels.geojson", feats)
+    sub_feats = []
+    for sid, name, _parent, _b, _f, _t, status in SUBAREAS:
+        if sid not in keep:
+            continue
+        g = subareas_ll[sid]
+        sub_feats.append(
+            feature(
+                g,
+                {
+                    "subarea": sid,
+                    "name": name,
+                    "area_km2": round(ll_to_m(g).area / 1e6, 3),
+                    "area_status": status,
+                },
+            )
+        )
+    write_geojson(folder / "subareas.geojson", sub_feats)
+    d_feats = [
+        feature(g, {"name": DISTRICT_NAMES[c][0], "name_zh": DISTRICT_NAMES[c][1], "adcode": c})
+        for c, g in districts.items()
+    ]
+    write_geojson(folder / "districts.geojson", d_feats)
+    ind = industries.copy()
+    if variant == "before":
+        ind["min_floor_total_m2"] = ind["industry_id"].map(BEFORE_MIN_TOTAL)
+    write_csv(folder / "industries.csv", ind)
+    write_csv(folder / "network" / "nodes.csv", nodes)
+    write_csv(folder / "network" / "edges.csv", edges)
+    text = toml_text(scenario_doc(variant), TOML_HEADER.format(seed=SEED))
+    (folder / "scenario.toml").write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    rng = np.random.default_rng(SEED)
+    districts = load_districts()
+    land_ll = unary_union([max(polygons(districts[c]), key=lambda g: g.area) for c in (440305, 440306)])
+    land_m = ll_to_m(land_ll).buffer(-2.0)  # 2 m inside the coast and the outer boundary: robust to rounding
+    subareas_m = build_subareas(land_m)
+    subareas_ll = {k: rounded(m_to_ll(g)) for k, g in subareas_m.items()}
+    parcels = build_parcels(subareas_m, rng)
+    industries = industries_table()
+    nodes = pd.DataFrame(
+        [(n, t, nm, x, y) for n, t, nm, x, y, _s in NODES], columns=["node_id", "type", "name", "x", "y"]
+    )
+    edges = pd.DataFrame(EDGES, columns=["from_node", "to_node", "speed_kmh", "length_m", "corridor"])
+    write_variant(HERE, "after", parcels, subareas_ll, districts, industries, nodes, edges)
+    write_variant(HERE / "after", "after", parcels, subareas_ll, districts, industries, nodes, edges)
+    write_variant(HERE / "before", "before", parcels, subareas_ll, districts, industries, nodes, edges)
+    summary = parcels.groupby("subarea").agg(
+        parcels=("parcel_id", "size"), parcel_land_km2=("area_m2", "sum")
+    )
+    summary["parcel_land_km2"] = (summary["parcel_land_km2"] / 1e6).round(3)
+    summary["subarea_km2"] = [round(subareas_m[s].area / 1e6, 3) for s in summary.index]
+    print(summary.to_string())
+    print(
+        f"total: {len(parcels)} parcels, sub-areas {sum(g.area for g in subareas_m.values()) / 1e6:.2f} km2"
+    )
+
+
+if __name__ == "__main__":
+    main()

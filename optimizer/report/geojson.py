@@ -1,0 +1,159 @@
+"""The plan as GeoJSON (RFC 7946): every parcel, developed or not, with its industry and figures.
+
+Also home of two helpers the maps and charts share: :func:`parcel_table` (every parcel joined with the plan)
+and :func:`coordinate_system` (are the parcel coordinates lon/lat or local metres?).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import Scenario
+from optimizer.pipeline import RunResult
+
+PLAN_COLUMNS = ["industry_id", "floor_area_m2", "far", "output_yuan", "jobs"]
+PROPERTY_ORDER = [
+    "parcel_id",
+    "subarea",
+    "zone",
+    "area_m2",
+    "developed",
+    "industry_id",
+    "industry",
+    "floor_area_m2",
+    "far",
+    "output_yuan",
+    "jobs",
+    "far_max",
+    "existing_use",
+    "must_develop",
+]
+
+
+def coordinate_system(sc: Scenario) -> str:
+    """ "lonlat" when parcel coordinates are WGS84 lon/lat, "local_m" when they are local metres.
+
+    Polygon parcels are lon/lat by the scenario format; a network states its crs; otherwise plain x/y columns
+    are taken as lon/lat only when every value lies in the lon/lat range.
+    """
+    if sc.network is not None:
+        return "local_m" if sc.network.crs == "local_m" else "lonlat"
+    if sc.geometry is not None and any(g is not None for g in sc.geometry):
+        return "lonlat"
+    x, y = sc.parcels["x"].to_numpy(float), sc.parcels["y"].to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.any() and (np.abs(x[ok]) <= 180).all() and (np.abs(y[ok]) <= 90).all():
+        return "lonlat"
+    return "local_m"
+
+
+def parcel_table(result: RunResult) -> pd.DataFrame:
+    """One row per parcel (scenario order) with the plan's industry, floor, FAR, output and jobs.
+
+    Undeveloped parcels have an empty industry_id (None) and zero floor, FAR, output and jobs.
+    """
+    sc = result.scenario
+    par = sc.parcels
+    cols = ["parcel_id", "subarea", "zone", "area_m2", "far_max", "existing_use", "must_develop", "x", "y"]
+    df = par[[c for c in cols if c in par.columns]].copy()
+    if result.plan is not None and len(result.plan.assignment):
+        plan = result.plan.assignment[["parcel_id"] + PLAN_COLUMNS]
+        df = df.merge(plan, on="parcel_id", how="left", validate="one_to_one")
+    else:
+        for c in PLAN_COLUMNS:
+            df[c] = np.nan
+    df["developed"] = df["industry_id"].notna()
+    df["industry_id"] = df["industry_id"].astype(object).where(df["developed"], None)
+    names = dict(zip(sc.industries["industry_id"], sc.industries["name"], strict=True))
+    df["industry"] = df["industry_id"].map(names).astype(object).where(df["developed"], None)
+    for c in PLAN_COLUMNS[1:]:
+        df[c] = df[c].astype(float).fillna(0.0)
+    return df.reset_index(drop=True)
+
+
+def _num(v) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _rfc7946_orient(g):
+    """Exterior rings counter-clockwise, holes clockwise (RFC 7946 section 3.1.6)."""
+    import shapely
+
+    if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1
+        return shapely.orient_polygons(g)
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.geometry.polygon import orient
+
+    if isinstance(g, Polygon):
+        return orient(g, 1.0)
+    if isinstance(g, MultiPolygon):
+        return MultiPolygon([orient(p, 1.0) for p in g.geoms])
+    return g
+
+
+def _geometry(sc: Scenario, i: int, x: float, y: float) -> dict | None:
+    from shapely.geometry import mapping
+
+    g = sc.geometry[i] if sc.geometry is not None else None
+    if g is not None and not g.is_empty:
+        return mapping(_rfc7946_orient(g))
+    if np.isfinite(x) and np.isfinite(y):
+        return {"type": "Point", "coordinates": [float(x), float(y)]}
+    return None
+
+
+def plan_geojson(result: RunResult) -> dict:
+    """The plan as a GeoJSON FeatureCollection (a dict ready for json.dump)."""
+    sc = result.scenario
+    df = parcel_table(result)
+    feats = []
+    for i, r in enumerate(df.itertuples(index=False)):
+        props = {
+            "parcel_id": str(r.parcel_id),
+            "subarea": str(r.subarea),
+            "zone": str(r.zone),
+            "area_m2": _num(r.area_m2),
+            "developed": bool(r.developed),
+            "industry_id": r.industry_id,
+            "industry": r.industry,
+            "floor_area_m2": _num(r.floor_area_m2),
+            "far": _num(r.far),
+            "output_yuan": _num(r.output_yuan),
+            "jobs": _num(r.jobs),
+            "far_max": _num(r.far_max),
+            "existing_use": str(getattr(r, "existing_use", "") or ""),
+            "must_develop": bool(getattr(r, "must_develop", False)),
+        }
+        feats.append(
+            {
+                "type": "Feature",
+                "id": str(r.parcel_id),
+                "geometry": _geometry(sc, i, float(r.x), float(r.y)),
+                "properties": props,
+            }
+        )
+    doc: dict = {"type": "FeatureCollection", "name": f"{sc.name} plan"}
+    if coordinate_system(sc) != "lonlat":
+        doc["crs_note"] = (
+            "coordinates are the scenario's local x/y in metres, not WGS84 lon/lat: GIS software "
+            "will place them wrongly unless told the real coordinate system"
+        )
+    elif sc.geometry is None:
+        doc["crs_note"] = "parcels are points at their centroids (the scenario has no parcel polygons)"
+    doc["features"] = feats
+    return doc
+
+
+def write_geojson(result: RunResult, folder: Path) -> None:
+    """plan.geojson: every parcel with its assigned industry (skipped when there is no plan)."""
+    if result.plan is None:
+        return
+    doc = plan_geojson(result)
+    (Path(folder) / "plan.geojson").write_text(
+        json.dumps(doc, ensure_ascii=False, allow_nan=False), encoding="utf-8"
+    )

@@ -1,0 +1,244 @@
+"""report.html: one self-contained page (figures embedded as base64 data URIs, inline CSS, no scripts).
+
+Runs last among the writers: it embeds whichever PNGs the earlier writers put into the same folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+
+from optimizer.pipeline import RunResult
+
+FIGURES = (
+    ("map.png", "Plan map: parcels coloured by assigned industry, sub-areas, transport network."),
+    ("access.png", "Travel time from each parcel to the nearest node of key transport types."),
+    ("floor_by_industry.png", "Floor area by industry, with demand floors and caps."),
+    ("output_by_industry.png", "Value added by industry."),
+    ("by_subarea.png", "Floor area by sub-area and industry, and output per km² of sub-area land."),
+    ("carriers.png", "Metric totals (innovation carriers) against the scenario's minimums."),
+)
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans",sans-serif;color:#222;
+margin:0;background:#f6f6f3;line-height:1.45}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bottom:2px solid #e3e1da;padding-bottom:4px}
+p.lead{color:#555;margin:0 0 16px}
+.cards{display:flex;flex-wrap:wrap;gap:10px}
+.card{flex:1 1 170px;border:1px solid #e3e1da;border-radius:6px;padding:10px 12px;background:#fbfbf9}
+.card .v{font-size:21px;font-weight:600}.card .l{font-size:12px;color:#666}
+.badge{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;font-size:13px;color:#fff}
+.ok{background:#2e7d32}.bad{background:#c62828}.warn{background:#ef6c00}
+table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
+th,td{padding:4px 8px;border-bottom:1px solid #ebe9e3;text-align:right}
+th{background:#f1efe9;font-weight:600}td.t,th.t{text-align:left}
+tr.total td{font-weight:600;border-top:2px solid #ccc}
+.sw{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+figure{margin:18px 0}figure img{max-width:100%;height:auto;border:1px solid #e3e1da}
+figcaption{font-size:12.5px;color:#666}
+ul.tight li{margin:3px 0}.muted{color:#777;font-size:12.5px}
+dl.kv{display:grid;grid-template-columns:max-content auto;gap:3px 16px;margin:0}dl.kv dt{color:#666}dl.kv dd{margin:0}
+"""
+
+
+def _e(v) -> str:
+    return html.escape("" if v is None else str(v))
+
+
+def _ok(v) -> bool:
+    return v is not None and isinstance(v, (int, float)) and bool(np.isfinite(v))
+
+
+def _bn(v) -> str:
+    return f"{v / 1e9:,.2f} bn" if _ok(v) else "–"
+
+
+def _km2(v) -> str:
+    return f"{v / 1e6:,.3f}" if _ok(v) else "–"
+
+
+def _img(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _card(value: str, label: str) -> str:
+    return f'<div class="card"><div class="v">{value}</div><div class="l">{_e(label)}</div></div>'
+
+
+def render_html(result: RunResult, folder: Path | None = None) -> str:
+    """The report page as a string; embeds the PNGs found in `folder` (if given)."""
+    sc = result.scenario
+    s = result.summary()
+    k = result.kpis or {}
+    parts: list[str] = []
+    add = parts.append
+    add(
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+        f"content='width=device-width,initial-scale=1'><title>{_e(sc.name)}: land-use plan</title>"
+        f"<style>{CSS}</style></head><body><main>"
+    )
+    add(f"<h1>{_e(sc.name)}: land-use plan</h1>")
+    if sc.description:
+        add(f"<p class='lead'>{_e(sc.description)}</p>")
+
+    # solve status and check
+    status_cls = {"optimal": "ok", "feasible": "warn"}.get(result.status, "bad")
+    add("<h2>Solve</h2><dl class='kv'>")
+    add(
+        f"<dt>status</dt><dd><span class='badge {status_cls}'>{_e(result.status)}</span> "
+        f"<span class='muted'>{_e(result.message)}</span></dd>"
+    )
+    add(f"<dt>solver</dt><dd>{_e(result.solver)}</dd>")
+    add(f"<dt>objective</dt><dd>{_bn(s['objective'])} yuan</dd>")
+    add(f"<dt>best bound</dt><dd>{_bn(s['bound'])} yuan</dd>")
+    gap = s["gap"]
+    add(f"<dt>gap</dt><dd>{'–' if gap is None else f'{gap:.4%}'}</dd>")
+    times = s.get("timings_s") or {}
+    tline = ", ".join(f"{_e(n.removesuffix('_s'))} {v:.2f} s" for n, v in times.items() if v is not None)
+    add(f"<dt>time</dt><dd>{tline or '–'}</dd>")
+    add(f"<dt>parcels, industries</dt><dd>{sc.n_parcels:,} parcels, {sc.n_industries} industries</dd>")
+    add("</dl>")
+    chk = s["check"]
+    if result.check is not None:
+        badge = (
+            "<span class='badge ok'>passed</span>"
+            if chk["passed"]
+            else "<span class='badge bad'>FAILED</span>"
+        )
+        add(
+            f"<h2>Independent check</h2><p>{badge} {chk.get('rules_checked', 0)} rule families re-derived from the "
+            f"scenario data; objective recomputed from the plan: {_bn(chk.get('objective_recomputed'))} yuan.</p>"
+        )
+        if chk["violations"]:
+            add("<ul class='tight'>" + "".join(f"<li>{_e(v)}</li>" for v in chk["violations"]) + "</ul>")
+        else:
+            add("<p class='muted'>No violations.</p>")
+    if result.conflicts:
+        add(
+            "<h2>Conflicting rules</h2><ul class='tight'>"
+            + "".join(f"<li>{_e(c)}</li>" for c in result.conflicts)
+            + "</ul>"
+        )
+
+    # KPIs
+    if result.plan is not None and k:
+        add("<h2>Key figures</h2><div class='cards'>")
+        add(_card(f"{k['total_output_yuan'] / 1e9:,.2f} bn", "value added, yuan per year"))
+        add(_card(f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn", "yuan per km² of all land"))
+        add(_card(f"{k['output_per_km2_developed_yuan'] / 1e9:,.2f} bn", "yuan per km² of developed land"))
+        add(_card(f"{k['jobs']:,.0f}", "jobs"))
+        add(_card(f"{k['floor_area_m2'] / 1e6:,.2f} M m²", "floor area"))
+        add(
+            _card(
+                f"{k['land_developed_m2'] / 1e6:,.2f} / {k['land_all_m2'] / 1e6:,.2f} km²",
+                "developed / all land",
+            )
+        )
+        add(_card(f"{k['parcels_developed']:,} / {k['parcels_total']:,}", "parcels developed / all"))
+        lim = k.get("budget_limit_yuan")
+        add(
+            _card(
+                f"{k['budget_used_yuan'] / 1e9:,.2f} bn" + (f" / {lim / 1e9:,.1f} bn" if _ok(lim) else ""),
+                "development cost, yuan" + (" (used / budget)" if _ok(lim) else ""),
+            )
+        )
+        for m, v in (k.get("metrics") or {}).items():
+            add(_card(f"{v:,.1f}", f"{m} (metric total)"))
+        add("</div>")
+        add(_industry_table(result))
+        add(_subarea_table(result))
+    else:
+        add(f"<h2>No plan</h2><p>{_e(result.message or 'the solver found no plan within its limits')}</p>")
+
+    # figures
+    if folder is not None:
+        figs = [(n, c) for n, c in FIGURES if (Path(folder) / n).is_file()]
+        if figs:
+            add("<h2>Figures</h2>")
+            for name, caption in figs:
+                add(
+                    f"<figure><img alt='{_e(name)}' src='{_img(Path(folder) / name)}'>"
+                    f"<figcaption>{_e(caption)} <span class='muted'>({_e(name)})</span></figcaption></figure>"
+                )
+
+    # assumptions, inputs, files
+    if sc.assumptions:
+        add(
+            "<h2>Assumptions</h2><ul class='tight'>"
+            + "".join(f"<li>{_e(a)}</li>" for a in sc.assumptions)
+            + "</ul>"
+        )
+    if sc.files:
+        add(
+            "<h2>Inputs</h2><p class='muted'>"
+            + ", ".join(f"{_e(r)}: {_e(f)}" for r, f in sc.files.items())
+            + (f"; folder {_e(sc.folder)}" if sc.folder else "")
+            + "</p>"
+        )
+    if folder is not None:
+        others = sorted(
+            p.name
+            for p in Path(folder).iterdir()
+            if p.is_file() and p.suffix in (".csv", ".json", ".geojson")
+        )
+        if others:
+            add(
+                "<h2>Files beside this report</h2><ul class='tight'>"
+                + "".join(f"<li><a href='{_e(n)}'>{_e(n)}</a></li>" for n in others)
+                + "</ul>"
+            )
+    add("</main></body></html>\n")
+    return "".join(parts)
+
+
+def _industry_table(result: RunResult) -> str:
+    from optimizer.report.maps import industry_colors
+
+    rows = sorted(result.kpis["by_industry"], key=lambda r: -r["output_yuan"])
+    colors = industry_colors(result.scenario)
+    out = [
+        "<h2>By industry</h2><table><tr><th class='t'>industry</th><th>sites</th><th>land km²</th>"
+        "<th>floor km²</th><th>floor share</th><th>output bn yuan/yr</th><th>output share</th><th>jobs</th></tr>"
+    ]
+    total = sum(r["output_yuan"] for r in rows) or 1.0
+    for r in rows:
+        out.append(
+            f"<tr><td class='t'><span class='sw' style='background:{colors.get(r['industry_id'], '#ccc')}'>"
+            f"</span>{_e(r['name'])} <span class='muted'>{_e(r['industry_id'])}</span></td>"
+            f"<td>{int(r['sites'])}</td><td>{_km2(r['land_m2'])}</td><td>{_km2(r['floor_m2'])}</td>"
+            f"<td>{r['floor_share']:.1%}</td><td>{r['output_yuan'] / 1e9:,.2f}</td>"
+            f"<td>{r['output_yuan'] / total:.1%}</td><td>{r['jobs']:,.0f}</td></tr>"
+        )
+    k = result.kpis
+    out.append(
+        f"<tr class='total'><td class='t'>total</td><td>{k['parcels_developed']}</td>"
+        f"<td>{_km2(k['land_developed_m2'])}</td><td>{_km2(k['floor_area_m2'])}</td><td></td>"
+        f"<td>{k['total_output_yuan'] / 1e9:,.2f}</td><td></td><td>{k['jobs']:,.0f}</td></tr></table>"
+    )
+    return "".join(out)
+
+
+def _subarea_table(result: RunResult) -> str:
+    rows = sorted(result.kpis["by_subarea"], key=lambda r: -r["output_yuan"])
+    out = [
+        "<h2>By sub-area</h2><table><tr><th class='t'>sub-area</th><th>land km²</th><th>developed km²</th>"
+        "<th>sites</th><th>floor km²</th><th>output bn yuan/yr</th><th>bn yuan per km²</th><th>jobs</th></tr>"
+    ]
+    for r in rows:
+        out.append(
+            f"<tr><td class='t'>{_e(r['subarea'])}</td><td>{_km2(r['land_m2'])}</td>"
+            f"<td>{_km2(r['developed_land_m2'])}</td><td>{int(r['sites'])}</td><td>{_km2(r['floor_m2'])}</td>"
+            f"<td>{r['output_yuan'] / 1e9:,.2f}</td><td>{r['output_per_km2_yuan'] / 1e9:,.2f}</td>"
+            f"<td>{r['jobs']:,.0f}</td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)
+
+
+def write_html(result: RunResult, folder: Path) -> None:
+    """report.html (always written: without a plan it reports the status and why)."""
+    (Path(folder) / "report.html").write_text(render_html(result, Path(folder)), encoding="utf-8")

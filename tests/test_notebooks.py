@@ -1,0 +1,48 @@
+"""Execute the notebooks end to end (they solve the Qianhai scenario: minutes, not seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+QIANHAI = REPO / "scenarios" / "qianhai" / "scenario.toml"
+
+
+@pytest.mark.notebooks
+@pytest.mark.skipif(not QIANHAI.is_file(), reason="scenarios/qianhai is not generated yet")
+def test_qianhai_walkthrough_runs(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+
+    monkeypatch.setenv("LANDUSE_OUT", str(tmp_path))  # the kernel inherits it: outputs stay out of the repo
+    path = NOTEBOOKS / "01_qianhai_walkthrough.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= 5  # map, access, two charts, comparison
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "check passed" in text and "qianhai_before" in text
+    for name in ("map.png", "access.png", "report.html", "plan.geojson"):
+        assert (tmp_path / "qianhai" / name).is_file()
+    assert (tmp_path / "qianhai_compare" / "comparison.csv").is_file()
