@@ -10,8 +10,9 @@ EXIT_USAGE = 2
 
 
 def _solve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--solver", choices=["highs", "cbc"], default=None, help="solver backend (default: scenario's, "
-                   "else highs)")
+    p.add_argument("--solver", choices=["highs", "cbc", "lagrange", "auto"], default=None,
+                   help="highs or cbc (exact MIP solvers), lagrange (decomposition engine for large cities) or auto "
+                        "(engine first, then HiGHS to prove); default: the scenario's, else highs")
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-clock limit in seconds")
     p.add_argument("--mip-gap", type=float, default=None, metavar="G", help="relative MIP gap to stop at")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="solver threads (0 = solver's choice)")
@@ -111,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     except LanduseError as exc:
         print(f"landuse: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # e.g. an output folder that cannot be created
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"landuse: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("landuse: interrupted", file=sys.stderr)
         return 130

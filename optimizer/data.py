@@ -19,10 +19,17 @@ class AccessRule:
 
 @dataclass(frozen=True)
 class SubareaMix:
+    """Bounds on an industry's floor in a sub-area: shares of the sub-area's developed floor, and/or absolute m².
+
+    industry "" means all industries together (then only the absolute bounds apply).
+    """
+
     subarea: str
     industry: str
     min_share: float = np.nan
     max_share: float = np.nan
+    min_floor_m2: float = np.nan
+    max_floor_m2: float = np.nan
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class Scenario:
     solver: SolverDefaults = field(default_factory=SolverDefaults)
     description: str = ""
     assumptions: tuple[str, ...] = ()
+    total_area_km2: float = np.nan  # the zone's whole area (streets, water, green included), for KPIs
     folder: Path | None = None
     geometry: tuple | None = None  # shapely geometry per parcel (WGS84 lon/lat), or None
     subareas_path: Path | None = None

@@ -18,7 +18,7 @@ from optimizer.model import ModelBundle, build_model, eligible_pairs
 from optimizer.scenario import load_scenario
 from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode
 from optimizer.solution.explain import diagnose, precheck
-from optimizer.solvers import SolveOptions, SolveResult, solve_milp
+from optimizer.solvers import SolveOptions, SolveResult, solve_bundle
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def solve_scenario(
         raise InfeasibleScenario(conflicts, "(found before solving)")
     bundle = build_model(sc, pairs)
     timings["build_s"] = bundle.build_s
-    res = solve_milp(bundle.milp, solver, opts)
+    res = solve_bundle(bundle, solver, opts)
     timings["solve_s"] = res.solve_s
     if res.status in ("infeasible", "unbounded"):
         if res.status == "unbounded":

@@ -50,8 +50,10 @@ class _Rows:
     n_base_cols: int = 0
     aux_upper: list | None = None
 
-    def new_col(self, upper: float = INF) -> int:
-        """An auxiliary continuous column (a total that several rows share), placed after x and f."""
+    def new_col(self, upper: float) -> int:
+        """An auxiliary continuous column (a total that several rows share), placed after x and f.
+
+        Give it the finite upper bound that its definition implies (decomposition methods rely on it)."""
         self.aux_upper.append(upper)
         return self.n_base_cols + len(self.aux_upper) - 1
 
@@ -103,10 +105,10 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     _one_use(R, sc, pairs, X, pid)
     _floor_link(R, pairs, X, F, fu, pid, kid)
     _demand(R, sc, pairs, F, fu, kid)
-    _shares(R, sc, pairs, F, kid)
+    _shares(R, sc, pairs, F, fu, kid)
     _sites(R, sc, pairs, X, kid)
     _budgets(R, sc, pairs, X, F, fu, mu, kid)
-    _subarea_mix(R, sc, pairs, F)
+    _subarea_mix(R, sc, pairs, F, fu)
     _metrics(R, sc, pairs, F, fu)
 
     n_cols = 2 * n + len(R.aux_upper)
@@ -117,12 +119,8 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     else:
         A, lower, upper = sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
     A.sum_duplicates()
-    # row scaling: largest |coefficient| of each row becomes 1
-    row_max = np.zeros(A.shape[0])
-    if A.nnz:
-        row_max = np.maximum.reduceat(np.abs(A.data), A.indptr[:-1]) if A.shape[0] else row_max
-        empty = np.diff(A.indptr) == 0
-        row_max[empty] = 1.0
+    # row scaling: largest |coefficient| of each row becomes 1 (empty rows keep 1)
+    row_max = abs(A).max(axis=1).toarray().ravel() if A.shape[0] else np.zeros(0)
     row_max[row_max == 0] = 1.0
     A = sp.diags(1.0 / row_max) @ A
     lower, upper = lower / row_max, upper / row_max
@@ -194,13 +192,13 @@ def _demand(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
     R.add("demand", r, F[sel], np.ones(len(sel)), lo_k / fu, hi_k / fu, label, elastic=True)
 
 
-def _shares(R: _Rows, sc: Scenario, pairs: PairSet, F, kid) -> None:
+def _shares(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
     """share_min·T ≤ Σf_k ≤ share_max·T, with T = Σf the total floor (one auxiliary column)."""
     s_min = sc.industries["min_share"].to_numpy(float)
     s_max = sc.industries["max_share"].to_numpy(float)
     if np.isnan(s_min).all() and np.isnan(s_max).all():
         return
-    T = R.new_col()
+    T = R.new_col(float(pairs.hi_m2.sum() / fu))
     R.define_total("total_floor", T, F, "definition of total floor")
     for s, family, lo, hi, word in ((s_min, "share_min", 0.0, INF, "at least"),
                                     (s_max, "share_max", -INF, 0.0, "at most")):
@@ -241,30 +239,43 @@ def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
               lambda i: f"budget of {names[i]} over pair costs ≤ {_fmt(caps[i])} yuan", elastic=True)
 
 
-def _subarea_mix(R: _Rows, sc: Scenario, pairs: PairSet, F) -> None:
-    """Σ_{p∈s} f_{p,k} − share·S_s ≥ 0 (min) or ≤ 0 (max), with S_s the sub-area's total floor (auxiliary)."""
+def _subarea_mix(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
+    """Per rule: Σ_{p∈s} f_{p,k} − share·S_s ≥ 0 (min) or ≤ 0 (max), with S_s the sub-area's total floor
+    (an auxiliary column), and/or min_floor ≤ Σ_{p∈s} f_{p,k} ≤ max_floor."""
     rules = sc.rules.subarea_mix
     if not rules:
         return
     kidx = sc.industry_index()
     sub = sc.parcels["subarea"].to_numpy(str)[pairs.parcel]
     totals: dict[str, int] = {}
-    for name in dict.fromkeys(r.subarea for r in rules):  # a handful of sub-areas, vectorised inside
-        totals[name] = R.new_col()
-        R.define_total("subarea_floor", totals[name], F[sub == name], f"definition of {name}'s total floor")
+    for name in dict.fromkeys(r.subarea for r in rules if not (np.isnan(r.min_share) and np.isnan(r.max_share))):
+        members = np.flatnonzero(sub == name)  # a handful of sub-areas, vectorised inside
+        totals[name] = R.new_col(float(pairs.hi_m2[members].sum() / fu))
+        R.define_total("subarea_floor", totals[name], F[members], f"definition of {name}'s total floor")
     rows, cols, vals, lo, hi, labels = [], [], [], [], [], []
+
+    def add(c, v, lo_b, hi_b, label):
+        rows.append(np.full(len(c), len(lo)))
+        cols.append(c)
+        vals.append(v)
+        lo.append(lo_b)
+        hi.append(hi_b)
+        labels.append(label)
+
     for rule in rules:
-        own = np.flatnonzero((sub == rule.subarea) & (pairs.industry == kidx[rule.industry]))
+        in_s = sub == rule.subarea
+        own = np.flatnonzero(in_s & (pairs.industry == kidx[rule.industry])) if rule.industry else np.flatnonzero(in_s)
+        what = rule.industry or "all industries"
         for share, lo_b, hi_b, word in ((rule.min_share, 0.0, INF, "at least"),
                                         (rule.max_share, -INF, 0.0, "at most")):
-            if np.isnan(share):
-                continue
-            rows.append(np.full(len(own) + 1, len(lo)))
-            cols.append(np.concatenate([F[own], [totals[rule.subarea]]]))
-            vals.append(np.concatenate([np.ones(len(own)), [-share]]))
-            lo.append(lo_b)
-            hi.append(hi_b)
-            labels.append(f"{rule.industry} share of sub-area {rule.subarea}'s floor {word} {share:.1%}")
+            if not np.isnan(share):
+                add(np.concatenate([F[own], [totals[rule.subarea]]]), np.concatenate([np.ones(len(own)), [-share]]),
+                    lo_b, hi_b, f"{what} share of sub-area {rule.subarea}'s floor {word} {share:.1%}")
+        if not (np.isnan(rule.min_floor_m2) and np.isnan(rule.max_floor_m2)):
+            lo_m2 = -INF if np.isnan(rule.min_floor_m2) else rule.min_floor_m2
+            hi_m2 = INF if np.isnan(rule.max_floor_m2) else rule.max_floor_m2
+            add(F[own], np.ones(len(own)), lo_m2 / fu, hi_m2 / fu,
+                f"floor of {what} in sub-area {rule.subarea} in [{_fmt(max(lo_m2, 0))}, {_fmt(hi_m2)}] m²")
     R.add("subarea_mix", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.array(lo),
           np.array(hi), lambda i: labels[i], elastic=True)
 

@@ -12,6 +12,7 @@ import numpy as np
 from optimizer.data import Scenario
 
 REL_TOL = 1e-9
+MIN_SITE_FLOOR_M2 = 1.0  # a developed site has some floor: with far_min = 0 its least floor is this, not 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def eligible_pairs(sc: Scenario) -> PairSet:
     g = pair_grids(sc)
     p, k = np.nonzero(g["mask"])
     lo, hi = g["lo"][p, k], g["hi"][p, k]
+    lo = np.maximum(lo, MIN_SITE_FLOOR_M2)
     return PairSet(
         parcel=p.astype(np.int64),
         industry=k.astype(np.int64),

@@ -31,7 +31,7 @@ else:  # pragma: no cover
 
 TOML = "scenario.toml"
 DATA_ROLES = ("parcels", "industries", "compatibility", "pairs", "nodes", "edges", "subareas", "basemap")
-SOLVER_NAMES = ("highs", "cbc")
+SOLVER_NAMES = ("highs", "cbc", "lagrange", "auto")
 
 
 def load_scenario(folder: str | Path) -> Scenario:
@@ -241,6 +241,7 @@ def build_scenario(
         name=name, parcels=parcels, industries=industries, compatibility=compat, pairs=pairs,
         network=network, access=access, rules=rules, objective=objective, solver=solver,
         description=str(sc.get("description", "")), assumptions=tuple(str(a) for a in assumptions),
+        total_area_km2=_opt(sc, "total_area_km2", "scenario", lo=1e-12),
         folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path, files=files,
     )
 
@@ -338,13 +339,20 @@ def _rules(config: dict, ind_ids: set, subareas: set, industries: pd.DataFrame) 
     mix = []
     for i, r in enumerate(_table_list(config, "subarea_mix"), start=1):
         where = f"subarea_mix[{i}]"
-        m = SubareaMix(subarea_ref(r.get("subarea"), f"{where}.subarea"),
-                       _industry_ref(r.get("industry"), ind_ids, f"{where}.industry"),
-                       _opt(r, "min_share", where, 0.0, 1.0), _opt(r, "max_share", where, 0.0, 1.0))
-        if np.isnan(m.min_share) and np.isnan(m.max_share):
-            raise ScenarioError("give min_share or max_share", file=TOML, field=where)
+        industry = "" if r.get("industry", "") in ("", "*") else _industry_ref(r.get("industry"), ind_ids,
+                                                                                 f"{where}.industry")
+        m = SubareaMix(subarea_ref(r.get("subarea"), f"{where}.subarea"), industry,
+                       _opt(r, "min_share", where, 0.0, 1.0), _opt(r, "max_share", where, 0.0, 1.0),
+                       _opt(r, "min_floor_m2", where), _opt(r, "max_floor_m2", where))
+        if all(np.isnan(v) for v in (m.min_share, m.max_share, m.min_floor_m2, m.max_floor_m2)):
+            raise ScenarioError("give min_share, max_share, min_floor_m2 or max_floor_m2", file=TOML, field=where)
+        if not industry and not (np.isnan(m.min_share) and np.isnan(m.max_share)):
+            raise ScenarioError("shares need an industry (a rule for all industries takes min_floor_m2 / "
+                                "max_floor_m2)", file=TOML, field=f"{where}.industry")
         if m.min_share > m.max_share:
             raise ScenarioError("min_share is above max_share", file=TOML, field=f"{where}.min_share")
+        if m.min_floor_m2 > m.max_floor_m2:
+            raise ScenarioError("min_floor_m2 is above max_floor_m2", file=TOML, field=f"{where}.min_floor_m2")
         mix.append(m)
 
     allow = []

@@ -183,13 +183,21 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     for rule in sc.rules.subarea_mix:
         n_rules += 1
         tot = float(sub_floor.get(rule.subarea, 0.0))
-        own = float(sub_k_floor.get((rule.subarea, rule.industry), 0.0))
+        if rule.industry:
+            own = float(sub_k_floor.get((rule.subarea, rule.industry), 0.0))
+        else:
+            own = tot
+        what = rule.industry or "all industries"
         if np.isfinite(rule.min_share) and own < rule.min_share * tot - _tol(tot):
-            v.append(f"sub-area {rule.subarea}: {rule.industry} has {own / max(tot, 1e-12):.4%} of the floor, "
+            v.append(f"sub-area {rule.subarea}: {what} has {own / max(tot, 1e-12):.4%} of the floor, "
                      f"below {rule.min_share:.4%}")
         if np.isfinite(rule.max_share) and own > rule.max_share * tot + _tol(tot):
-            v.append(f"sub-area {rule.subarea}: {rule.industry} has {own / max(tot, 1e-12):.4%} of the floor, "
+            v.append(f"sub-area {rule.subarea}: {what} has {own / max(tot, 1e-12):.4%} of the floor, "
                      f"above {rule.max_share:.4%}")
+        if np.isfinite(rule.min_floor_m2) and own < rule.min_floor_m2 - _tol(rule.min_floor_m2):
+            v.append(f"sub-area {rule.subarea}: {what} has {own:,.0f} m² of floor, below {rule.min_floor_m2:,.0f} m²")
+        if np.isfinite(rule.max_floor_m2) and own > rule.max_floor_m2 + _tol(rule.max_floor_m2):
+            v.append(f"sub-area {rule.subarea}: {what} has {own:,.0f} m² of floor, above {rule.max_floor_m2:,.0f} m²")
 
     # metric totals
     for rule in sc.rules.metric_rules:

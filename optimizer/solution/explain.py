@@ -56,6 +56,21 @@ def precheck(sc: Scenario, pairs: PairSet) -> list[str]:
     shares = np.nansum(ind["min_share"].to_numpy(float))
     if shares > 1 + 1e-9:
         out.append(f"the industries' minimum shares of total floor add up to {shares:.1%}, above 100%")
+    sub = par["subarea"].to_numpy(str)[pairs.parcel]
+    kidx = sc.industry_index()
+    for rule in sc.rules.subarea_mix:
+        if np.isfinite(rule.min_floor_m2):
+            sel = sub == rule.subarea
+            if rule.industry:
+                sel &= pairs.industry == kidx[rule.industry]
+                cap = pairs.hi_m2[sel].sum()
+            else:
+                best_s = np.zeros(sc.n_parcels)
+                np.maximum.at(best_s, pairs.parcel[sel], pairs.hi_m2[sel])
+                cap = best_s.sum()
+            if rule.min_floor_m2 > cap * (1 + 1e-9):
+                out.append(f"sub-area {rule.subarea} must hold at least {rule.min_floor_m2:,.0f} m² of "
+                           f"{rule.industry or 'floor'}, but its eligible parcels hold at most {cap:,.0f} m²")
     for rule in sc.rules.metric_rules:
         if np.isfinite(rule.min):
             from optimizer.model.build import _metric_rates

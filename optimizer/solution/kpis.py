@@ -51,6 +51,8 @@ def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
         "total_output_yuan": out,
         "output_per_km2_developed_yuan": out / (land_dev / M2_PER_KM2) if land_dev else 0.0,
         "output_per_km2_all_land_yuan": out / (land_all / M2_PER_KM2),
+        "zone_area_km2": _f(sc.total_area_km2),
+        "output_per_km2_zone_yuan": _f(out / sc.total_area_km2) if np.isfinite(sc.total_area_km2) else None,
         "jobs": jobs,
         "floor_area_m2": floor,
         "land_all_m2": land_all,

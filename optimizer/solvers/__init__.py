@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from optimizer.errors import SolverUnavailable
 from optimizer.model.milp import MILP
 from optimizer.solvers.base import SolveOptions, SolveResult
 
-BACKENDS = ("highs", "cbc")
+BACKENDS = ("highs", "cbc")  # exact backends: read only the MILP
+ENGINES = ("lagrange", "auto")  # structure-aware: read the model bundle (pairs, units, row families)
+AUTO_LAGRANGE_PAIRS = 150_000  # from this many pairs on, "auto" uses the Lagrangian engine
 
 
 def available_solvers() -> list[str]:
     from optimizer.solvers import cbc, highs
 
-    return [name for name, mod in (("highs", highs), ("cbc", cbc)) if mod.available()]
+    names = [name for name, mod in (("highs", highs), ("cbc", cbc)) if mod.available()]
+    return names + (list(ENGINES) if "highs" in names else [])
 
 
 def solve_milp(m: MILP, solver: str = "highs", options: SolveOptions | None = None) -> SolveResult:
@@ -27,4 +32,50 @@ def solve_milp(m: MILP, solver: str = "highs", options: SolveOptions | None = No
     return backend.solve(m, options)
 
 
-__all__ = ["BACKENDS", "SolveOptions", "SolveResult", "available_solvers", "solve_milp"]
+def solve_bundle(bundle, solver: str = "highs", options: SolveOptions | None = None) -> SolveResult:
+    """Solve a built model with a backend or an engine ("lagrange", or "auto" choosing by size)."""
+    options = options or SolveOptions()
+    if solver == "lagrange":
+        from optimizer.solvers import lagrange
+
+        return lagrange.solve(bundle, options)
+    if solver == "auto":
+        return _solve_auto(bundle, options)
+    return solve_milp(bundle.milp, solver, options)
+
+
+def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
+    """The Lagrangian engine first (bound and plan fast); if its gap is above the target and time is left,
+    HiGHS on the full model, warm-started from that plan, to improve the plan or prove the bound."""
+    import time
+    from dataclasses import replace
+
+    from optimizer.solvers import lagrange
+    from optimizer.solvers.base import rel_gap
+
+    t0 = time.perf_counter()
+    share = options.time_limit_s if bundle.n_pairs >= AUTO_LAGRANGE_PAIRS else 0.5 * options.time_limit_s
+    first = lagrange.solve(bundle, replace(options, time_limit_s=share))
+    left = options.time_limit_s - (time.perf_counter() - t0)
+    if (first.has_plan and first.gap <= options.mip_gap) or left < 1.0 or bundle.n_pairs >= AUTO_LAGRANGE_PAIRS:
+        return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
+                       message=f"lagrange: {first.message}")
+    maximize = bundle.milp.sense == "maximize"
+    target = None
+    if np.isfinite(first.bound):
+        target = first.bound * (1 - options.mip_gap) if maximize else first.bound * (1 + options.mip_gap)
+    second = solve_milp(bundle.milp, "highs", replace(options, time_limit_s=left, stop_at_objective=target,
+                                                      warm_start=first.x))
+    plans = [r for r in (first, second) if r.has_plan]
+    if not plans:
+        return replace(second, solver="auto", solve_s=time.perf_counter() - t0)
+    best = max(plans, key=lambda r: r.objective) if maximize else min(plans, key=lambda r: r.objective)
+    bounds = [r.bound for r in (first, second) if np.isfinite(r.bound)]
+    bound = (min(bounds) if maximize else max(bounds)) if bounds else np.nan
+    gap = rel_gap(best.objective, bound)
+    status = "optimal" if np.isfinite(gap) and gap <= options.mip_gap else "feasible"
+    return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
+                       message=f"lagrange then highs: {second.message}")
+
+
+__all__ = ["BACKENDS", "ENGINES", "SolveOptions", "SolveResult", "available_solvers", "solve_bundle", "solve_milp"]

@@ -19,6 +19,7 @@ class SolveOptions:
     log: bool = False  # echo the solver's log
     warm_start: np.ndarray | None = field(default=None, repr=False)  # full column vector of a feasible plan
     progress: object = None  # callable(dict(elapsed_s, objective, bound, gap)) on improvements, or None
+    stop_at_objective: float | None = None  # stop once a plan this good is found (scenario units, e.g. yuan)
 
 
 @dataclass(frozen=True)

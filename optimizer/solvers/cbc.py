@@ -110,6 +110,11 @@ def _read_result(sol: Path, out: str, m: MILP, flip: float, solve_s: float) -> S
         parts = line.replace("**", " ").split()
         if len(parts) >= 3:
             x[int(parts[0])] = float(parts[2])
+    frac = np.abs(x[m.integrality] - np.round(x[m.integrality]))
+    if "no feasible solution" in (out + head).lower() or (frac > 1e-6).any():
+        # CBC stopped before any integer plan and wrote its LP relaxation: that is not a plan
+        return SolveResult("no_solution", None, np.nan, np.nan, np.nan, solve_s, NAME,
+                           message=result or head or "CBC stopped without an integer plan", log=out)
     obj = float(m.c @ x) * m.obj_scale
     optimal = head.startswith("Optimal") or result.startswith("Optimal")
     if optimal:
@@ -117,8 +122,6 @@ def _read_result(sol: Path, out: str, m: MILP, flip: float, solve_s: float) -> S
     else:
         lb = _number(r"Lower bound:\s*([-\d.eE+]+)", out)
         bound = flip * lb * m.obj_scale if np.isfinite(lb) else np.nan
-    if not optimal and not np.any(x) and "no integer" in out.lower():
-        return SolveResult("no_solution", None, np.nan, bound, np.nan, solve_s, NAME, message=result, log=out)
     gap = 0.0 if optimal else rel_gap(obj, bound)
     return SolveResult("optimal" if optimal else "feasible", x, obj, bound, gap, solve_s, NAME,
                        message=result or head, log=out)

@@ -101,20 +101,22 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
     lock = threading.Lock()
     is_mip = bool(m.integrality.any())
 
-    def on_event(kind, message, data_out, data_in, user):
-        if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
-            x = np.array(data_out.mip_solution, dtype=float)
-            with lock:
-                best["x"], best["obj"] = x, data_out.objective_function_value
-            if opts.progress is not None:
-                bound = data_out.mip_dual_bound
-                opts.progress({"elapsed_s": time.perf_counter() - t0,
-                               "objective": data_out.objective_function_value * m.obj_scale,
-                               "bound": bound * m.obj_scale, "gap": rel_gap(data_out.objective_function_value, bound)})
+    def on_improving(event):
+        data_out = event.data_out
+        x = np.array(data_out.mip_solution, dtype=float)
+        with lock:
+            best["x"], best["obj"] = x, data_out.objective_function_value
+        value = data_out.objective_function_value * m.obj_scale
+        if opts.progress is not None:
+            bound = data_out.mip_dual_bound
+            opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": value,
+                           "bound": bound * m.obj_scale, "gap": rel_gap(data_out.objective_function_value, bound)})
+        target = opts.stop_at_objective
+        if target is not None and ((value >= target) if m.sense == "maximize" else (value <= target)):
+            h.cancelSolve()  # good enough: a bound found elsewhere already proves the gap
 
     if is_mip:
-        h.setCallback(on_event, None)
-        h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+        h.cbMipImprovingSolution.subscribe(on_improving)
     h.HandleUserInterrupt = True
     h.HandleKeyboardInterrupt = True
     thread = h.startSolve()
@@ -151,6 +153,9 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
     if x is None and best["x"] is not None:
         x, obj = best["x"], best["obj"]
     msg = h.modelStatusToString(status)
+    if status == ms.kModelEmpty:  # no columns at all (no eligible pair): the empty plan is the optimum
+        x = np.zeros(m.n_cols)
+        return SolveResult("optimal", x, 0.0, 0.0, 0.0, solve_s, NAME, message=msg)
     if status == ms.kOptimal:
         st = "optimal"
     elif status in (ms.kInfeasible,):
