@@ -71,9 +71,22 @@ def cmd_solve(args) -> int:
 
     progress = None
     if args.progress:
+        last = {"t": -1.0}
+
         def progress(ev):
-            print(f"  {ev['elapsed_s']:7.1f} s  plan {ev['objective'] / 1e9:,.4f} bn  bound "
-                  f"{ev['bound'] / 1e9:,.4f} bn  gap {ev['gap']:.4%}", flush=True)
+            import math
+
+            if ev["elapsed_s"] - last["t"] < 0.5:  # at most two lines a second
+                return
+            last["t"] = ev["elapsed_s"]
+
+            def bn(v):
+                return "      -" if v is None or not math.isfinite(v) else f"{v / 1e9:,.4f} bn"
+
+            gap = ev.get("gap")
+            gap_s = "-" if gap is None or not math.isfinite(gap) else f"{gap:.4%}"
+            print(f"  {ev['elapsed_s']:7.1f} s  plan {bn(ev.get('objective'))}  bound {bn(ev.get('bound'))}"
+                  f"  gap {gap_s}", flush=True)
     result = solve_scenario(args.scenario, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
                             threads=args.threads, log=args.log, progress=progress)
     write_outputs(result, args.out, figures=not args.no_figures)

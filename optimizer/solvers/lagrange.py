@@ -190,21 +190,44 @@ def dual_ascent(P: _Problem, deadline: float, target_rel: float, progress=None):
     return best["val"], mu, best["evals"], T_final
 
 
-def _candidates(P: _Problem, mu: np.ndarray, T: float, eps: float = 1e-3):
-    """Pairs worth keeping for the repair, from the smoothed choice probabilities at temperature T.
+def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None):
+    """Pairs kept for the repair MILP, from the exact per-parcel choices at the final prices.
 
-    A parcel whose most likely option has probability ≥ 1 − eps is settled: fixed to that pair, or left
-    undeveloped if that option is "none". Other parcels keep every pair with probability ≥ eps.
+    The `n_free` parcels whose decision is closest (smallest margin between their best and second-best option,
+    "none" included) stay open with their `top` best pairs; every other parcel is settled at its priced choice:
+    fixed to its best pair (its floor stays free within the pair's range) or left undeveloped.
     Returns (keep, fixed) masks over pairs.
     """
-    seg_of_pair = P.seg_of_pair
-    w, w_none = _smoothed(P, mu, T, weights=True)
-    w_max = np.maximum.reduceat(w, P.starts)
-    settled_pair = w_max >= 1 - eps
-    settled_none = w_none >= 1 - eps
-    keep = (w >= eps) & ~settled_none[seg_of_pair]
-    fixed = keep & settled_pair[seg_of_pair] & (w >= 1 - eps)
-    keep &= ~(settled_pair[seg_of_pair] & ~fixed)
+    m = len(P.L)
+    r = P.c - P.rmatvec(mu[:m] - mu[m:])
+    rx, rf = r[:P.n], r[P.n:2 * P.n]
+    v = rx + np.maximum(rf * P.lo_u, rf * P.hi_u)
+    seg = P.seg_of_pair
+    # rank pairs within their parcel by value (descending)
+    order = np.lexsort((-v, seg))
+    rank = np.empty(P.n, dtype=np.int64)
+    seg_start = P.starts[seg[order]]
+    rank[order] = np.arange(P.n) - seg_start
+    best = np.maximum.reduceat(v, P.starts)
+    second = np.full(len(P.starts), -np.inf)
+    np.maximum.at(second, seg[rank == 1], v[rank == 1])
+    none = np.where(P.must, -np.inf, 0.0)
+    top1 = np.maximum(best, none)
+    top2 = np.where(best >= none, np.maximum(second, none), best)
+    margin = top1 - top2
+    n_free = min(n_free, len(P.starts))
+    free_seg = np.zeros(len(P.starts), bool)
+    if n_free > 0:
+        free_seg[np.argpartition(margin, n_free - 1)[:n_free]] = True
+    develop = best >= none  # the priced choice: the best pair, or none
+    inc = np.zeros(P.n, bool)
+    if incumbent is not None:  # parcels where the incumbent plan differs stay open, so it stays a valid start
+        inc = incumbent[:P.n] > 0.5
+        priced = (rank == 0) & develop[seg]
+        differs = np.bincount(seg[inc != priced], minlength=len(P.starts)) > 0
+        free_seg |= differs
+    keep = np.where(free_seg[seg], (rank < top) | inc, (rank == 0) & develop[seg])
+    fixed = keep & ~free_seg[seg]
     return keep, fixed
 
 
@@ -295,17 +318,22 @@ def solve(bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
             opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": np.nan,
                            "bound": sign * v * m.obj_scale, "gap": np.nan, "evaluations": evals})
 
-    bound, mu, n_evals, T_final = dual_ascent(P, t0 + 0.5 * opts.time_limit_s, target, progress=prog)
+    bound, mu, n_evals, _ = dual_ascent(P, t0 + 0.5 * opts.time_limit_s, target, progress=prog)
     dual_s = time.perf_counter() - t0
     stop_at = sign * bound * (1 - sign * opts.mip_gap) * m.obj_scale
     x_best, obj_best, last, tries = None, -np.inf, None, 0
-    for temp in (10.0, 100.0, 1000.0, 1e4):
+    n_seg = len(P.starts)
+    schedule = [max(100, n_seg // 50), n_seg // 10, n_seg // 3, n_seg]
+    for i, n_free in enumerate(schedule):
         left = deadline - time.perf_counter()
         if left <= 0.2:
             break
-        keep, fixed = _candidates(P, mu, T_final * temp)
+        last_try = i == len(schedule) - 1
+        keep, fixed = _candidates(P, mu, max(min(n_free, n_seg), 1), top=P.n if last_try else 3,
+                                  incumbent=x_best)
         tries += 1
-        x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at)
+        budget = left if last_try else 0.4 * left
+        x, res = _repair(bundle, P, keep, fixed, opts, budget, x_best, stop_at)
         last = res if res is not None else last
         if x is not None:
             obj = float(P.c @ x[:2 * P.n])
