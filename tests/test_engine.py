@@ -1,0 +1,149 @@
+"""The Lagrangian engine and the auto solver against HiGHS's proven optimum; the rules added with them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import industry, make_scenario, parcel, random_instance, scenario_from
+from optimizer.errors import InfeasibleScenario, ScenarioError
+from optimizer.model import build_model
+from optimizer.pipeline import solve_scenario
+from optimizer.solution import check_plan, decode
+from optimizer.solvers import SolveOptions, solve_bundle
+from optimizer.solvers import lagrange
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_lagrange_bound_and_plan_bracket_the_optimum(seed):
+    sc = scenario_from(*random_instance(seed, n_parcels=60, n_industries=5))
+    bundle = build_model(sc)
+    exact = solve_bundle(bundle, "highs", SolveOptions(time_limit_s=60, mip_gap=0.0))
+    assert exact.status == "optimal"
+    res = solve_bundle(bundle, "lagrange", SolveOptions(time_limit_s=30, mip_gap=1e-3))
+    assert res.has_plan
+    tol = 1e-6 * abs(exact.objective)
+    assert res.bound >= exact.objective - tol  # a proven upper bound of a maximisation
+    assert res.objective <= exact.objective + tol  # a real plan cannot beat the optimum
+    assert res.gap == pytest.approx((res.bound - res.objective) / abs(res.objective), rel=1e-9)
+    report = check_plan(sc, decode(sc, bundle, res.x), res.objective)
+    assert report.passed, report.violations
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_auto_reaches_the_requested_gap(seed):
+    sc = scenario_from(*random_instance(seed, n_parcels=80, n_industries=4))
+    exact = solve_scenario(sc, solver="highs", mip_gap=0.0, time_limit_s=60)
+    auto = solve_scenario(sc, solver="auto", mip_gap=1e-3, time_limit_s=60)
+    assert auto.check.passed
+    assert auto.plan.objective >= exact.plan.objective * (1 - 1e-3) - 1e-6
+    assert auto.plan.gap <= 1e-3 + 1e-12
+
+
+def test_lagrange_minimisation_tiny_gap_instance():
+    # a small assignment in the minimise sense: every parcel must be developed, each industry has a budget
+    parcels = [parcel(f"J{j}", 1.0, "J", 1.0, must_develop=True) for j in range(6)]
+    inds = [industry(f"A{i}", 1.0, "J", 1.0, 1.0) for i in range(3)]
+    rng = np.random.default_rng(0)
+    pairs = [{"parcel_id": f"J{j}", "industry_id": f"A{i}", "value_multiplier": float(rng.integers(5, 30)),
+              "cost_yuan": float(rng.integers(1, 10))} for j in range(6) for i in range(3)]
+    config = {"objective": {"sense": "minimize"},
+              "rules": {"industry_budget_yuan": {"A0": 15.0, "A1": 15.0, "A2": 15.0}}}
+    sc = make_scenario(parcels, inds, config, pairs=pairs)
+    exact = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    lag = solve_scenario(sc, solver="lagrange", mip_gap=0.0, time_limit_s=20)
+    assert lag.check.passed
+    assert lag.plan.bound <= exact.plan.objective + 1e-6  # a lower bound of a minimisation
+    assert lag.plan.objective >= exact.plan.objective - 1e-6
+
+
+def test_dual_function_is_a_bound_at_any_prices():
+    sc = scenario_from(*random_instance(9, n_parcels=40, n_industries=4))
+    bundle = build_model(sc)
+    opt = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0)).objective / bundle.milp.obj_scale
+    P = lagrange._split(bundle)
+    rng = np.random.default_rng(0)
+    m = len(P.L)
+    for _ in range(20):
+        mu = np.abs(rng.normal(0, 1, 2 * m))
+        mu[:m][~np.isfinite(P.U)] = 0
+        mu[m:][~np.isfinite(P.L)] = 0
+        _, grad, exact = lagrange._smoothed(P, mu, 0.01)
+        assert exact >= opt - 1e-9 * abs(opt)
+
+
+def test_smoothed_gradient_matches_finite_differences():
+    sc = scenario_from(*random_instance(11, n_parcels=25, n_industries=3))
+    P = lagrange._split(build_model(sc))
+    m = len(P.L)
+    rng = np.random.default_rng(1)
+    mu = np.abs(rng.normal(0, 0.2, 2 * m))
+    mu[:m][~np.isfinite(P.U)] = 0
+    mu[m:][~np.isfinite(P.L)] = 0
+    f0, g0, _ = lagrange._smoothed(P, mu, 0.05)
+    for i in np.flatnonzero(np.r_[np.isfinite(P.U), np.isfinite(P.L)]):
+        e = np.zeros(2 * m)
+        e[i] = 1e-6
+        fd = (lagrange._smoothed(P, mu + e, 0.05)[0] - lagrange._smoothed(P, mu - e, 0.05)[0]) / 2e-6
+        assert fd == pytest.approx(g0[i], rel=1e-4, abs=1e-6)
+
+
+# --- sub-area absolute floor bounds and the zone-area KPI ----------------------------------------------------
+def _two_subareas(extra_rules: list[dict]):
+    parcels = [parcel("A1", 10000, "B2", 4, "core", dev_cost_per_m2=5000),
+               parcel("A2", 10000, "B2", 4, "core", dev_cost_per_m2=5000),
+               parcel("B1", 10000, "B2", 4, "edge", dev_cost_per_m2=1000),
+               parcel("B2", 10000, "B2", 4, "edge", dev_cost_per_m2=1000)]
+    inds = [industry("office", 20000, "B2", 1, 4)]
+    config = {"scenario": {"name": "two", "total_area_km2": 0.1},
+              "rules": {"total_budget_yuan": 1.0e8}, "subarea_mix": extra_rules}
+    return make_scenario(parcels, inds, config)
+
+
+def test_subarea_min_floor_moves_development_into_the_core():
+    # by hand: the 1e8 yuan budget builds the edge to its FAR caps (2 × 40,000 m² at 1,000 yuan = 8e7); the 2e7
+    # left cannot buy a core site (at least FAR 1 = 10,000 m² at 5,000 yuan = 5e7): 80,000 m² × 20,000 yuan
+    free = solve_scenario(_two_subareas([]), solver="highs", mip_gap=0.0)
+    by_sub = free.plan.assignment.groupby("subarea")["floor_area_m2"].sum()
+    assert "core" not in by_sub.index and by_sub["edge"] == pytest.approx(80000)
+    assert free.plan.objective == pytest.approx(80000 * 20000, rel=1e-9)
+    # with at least 10,000 m² in the core (5e7), the other 5e7 builds 50,000 m² at the edge: 60,000 m² in all
+    ruled = solve_scenario(_two_subareas([{"subarea": "core", "min_floor_m2": 10000.0}]), solver="highs",
+                           mip_gap=0.0)
+    by_sub = ruled.plan.assignment.groupby("subarea")["floor_area_m2"].sum()
+    assert by_sub["core"] == pytest.approx(10000)
+    assert ruled.plan.objective == pytest.approx(60000 * 20000, rel=1e-9)
+    assert ruled.check.passed
+
+
+def test_subarea_max_floor_and_checker_violation():
+    sc = _two_subareas([{"subarea": "edge", "industry": "office", "max_floor_m2": 30000.0}])
+    res = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    edge = res.plan.assignment.query("subarea == 'edge'")["floor_area_m2"].sum()
+    assert edge <= 30000 + 1e-6
+    broken = res.plan.assignment[["parcel_id", "industry_id", "floor_area_m2"]].copy()
+    broken.loc[broken["parcel_id"].str.startswith("B"), "floor_area_m2"] = 35000.0
+    report = check_plan(sc, broken)
+    assert not report.passed
+    assert any("edge" in v and "above 30,000" in v for v in report.violations)
+
+
+def test_subarea_min_floor_above_capacity_is_explained_before_solving():
+    sc = _two_subareas([{"subarea": "core", "min_floor_m2": 1.0e6}])
+    with pytest.raises(InfeasibleScenario) as info:
+        solve_scenario(sc, solver="highs")
+    assert any("core" in c and "1,000,000" in c for c in info.value.conflicts)
+
+
+def test_share_rule_without_industry_is_rejected():
+    with pytest.raises(ScenarioError) as info:
+        _two_subareas([{"subarea": "core", "min_share": 0.2}])
+    assert info.value.field == "subarea_mix[1].industry"
+
+
+def test_zone_area_kpi():
+    res = solve_scenario(_two_subareas([]), solver="highs", mip_gap=0.0)
+    k = res.kpis
+    assert k["zone_area_km2"] == pytest.approx(0.1)
+    assert k["output_per_km2_zone_yuan"] == pytest.approx(k["total_output_yuan"] / 0.1)
+    assert k["output_per_km2_all_land_yuan"] == pytest.approx(k["total_output_yuan"] / 0.04)
