@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.data import Scenario
-from optimizer.errors import CheckFailed, InfeasibleScenario
+from optimizer.errors import CheckFailed, InfeasibleScenario, SolverFailed
 from optimizer.model import ModelBundle, build_model, eligible_pairs
 from optimizer.scenario import load_scenario
 from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode
@@ -99,6 +99,9 @@ def solve_scenario(
         if res.status == "unbounded":
             raise InfeasibleScenario(["the model is unbounded (a scenario rule is missing a bound)"])
         conflicts = diagnose(bundle, time_limit_s=max(opts.time_limit_s, 10.0))
+        if conflicts is None:
+            raise SolverFailed(f"{res.solver} reported the model infeasible, but HiGHS found a plan that meets every "
+                               "rule; try another solver")
         raise InfeasibleScenario(conflicts or ["no single coupling rule explains it; check zoning and FAR data"],
                                  "(the solver proved that no plan satisfies all rules together)")
     return finish(sc, bundle, res, timings)

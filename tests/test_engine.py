@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import industry, make_scenario, parcel, random_instance, scenario_from
+
 from optimizer.errors import InfeasibleScenario, ScenarioError
 from optimizer.model import build_model
 from optimizer.pipeline import solve_scenario
 from optimizer.solution import check_plan, decode
-from optimizer.solvers import SolveOptions, solve_bundle
-from optimizer.solvers import lagrange
+from optimizer.solvers import SolveOptions, lagrange, solve_bundle
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

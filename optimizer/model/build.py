@@ -120,7 +120,10 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
         A, lower, upper = sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
     A.sum_duplicates()
     # row scaling: largest |coefficient| of each row becomes 1 (empty rows keep 1)
-    row_max = abs(A).max(axis=1).toarray().ravel() if A.shape[0] else np.zeros(0)
+    if A.shape[0] and A.shape[1]:
+        row_max = abs(A).max(axis=1).toarray().ravel()
+    else:
+        row_max = np.ones(A.shape[0])
     row_max[row_max == 0] = 1.0
     A = sp.diags(1.0 / row_max) @ A
     lower, upper = lower / row_max, upper / row_max

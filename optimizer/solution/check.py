@@ -88,8 +88,8 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
 
     # zoning
     n_rules += 1
-    allowed = set(zip(sc.compatibility["zone"], sc.compatibility["industry_id"]))
-    ok_zone = np.array([(z, k) in allowed for z, k in zip(df["zone"], df["industry_id"])], dtype=bool)
+    allowed = set(zip(sc.compatibility["zone"], sc.compatibility["industry_id"], strict=False))
+    ok_zone = np.array([(z, k) in allowed for z, k in zip(df["zone"], df["industry_id"], strict=False)], dtype=bool)
     for _, r in df[~ok_zone].iterrows():
         v.append(f"parcel {r.parcel_id}: zone {r.zone} does not allow {r.industry_id}")
     # sub-area admission
@@ -105,7 +105,7 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
         if len(sel) and np.isfinite(rule.max_minutes):
             minutes = sc.access[rule.node_type].to_numpy(float)[sel["parcel_id"].map(sc.parcel_index()).to_numpy()]
             for pid, t in zip(sel["parcel_id"][minutes > rule.max_minutes + 1e-9],
-                              minutes[minutes > rule.max_minutes + 1e-9]):
+                              minutes[minutes > rule.max_minutes + 1e-9], strict=False):
                 v.append(f"parcel {pid}: {rule.industry} is {t:.1f} min from the nearest {rule.node_type} "
                          f"(limit {rule.max_minutes:g} min)")
     # pair table exclusions

@@ -39,7 +39,7 @@ def precheck(sc: Scenario, pairs: PairSet) -> list[str]:
         ms = ind["min_sites"].iloc[k]
         if np.isfinite(ms) and ms > n_sites_k[k]:
             out.append(f"{kid[k]} needs at least {int(ms)} sites but only {n_sites_k[k]} parcels are eligible")
-        lo_tot, hi_tot = ind["min_floor_total_m2"].iloc[k], ind["max_floor_total_m2"].iloc[k]
+        hi_tot = ind["max_floor_total_m2"].iloc[k]
         lo_min = pairs.lo_m2[pairs.industry == k]
         if np.isfinite(hi_tot) and len(lo_min) and np.isfinite(ms) and ms > 0:
             least = np.sort(lo_min)[: int(ms)].sum()
@@ -116,17 +116,22 @@ def elastic_model(bundle: ModelBundle):
     return milp, rows, signs
 
 
-def diagnose(bundle: ModelBundle, solver: str = "highs", time_limit_s: float = 30.0) -> list[str]:
-    """Names of the coupling rules that must be relaxed for any plan to exist (empty if none found)."""
+def diagnose(bundle: ModelBundle, time_limit_s: float = 30.0) -> list[str] | None:
+    """Names of the coupling rules that must be relaxed for any plan to exist.
+
+    Empty if the elastic model could not be solved; None if it needed no slack at all (the model is feasible,
+    so whoever called it infeasible was wrong). Always solved with HiGHS.
+    """
     from optimizer.solvers import SolveOptions, solve_milp
 
     milp, rows, signs = elastic_model(bundle)
-    res = solve_milp(milp, solver if solver == "highs" else "highs",
-                     SolveOptions(time_limit_s=time_limit_s, mip_gap=1e-6))
+    res = solve_milp(milp, "highs", SolveOptions(time_limit_s=time_limit_s, mip_gap=1e-6))
     if not res.has_plan:
         return []
     slack = res.x[bundle.milp.n_cols:]
     used = np.flatnonzero(slack > 1e-6)
+    if res.status == "optimal" and len(used) == 0:
+        return None
     out = []
     for j in used[np.argsort(-slack[used])]:  # the rules that had to give most come first
         b = bundle.milp.block_of(int(rows[j]))

@@ -28,7 +28,7 @@ def solve_milp(m: MILP, solver: str = "highs", options: SolveOptions | None = No
     elif solver == "cbc":
         from optimizer.solvers import cbc as backend
     else:
-        raise SolverUnavailable(f"unknown solver '{solver}' (choose one of {', '.join(BACKENDS)})")
+        raise SolverUnavailable(f"unknown solver '{solver}' (choose one of {', '.join(BACKENDS + ENGINES)})")
     return backend.solve(m, options)
 
 

@@ -61,21 +61,44 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
             start = tmp / "start.txt"
             _write_start(start, opts.warm_start, m)
             cmd += ["-mipStart", str(start)]
-        cmd += ["-solve", "-solu", str(sol)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp)
-        try:
-            out, _ = proc.communicate(timeout=opts.time_limit_s + GRACE_S)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
-            try:
-                out, _ = proc.communicate(timeout=GRACE_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                out, _ = proc.communicate()
-        solve_s = time.perf_counter() - t0
+        result, out = _attempt(cmd, [], sol, m, flip, t0, opts.time_limit_s)
+        left = opts.time_limit_s - (time.perf_counter() - t0)
+        if result.status == "infeasible" and "pre-processing says infeasible" in out.lower() and left > 0:
+            # CBC 2.10's preprocessing sometimes calls a feasible model infeasible: ask again without it
+            cmd[cmd.index("-sec") + 1] = f"{left:g}"
+            result, out = _attempt(cmd, ["-preprocess", "off"], sol, m, flip, t0, left)
         if opts.log:
             print(out)
-        return _read_result(sol, out, m, flip, solve_s)
+        return result
+
+
+def _attempt(cmd: list[str], extra: list[str], sol: Path, m: MILP, flip: float, t0: float, limit: float):
+    sol.unlink(missing_ok=True)
+    out, rc = _run(cmd + extra + ["-solve", "-solu", str(sol)], sol.parent, limit)
+    if rc < 0 or rc >= 128:
+        # CBC 2.10.3 can crash while writing the solution of an infeasible model (output lost): ask for the
+        # verdict alone
+        out, rc2 = _run(cmd + extra + ["-solve"], sol.parent, limit)
+        if "infeasible" in out.lower().split("continuous objective")[-1]:
+            return SolveResult("infeasible", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, NAME,
+                               message="CBC: problem infeasible", log=out), out
+        raise SolverFailed(f"CBC crashed (exit code {rc}); last output: {out[-300:]}")
+    return _read_result(sol, out, m, flip, time.perf_counter() - t0), out
+
+
+def _run(cmd: list[str], cwd: Path, time_limit_s: float) -> tuple[str, int]:
+    """Run CBC; past the limit interrupt it (it then writes its best plan), and kill it if it still runs."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    try:
+        out, _ = proc.communicate(timeout=time_limit_s + GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    return out, proc.returncode
 
 
 def _write_start(path: Path, x: np.ndarray, m: MILP) -> None:
@@ -102,7 +125,9 @@ def _read_result(sol: Path, out: str, m: MILP, flip: float, solve_s: float) -> S
                                message=result or "CBC stopped without a plan", log=out)
         raise SolverFailed(f"CBC failed: {out[-500:]}")
     text = sol.read_text().splitlines()
-    head = text[0] if text else ""
+    if not text:
+        raise SolverFailed(f"CBC wrote an empty solution file; last output: {out[-300:]}")
+    head = text[0]
     if head.lower().startswith("infeasible") or "infeasible" in head.lower():
         return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=head, log=out)
     x = np.zeros(m.n_cols)
@@ -117,11 +142,13 @@ def _read_result(sol: Path, out: str, m: MILP, flip: float, solve_s: float) -> S
                            message=result or head or "CBC stopped without an integer plan", log=out)
     obj = float(m.c @ x) * m.obj_scale
     optimal = head.startswith("Optimal") or result.startswith("Optimal")
-    if optimal:
+    lb = _number(r"Lower bound:\s*([-\d.eE+]+)", out)  # CBC prints its bound unless it closed the gap fully
+    if np.isfinite(lb):
+        bound = flip * lb * m.obj_scale
+    elif optimal:
         bound = obj
     else:
-        lb = _number(r"Lower bound:\s*([-\d.eE+]+)", out)
-        bound = flip * lb * m.obj_scale if np.isfinite(lb) else np.nan
-    gap = 0.0 if optimal else rel_gap(obj, bound)
+        bound = np.nan
+    gap = rel_gap(obj, bound) if np.isfinite(bound) else np.nan
     return SolveResult("optimal" if optimal else "feasible", x, obj, bound, gap, solve_s, NAME,
                        message=result or head, log=out)

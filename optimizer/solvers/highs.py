@@ -119,6 +119,15 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         h.cbMipImprovingSolution.subscribe(on_improving)
     h.HandleUserInterrupt = True
     h.HandleKeyboardInterrupt = True
+    if h.is_solver_running():
+        # highspy keeps one "running" lock for all instances: an earlier solve that ignored its cancel (stuck in
+        # presolve) still holds it. Wait for it within this solve's own limit, then give up cleanly.
+        waited = time.perf_counter()
+        while h.is_solver_running() and time.perf_counter() - waited < max(opts.time_limit_s, 1.0):
+            time.sleep(0.1)
+        if h.is_solver_running():
+            raise SolverFailed("an earlier HiGHS solve in this process is still running (it ignored its time "
+                               "limit); start a new process")
     thread = h.startSolve()
     done, _ = h.wait(timeout=max(opts.time_limit_s, 0.0) + GRACE_S)
     cancelled = False
