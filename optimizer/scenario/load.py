@@ -107,13 +107,14 @@ def build_scenario(
         return frames[role].attrs.get("row_kind", "row")
 
     def prep(role: str) -> pd.DataFrame:
+        """Cells as read: text from files; generators may pass numeric or bool columns, kept as they are."""
         df = frames[role]
-        cols = [c for c in df.columns if c != ROW]
-        text = df[cols].astype(object).where(df[cols].notna(), "").astype(str)
-        if ROW in df.columns:
-            text[ROW] = df[ROW].to_numpy()
-        text.attrs = dict(df.attrs)
-        return text
+        out = df.copy()
+        for c in df.columns:
+            if c != ROW and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
+                out[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
+        out.attrs = dict(df.attrs)
+        return out
 
     sc = _section(config, "scenario")
     name = str(sc.get("name") or (folder.name if folder else "scenario"))

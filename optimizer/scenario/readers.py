@@ -110,6 +110,9 @@ def _fail(display, rows, mask, col, msg, series, row_kind):
 
 
 def _parse(series: pd.Series, col: Column, display: str, rows: np.ndarray, row_kind: str) -> pd.Series:
+    if col.kind in ("number", "int", "bool") and (pd.api.types.is_numeric_dtype(series)
+                                                  or pd.api.types.is_bool_dtype(series)):
+        return _parse_numeric(series, col, display, rows, row_kind)
     text = series.astype(str).str.strip()
     blank = (text == "").to_numpy()
     if col.kind == "text":
@@ -130,6 +133,25 @@ def _parse(series: pd.Series, col: Column, display: str, rows: np.ndarray, row_k
     nonnum = ~blank & np.isnan(values)
     if nonnum.any():
         _fail(display, rows, nonnum, col, "not a number", text, row_kind)
+    return _check_numbers(values, blank, series, col, display, rows, row_kind)
+
+
+def _parse_numeric(series: pd.Series, col: Column, display: str, rows: np.ndarray, row_kind: str) -> pd.Series:
+    """Fast path for columns a generator passes as numbers or booleans (no text round trip)."""
+    values = series.to_numpy(dtype=float)
+    blank = np.isnan(values)
+    if col.kind == "bool":
+        bad = ~blank & (values != 0) & (values != 1)
+        if bad.any():
+            _fail(display, rows, bad, col, "expected true/false", series, row_kind)
+        if col.required and blank.any():
+            _fail(display, rows, blank, col, "empty value", series, row_kind)
+        return pd.Series(np.where(blank, bool(col.default), values == 1), index=series.index, dtype=bool)
+    return _check_numbers(values, blank, series, col, display, rows, row_kind)
+
+
+def _check_numbers(values: np.ndarray, blank: np.ndarray, text: pd.Series, col: Column, display: str,
+                   rows: np.ndarray, row_kind: str) -> pd.Series:
     if col.required and blank.any():
         _fail(display, rows, blank, col, "empty value", text, row_kind)
     if np.isinf(values).any():
@@ -144,4 +166,4 @@ def _parse(series: pd.Series, col: Column, display: str, rows: np.ndarray, row_k
             _fail(display, rows, frac, col, "must be a whole number", text, row_kind)
     default = np.nan if col.default is None else float(col.default)
     values = np.where(blank, default, values)
-    return pd.Series(values, index=series.index, dtype=float)
+    return pd.Series(values, index=text.index, dtype=float)

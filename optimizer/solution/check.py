@@ -51,10 +51,10 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
     df["eligible"] = df["eligible"].fillna(True).astype(bool)
     decay = np.ones(len(df))
     if sc.access is not None and len(df):
-        pos = df["parcel_id"].map(sc.parcel_index())
+        pos = np.maximum(pd.Index(sc.parcels["parcel_id"]).get_indexer(df["parcel_id"]), 0)  # unknown ids: 0
         for rule in sc.rules.access_rules:
             if rule.decay_per_min > 0:
-                minutes = sc.access[rule.node_type].to_numpy(float)[pos.fillna(0).astype(int).to_numpy()]
+                minutes = sc.access[rule.node_type].to_numpy(float)[pos]
                 hit = (df["industry_id"] == rule.industry).to_numpy()
                 decay[hit] *= np.exp(-rule.decay_per_min * minutes[hit])
     df["output_yuan"] = df["output_per_m2"] * df["value_multiplier"] * decay * df["floor_area_m2"]
@@ -85,6 +85,7 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
         v.append(f"parcel {r.parcel_id}: floor area {r.floor_area_m2} is not a positive number")
     df = df[(df["_par"] == "both") & (df["_ind"] == "both")].copy()
     floor = df["floor_area_m2"].to_numpy(float)
+    pos = pd.Index(sc.parcels["parcel_id"]).get_indexer(df["parcel_id"])  # parcel positions, once
 
     # zoning
     n_rules += 1
@@ -101,11 +102,11 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     # access
     for rule in sc.rules.access_rules:
         n_rules += 1
-        sel = df[df["industry_id"] == rule.industry]
-        if len(sel) and np.isfinite(rule.max_minutes):
-            minutes = sc.access[rule.node_type].to_numpy(float)[sel["parcel_id"].map(sc.parcel_index()).to_numpy()]
-            for pid, t in zip(sel["parcel_id"][minutes > rule.max_minutes + 1e-9],
-                              minutes[minutes > rule.max_minutes + 1e-9], strict=False):
+        hit = (df["industry_id"] == rule.industry).to_numpy()
+        if hit.any() and np.isfinite(rule.max_minutes):
+            minutes = sc.access[rule.node_type].to_numpy(float)[pos[hit]]
+            far = minutes > rule.max_minutes + 1e-9
+            for pid, t in zip(df["parcel_id"].to_numpy()[hit][far], minutes[far], strict=True):
                 v.append(f"parcel {pid}: {rule.industry} is {t:.1f} min from the nearest {rule.node_type} "
                          f"(limit {rule.max_minutes:g} min)")
     # pair table exclusions
