@@ -3,13 +3,14 @@
 The model's rows split into local ones (one use per parcel, floor within the chosen pair's density range) and a
 few coupling ones (demand bounds, shares, sites, budgets, sub-area mixes, metric totals). Pricing the coupling
 rows with multipliers λ splits the problem into independent per-parcel choices, solved for all parcels at once
-with numpy. The multipliers are found by a box-step bundle method (a trust-region cutting-plane model of the
-dual function, its master LP solved by HiGHS). The best dual value is a proven bound; because this relaxation's
-bound equals the LP bound, it is tight on this model family.
+with numpy. The multipliers minimise the dual function; it is piecewise linear, so it is smoothed (each max over
+a parcel's options becomes a log-sum-exp at temperature T), minimised by L-BFGS-B, and T is lowered in steps.
+Every evaluated point's exact dual value is a proven bound, and the best is kept; because each parcel's local
+polytope is integral, this bound equals the LP bound, which is tight on this model family.
 
-A plan is then recovered by a restricted MILP: parcels whose choice is clear at the final prices keep it (their
-floor stays free within its range, so coupling rows can still be met); parcels with near-ties keep all their
-near-best options; HiGHS solves that small model. The gap is measured against the dual bound.
+A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it (their floor stays
+free within its range, so coupling rows can still be met); the parcels with the closest decisions stay open with
+their best few options; HiGHS solves that model, with more parcels opened while the gap is above the target.
 """
 
 from __future__ import annotations
