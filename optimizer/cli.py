@@ -53,9 +53,12 @@ def print_run(result) -> None:
         print(f"no plan: {s['message']}")
         return
     k = s["kpis"]
+    zone = ""
+    if k.get("output_per_km2_zone_yuan") is not None:
+        zone = f"{k['output_per_km2_zone_yuan'] / 1e9:,.2f} bn per km² of the zone ({k['zone_area_km2']:,.2f} km²)  "
     print(f"check: {'passed' if s['check']['passed'] else 'FAILED'} ({s['check']['rules_checked']} rules)  "
-          f"output {k['total_output_yuan'] / 1e9:,.2f} bn yuan/yr  "
-          f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn per km² of all land  "
+          f"output {k['total_output_yuan'] / 1e9:,.2f} bn yuan/yr  {zone}"
+          f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn per km² of parcel land  "
           f"{k['output_per_km2_developed_yuan'] / 1e9:,.2f} bn per km² developed  jobs {k['jobs']:,.0f}")
     rows = [r for r in k["by_industry"] if r["sites"]]
     if rows:

@@ -210,7 +210,7 @@ def compare_scenarios(
 # Figure, text, files
 # ---------------------------------------------------------------------------------------------------------
 def comparison_figure(comp: Comparison):
-    """Side-by-side bars: output, output per km² (all land and developed), jobs, and the land-use mix."""
+    """Side-by-side bars: output, output per km² (parcel land and developed), jobs, and the land-use mix."""
     import numpy as np
     from matplotlib.patches import Patch
 
@@ -249,7 +249,7 @@ def comparison_figure(comp: Comparison):
     w = 0.38
     for j, (col, lab, c) in enumerate(
         (
-            ("output_per_km2_all_land_yuan", "all land", "#7f9cb8"),
+            ("output_per_km2_all_land_yuan", "parcel land", "#7f9cb8"),
             ("output_per_km2_developed_yuan", "developed land", "#1f4e79"),
         )
     ):
@@ -330,7 +330,7 @@ def format_table(comp: Comparison) -> str:
     rows = [
         ("status", lambda r: str(r["status"])),
         ("output, bn yuan/yr", lambda r: _fmt(r["output_yuan"], 1e9, "{:,.2f}")),
-        ("  per km² all land, bn", lambda r: _fmt(r["output_per_km2_all_land_yuan"], 1e9, "{:,.2f}")),
+        ("  per km² parcel land, bn", lambda r: _fmt(r["output_per_km2_all_land_yuan"], 1e9, "{:,.2f}")),
         ("  per km² developed, bn", lambda r: _fmt(r["output_per_km2_developed_yuan"], 1e9, "{:,.2f}")),
         ("jobs", lambda r: _fmt(r["jobs"], 1, "{:,.0f}")),
         ("floor, million m²", lambda r: _fmt(r["floor_area_m2"], 1e6, "{:,.2f}")),
@@ -352,7 +352,7 @@ def format_table(comp: Comparison) -> str:
     lines = [head]
     numeric = {
         "output, bn yuan/yr": "output_yuan",
-        "  per km² all land, bn": "output_per_km2_all_land_yuan",
+        "  per km² parcel land, bn": "output_per_km2_all_land_yuan",
         "  per km² developed, bn": "output_per_km2_developed_yuan",
         "jobs": "jobs",
         "floor, million m²": "floor_area_m2",

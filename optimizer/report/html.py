@@ -128,14 +128,17 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
     if result.plan is not None and k:
         add("<h2>Key figures</h2><div class='cards'>")
         add(_card(f"{k['total_output_yuan'] / 1e9:,.2f} bn", "value added, yuan per year"))
-        add(_card(f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn", "yuan per km² of all land"))
+        if k.get("output_per_km2_zone_yuan") is not None:
+            add(_card(f"{k['output_per_km2_zone_yuan'] / 1e9:,.2f} bn",
+                      f"yuan per km² of the zone ({k['zone_area_km2']:,.2f} km²)"))
+        add(_card(f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn", "yuan per km² of parcel land"))
         add(_card(f"{k['output_per_km2_developed_yuan'] / 1e9:,.2f} bn", "yuan per km² of developed land"))
         add(_card(f"{k['jobs']:,.0f}", "jobs"))
         add(_card(f"{k['floor_area_m2'] / 1e6:,.2f} M m²", "floor area"))
         add(
             _card(
                 f"{k['land_developed_m2'] / 1e6:,.2f} / {k['land_all_m2'] / 1e6:,.2f} km²",
-                "developed / all land",
+                "developed / all parcel land",
             )
         )
         add(_card(f"{k['parcels_developed']:,} / {k['parcels_total']:,}", "parcels developed / all"))

@@ -194,10 +194,11 @@ def headline(result: RunResult) -> str:
         return f"no plan ({result.status}{': ' + result.message if result.message else ''})"
     gap = result.plan.gap
     gap_s = f", gap {gap:.2%}" if gap is not None and np.isfinite(gap) and gap > 0 else ""
-    return (
-        f"output {fmt_bn(k['total_output_yuan'])} yuan/yr · {fmt_bn(k['output_per_km2_all_land_yuan'])} yuan "
-        f"per km² of all land · {k['jobs']:,.0f} jobs · {result.status}{gap_s}"
-    )
+    if k.get("output_per_km2_zone_yuan") is not None:
+        per_km2 = f"{fmt_bn(k['output_per_km2_zone_yuan'])} yuan per km² of the zone"
+    else:
+        per_km2 = f"{fmt_bn(k['output_per_km2_all_land_yuan'])} yuan per km² of parcel land"
+    return f"output {fmt_bn(k['total_output_yuan'])} yuan/yr · {per_km2} · {k['jobs']:,.0f} jobs · {result.status}{gap_s}"
 
 
 # ---------------------------------------------------------------------------------------------------------

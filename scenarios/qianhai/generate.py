@@ -405,6 +405,11 @@ SZ_WORLD_SITE = (113.7710, 22.6900, 113.7790, 22.7060)  # Shenzhen World halls a
 AIRSIDE = [(113.7880, 22.6680), (113.8035, 22.6680), (113.8120, 22.6040), (113.7960, 22.6040)]  # runways (E)
 DANANSHAN = (113.9045, 22.4935, 1100.0)  # hill park centre lon, lat and radius m (E)
 ARP = (113.8108, 22.6394)
+# Dachan Bay container terminal as given in facts.md s.2 (22.57 N, 113.85 E, marked E). With this model's
+# coarse coastline that point falls ~1 km inside Xixiang, so it is used only as the anchor of the terminal
+# zoning: dachan_bay parcels within 1.7 km of it become the container terminal (9 parcels, ~1.22 km2, cf. the
+# 112 ha of phase I). The seaport node `s_dachan` sits at the centroid of those parcels (see NODES and
+# check_network), inside the dachan_bay sub-area.
 DACHAN_TERMINAL = (113.850, 22.570)
 
 
@@ -567,7 +572,8 @@ NODES = [
     ("m_shekou_port", "metro", "Shekou Port (Line 2)", 113.9067, 22.4794, "C"),
     ("m_sea_world", "metro", "Sea World (Lines 2/12)", 113.9150, 22.4850, "C"),
     ("s_cruise", "seaport", "Shekou Cruise Center (Prince Bay)", 113.9136, 22.4685, "C"),
-    ("s_dachan", "seaport", "Dachan Bay container terminal", 113.8500, 22.5700, "E"),
+    # centroid of the generated terminal parcels (check_network verifies it), not the facts.md point
+    ("s_dachan", "seaport", "Dachan Bay container terminal", 113.8370, 22.5693, "E"),
     ("s_mawan", "seaport", "Mawan port area", 113.8800, 22.5000, "E"),
     ("s_chiwan", "seaport", "Shekou/Chiwan container terminals", 113.8900, 22.4700, "E"),
     ("b_szbay", "border", "Shenzhen Bay Port (border control)", 113.9447, 22.5039, "C"),
@@ -599,6 +605,7 @@ NODES = [
     ("j_baoan_n", "junction", "Xin'an north", 113.8900, 22.5700, "E"),
     ("j_xixiang", "junction", "Xixiang", 113.8780, 22.5750, "E"),
     ("j_xixiang_e", "junction", "Xixiang east (Bao'an Ave)", 113.9000, 22.5800, "E"),
+    ("j_dachan_gate", "junction", "Dachan Bay port gate (Xixiang)", 113.8500, 22.5700, "E"),
     ("j_hangcheng", "junction", "Hangcheng", 113.8350, 22.6150, "E"),
     ("j_airport_s", "junction", "Airport south", 113.8150, 22.6060, "E"),
     ("j_airport_w", "junction", "Airport west (runway 3 side)", 113.7900, 22.6380, "E"),
@@ -690,8 +697,9 @@ EDGES = [
     ("m_qianhaiwan", "j_nantou", AVENUE, None, "Qianhai main avenues"),
     ("m_baoan_center", "j_baoan_w", AVENUE, None, "Bao'an main avenues"),
     ("m_baoan_center", "j_baoan_n", AVENUE, None, "Bao'an main avenues"),
-    ("j_baoan_w", "s_dachan", AVENUE, None, "Dachan Bay port road"),
-    ("s_dachan", "x_dachan_toll", AVENUE, None, "Dachan Bay port road"),
+    ("s_dachan", "j_dachan_gate", AVENUE, None, "Dachan Bay port road"),
+    ("j_baoan_w", "j_dachan_gate", AVENUE, None, "Dachan Bay port road"),
+    ("j_dachan_gate", "x_dachan_toll", AVENUE, None, "Dachan Bay port road"),
     ("j_baoan_n", "j_xixiang", AVENUE, None, "Bao'an Avenue"),
     ("j_xixiang", "x_dachan_toll", AVENUE, None, "Bao'an main avenues"),
     ("j_xixiang", "j_xixiang_e", AVENUE, None, "Bao'an main avenues"),
@@ -1073,23 +1081,28 @@ def toml_text(doc: dict, header: str) -> str:
 # Scenario rules
 # ----------------------------------------------------------------------------------------------------------
 NETWORK = {"crs": "EPSG:4326", "access_speed_kmh": 12.0, "access_links": 3, "detour_factor": 1.3}
-SOLVER = {"name": "highs", "time_limit_s": 60, "mip_gap": 0.0001, "threads": 2}
+SOLVER = {"name": "auto", "time_limit_s": 60, "mip_gap": 0.0001, "threads": 2}
 BUDGET_AFTER = 60.0e9
 BUDGET_BEFORE = 45.0e9
-ACCESS_RULES = [
-    ("airport_services", "airport", 15.0),
-    ("aerospace", "airport", 25.0),
-    ("supply_chain", "seaport", 20.0),
-    ("maritime", "seaport", 20.0),
-    ("finance", "metro", 12.0),
-    ("leasing", "metro", 12.0),
-    ("business_services", "metro", 15.0),
-    ("exhibition", "exhibition", 12.0),
-    ("next_gen_it", "metro", 15.0),
-    ("carrier_space", "metro", 10.0),
-    ("incubator", "metro", 10.0),
-    ("accelerator", "metro", 10.0),
-    ("sci_park", "metro", 15.0),
+# Location premium of office uses (assumption): output x exp(-decay x minutes to the nearest metro station),
+# i.e. about -3%/min for finance and leasing, -2%/min for business services and maritime services, -1.5%/min
+# for IT. Maritime keeps its seaport rule and gets a second, decay-only rule towards the metro.
+DECAY = {"finance": 0.03, "leasing": 0.03, "business_services": 0.02, "maritime": 0.02, "next_gen_it": 0.015}
+ACCESS_RULES = [  # industry, node type, max minutes (None = no limit), decay per minute (None = none)
+    ("airport_services", "airport", 15.0, None),
+    ("aerospace", "airport", 25.0, None),
+    ("supply_chain", "seaport", 20.0, None),
+    ("maritime", "seaport", 20.0, None),
+    ("maritime", "metro", None, DECAY["maritime"]),
+    ("finance", "metro", 12.0, DECAY["finance"]),
+    ("leasing", "metro", 12.0, DECAY["leasing"]),
+    ("business_services", "metro", 15.0, DECAY["business_services"]),
+    ("exhibition", "exhibition", 12.0, None),
+    ("next_gen_it", "metro", 15.0, DECAY["next_gen_it"]),
+    ("carrier_space", "metro", 10.0, None),
+    ("incubator", "metro", 10.0, None),
+    ("accelerator", "metro", 10.0, None),
+    ("sci_park", "metro", 15.0, None),
 ]
 SUBAREA_MIX = [  # subarea, industry, min_share, max_share (None = no bound)
     ("guiwan", "finance", 0.30, None),
@@ -1105,6 +1118,18 @@ SUBAREA_MIX = [  # subarea, industry, min_share, max_share (None = no bound)
     ("airport", "airport_services", 0.50, None),
     ("convention_city", "exhibition", 0.20, None),
 ]
+# Development minimums (all industries together, m2 of floor; assumptions): the plans put the CBD and the
+# other planned cores on these sub-areas, so the optimiser may not leave them empty. Orders of magnitude from
+# facts.md s.1.2 (2012 plan: 12 M m2 of office on ~15 km2, 0.8 M m2 per km2), scaled to this model, which holds
+# only the new productive floor of its 16 industries (~15 M m2 on the whole 120.56 km2). See the assumption
+# "Sub-area development minimums" below. The before variant keeps those of its four sub-areas.
+SUBAREA_MIN_FLOOR = {
+    "guiwan": 1_200_000,
+    "qianwan": 800_000,
+    "baoan_center": 800_000,
+    "mawan": 500_000,
+    "bonded_port": 500_000,
+}
 BONDED_ALLOW = [
     "supply_chain",
     "leasing",
@@ -1132,6 +1157,7 @@ BEFORE_MIX = [
     ("bonded_port", "supply_chain", 0.35, None),
     ("mawan", "maritime", 0.10, None),
 ]
+ZONE_AREA_KM2 = {"after": 120.56, "before": 14.92}  # [scenario] total_area_km2 (confirmed, facts.md s.1.1)
 
 DESCRIPTION = (
     "Qianhai Shenzhen-Hong Kong Modern Service Industry Cooperation Zone after the 2021 expansion "
@@ -1187,10 +1213,17 @@ ASSUMPTIONS = [
     "services, maritime, IT) ~3.7 M m2, well below the 12 M m2 of office in the 2012 plan for 15 km2 or the "
     "25-26 M m2 of productive floor in the 2017 plan for 37.9 km2 (the rest of those plans is commerce, "
     "housing and floor already built).",
-    "CALIBRATION: with these caps, the 60 bn yuan budget and the rules, the optimum is about 251 bn yuan of "
-    "value added a year, i.e. 2.08 bn per km2 of total zone land (120.56 km2; 2.82 per km2 of parcel land), "
-    "between the zone's 2021 (1.46) and 2025 (2.75) GDP per km2 (facts.md s.3). Caps and the budget, not "
-    "per-m2 coefficients, were tuned; the budget binds, so low-value uses compete for it.",
+    "CALIBRATION: with these caps, the 60 bn yuan budget, the location premium, the sub-area minimums and the "
+    "other rules, the optimum is about 240.1 bn yuan of value added a year, i.e. 1.99 bn per km2 of the "
+    "120.56 km2 zone (KPI output_per_km2_zone_yuan; 2.69 bn per km2 of parcel land), within the zone's 2021 "
+    "(1.46) to 2025 (2.75) GDP per km2 (facts.md s.3). Caps and the budget, not per-m2 coefficients, were "
+    "tuned; they were left unchanged when the location premium and the minimums were added (the optimum fell "
+    "from ~251 to ~240 bn, still inside the band). The budget binds, so low-value uses compete for it. The "
+    "before variant gives ~209.5 bn, 14.0 bn per km2 of its 14.92 km2, between the 2012 plan's targets for the "
+    "original zone (10 bn per km2 by 2020, 16.7 by 2030; facts.md s.3).",
+    "Zone area for KPIs: [scenario] total_area_km2 = 120.56 (before: 14.92), the confirmed zone areas "
+    "(facts.md s.1.1). Parcel land (89.25 km2, G1 parks included) is ~74% of it: streets and slivers below "
+    "the minimum parcel size are not parcels, so output per km2 of zone is below output per km2 of parcel land.",
     "Budget: total_budget_yuan 60 bn of development cost (after); the before variant has 45 bn. Order of "
     "magnitude only: fixed-asset investment in the zone was >700 bn over 2021-25 (facts.md), most of it "
     "outside this model's scope (housing, infrastructure, land).",
@@ -1198,6 +1231,11 @@ ASSUMPTIONS = [
     "Network node coordinates: WGS84 from facts.md s.2; rows marked E there (Qianhai Bay, Bao'an Center, "
     "Shenzhen World, Convention & Exhibition City, Dachan Bay, Mawan, Chiwan, SZ-Zhongshan landing, Airport East "
     "HSR) are approximate. Junction nodes and corridor alignments are schematic (estimates).",
+    "Dachan Bay: the facts.md point of the container terminal (22.57 N, 113.85 E, marked E) falls ~1.3 km "
+    "inside Xixiang with this model's coarse coastline, so it only anchors the terminal zoning (dachan_bay "
+    "parcels within 1.7 km of it: 9 parcels, ~1.22 km2, cf. 112 ha of phase I). The seaport node sits at the "
+    "centroid of those parcels (22.5693 N, 113.8370 E), inside the dachan_bay sub-area; a schematic junction "
+    "'Dachan Bay port gate' at the old point links the port road to Bao'an coastal and the Dachan Bay toll gate.",
     "Edge speeds are assumptions: metro 35 km/h (lines 1, 2, 5, 9, 12), 45 km/h (line 20), 60 km/h (line 11, "
     "airport express; 120 km/h top speed); rail 80 km/h; expressways 60 km/h; main avenues 30 km/h; "
     "interchanges 15 km/h. Lengths are straight lines except the Mawan cross-sea passage (8.05 km, confirmed).",
@@ -1208,9 +1246,25 @@ ASSUMPTIONS = [
     "15; exhibition within 12 min of Shenzhen World; next-generation IT within 15 min of a metro station; "
     "entrepreneurship spaces, incubators and accelerators within 10 min and S&T parks within 15 min of a metro "
     "station (start-ups depend on transit and city services). Access links: 12 km/h, 3 nearest nodes, detour 1.3.",
+    "Location premium (assumption, not calibrated on Qianhai data): output per m2 of the office uses falls with "
+    "the access time to the nearest metro station, multiplier exp(-decay x minutes): finance and leasing 0.03 "
+    "per min, business services and maritime services 0.02, next-generation IT 0.015 (maritime keeps its "
+    "20-min seaport limit and gets a second, decay-only rule towards the metro). One minute of access is "
+    "~150 m at 12 km/h with detour 1.3, so roughly -1 to -2% per 100 m; a finance site 5 min from a station "
+    "yields 14% less than one next to it. Without it output per m2 was the same everywhere and the budget "
+    "went to the cheaper outer areas.",
+    "Sub-area development minimums (subarea_mix min_floor_m2 without an industry; assumptions): Guiwan (the "
+    "CBD) 1.2 M m2, Qianwan 0.8, Bao'an Centre 0.8, Mawan 0.5 and the bonded port 0.5 M m2 of productive "
+    "floor (3.8 M m2; the before variant keeps the four in the original zone, 3.0 M m2). Order of magnitude "
+    "from facts.md s.1.2: the 2012 plan put 26 M m2 of GFA, 12 M of it office, on ~15 km2 (0.8 M m2 of office "
+    "per km2); this model holds only the new productive floor of its 16 industries (~15 M m2 on all 120.56 "
+    "km2), so the minimums are 14-38% of each sub-area's pro-rata 2012-plan office (Guiwan 1.2 of 3.1 M m2, "
+    "Qianwan 0.8 of 2.9, Mawan and bonded port 0.5 of 3.0, Bao'an Centre 0.8 of 5.6), highest in the CBD. "
+    "They make the plan develop the planned cores at all (a share rule holds trivially in an empty sub-area); "
+    "all five bind at the optimum and together take ~19.5 bn of the 60 bn budget.",
     "Sub-area roles (subarea_mix) follow the brief's table; the shares are assumptions. The bonded port admits "
     "only the 'one leading + four supporting' industries plus the innovation carriers.",
-    "Carrier totals required (metric_rules): at least 600 teams, 150 patents, 25 financed firms and 10 "
+    "Carrier totals required (metric_rules): at least 1,000 teams, 300 patents, 50 financed firms and 20 "
     "graduates per year across the four carrier types (assumption, cf. the E-hub's 788 HK start-ups by 2024).",
     "Office-type demand caps: finance 1.0, leasing 0.25, business services 1.3, maritime 0.45, IT 0.7 M m2 of "
     "floor (about 3.7 M m2); with the other caps the zone can absorb ~17 M m2 of productive floor.",
@@ -1232,11 +1286,19 @@ def scenario_doc(variant: str) -> dict:
             "BEFORE variant: only the original 14.92 km2 (guiwan, qianwan, mawan, bonded_port). "
             "Same per-m2 coefficients and demand caps as the expanded zone; demand floors "
             "for uses the original zone cannot host (airport, exhibition, manufacturing) "
-            "are dropped; budget 45 bn yuan.",
+            "are dropped; budget 45 bn yuan; the sub-area development minimums of its four sub-areas apply "
+            "(Guiwan 1.2, Qianwan 0.8, Mawan 0.5, bonded port 0.5 M m2); total_area_km2 = 14.92.",
         )
     mix = BEFORE_MIX if before else SUBAREA_MIX
+    keep = ORIGINAL if before else [s[0] for s in SUBAREAS]
+    mins = [(s, v) for s, v in SUBAREA_MIN_FLOOR.items() if s in keep]
     doc = {
-        "scenario": {"name": name, "description": desc, "assumptions": assumptions},
+        "scenario": {
+            "name": name,
+            "description": desc,
+            "total_area_km2": ZONE_AREA_KM2[variant],
+            "assumptions": assumptions,
+        },
         "data": {
             "parcels": "parcels.geojson",
             "industries": "industries.csv",
@@ -1249,7 +1311,15 @@ def scenario_doc(variant: str) -> dict:
         "solver": dict(SOLVER),
         "rules": {"total_budget_yuan": BUDGET_BEFORE if before else BUDGET_AFTER},
         "network": dict(NETWORK),
-        "access_rules": [{"industry": i, "node_type": t, "max_minutes": m} for i, t, m in ACCESS_RULES],
+        "access_rules": [
+            {
+                "industry": i,
+                "node_type": t,
+                **({"max_minutes": m} if m is not None else {}),
+                **({"decay_per_min": d} if d is not None else {}),
+            }
+            for i, t, m, d in ACCESS_RULES
+        ],
         "subarea_mix": [
             {
                 "subarea": s,
@@ -1258,7 +1328,8 @@ def scenario_doc(variant: str) -> dict:
                 **({"max_share": hi} if hi is not None else {}),
             }
             for s, i, lo, hi in mix
-        ],
+        ]
+        + [{"subarea": s, "min_floor_m2": float(v)} for s, v in mins],
         "subarea_allow": [{"subarea": "bonded_port", "industries": BONDED_ALLOW}],
         "metric_rules": [{"metric": m, "min": v, "industries": ids} for m, v, ids in METRIC_RULES],
     }
@@ -1334,6 +1405,20 @@ def write_variant(
     (folder / "scenario.toml").write_text(text, encoding="utf-8")
 
 
+def check_network(nodes: pd.DataFrame, parcels: pd.DataFrame, subareas_m: dict) -> None:
+    """The Dachan Bay seaport node must sit on the generated terminal, inside the dachan_bay sub-area."""
+    row = nodes.set_index("node_id").loc["s_dachan"]
+    node_m = ll_to_m(Point(row["x"], row["y"]))
+    if not subareas_m["dachan_bay"].contains(node_m):
+        raise RuntimeError("node s_dachan is outside the dachan_bay sub-area")
+    term = parcels[(parcels["subarea"] == "dachan_bay") & (parcels["existing_use"] == "container terminal")]
+    centre = ll_to_m(unary_union(list(term["geometry"]))).centroid
+    if node_m.distance(centre) > 100.0:
+        raise RuntimeError(
+            f"node s_dachan is {node_m.distance(centre):.0f} m from the terminal parcels' centroid"
+        )
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     districts = load_districts()
@@ -1347,6 +1432,7 @@ def main() -> None:
         [(n, t, nm, x, y) for n, t, nm, x, y, _s in NODES], columns=["node_id", "type", "name", "x", "y"]
     )
     edges = pd.DataFrame(EDGES, columns=["from_node", "to_node", "speed_kmh", "length_m", "corridor"])
+    check_network(nodes, parcels, subareas_m)
     write_variant(HERE, "after", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "after", "after", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "before", "before", parcels, subareas_ll, districts, industries, nodes, edges)
