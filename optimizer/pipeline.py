@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from optimizer.data import Scenario
 from optimizer.errors import CheckFailed, InfeasibleScenario, SolverFailed
@@ -121,8 +120,3 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -
     plan = Plan(table, res.status, res.objective, res.bound, res.gap, res.solver, bundle.build_s, res.solve_s,
                 res.message)
     return RunResult(sc, res.status, plan, report, kpis, res.solver, timings, message=res.message)
-
-
-def plan_frame(result: RunResult) -> pd.DataFrame:
-    """The assignment table of a run (empty when there is no plan)."""
-    return result.plan.assignment if result.plan is not None else pd.DataFrame()

@@ -22,9 +22,6 @@ class RowBlock:
     label: Callable[[int], str]  # local row index -> "demand floor of finance (≥ 120,000 m²)"
     elastic: bool = False  # a coupling rule that an infeasibility diagnosis may relax
 
-    def labels(self, local: np.ndarray) -> list[str]:
-        return [self.label(int(i)) for i in local]
-
 
 @dataclass(frozen=True)
 class MILP:

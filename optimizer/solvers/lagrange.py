@@ -147,7 +147,7 @@ def _smoothed(P: _Problem, mu: np.ndarray, T: float, weights: bool = False):
 def dual_ascent(P: _Problem, deadline: float, target_rel: float, progress=None):
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
-    Returns (best proven bound, λ at it, number of function evaluations).
+    Returns (best proven bound, the multipliers μ = (μ_up, μ_lo) at it, function evaluations, final temperature).
     """
     from scipy.optimize import minimize
 
@@ -312,7 +312,7 @@ def solve(bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
     m = bundle.milp
     sign = 1.0 if m.sense == "maximize" else -1.0
     P = _split(bundle)
-    if P.n == 0 or len(P.L) == 0 and False:
+    if P.n == 0:  # nothing to decompose
         return highs.solve(m, opts)
     target = max(opts.mip_gap / 10, 1e-7)
 
