@@ -15,7 +15,7 @@ from optimizer.data import Scenario
 from optimizer.errors import CheckFailed, InfeasibleScenario, SolverFailed
 from optimizer.model import ModelBundle, build_model, eligible_pairs
 from optimizer.scenario import load_scenario
-from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode
+from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode, raw_value_issues
 from optimizer.solution.explain import diagnose, precheck
 from optimizer.solvers import SolveOptions, SolveResult, solve_bundle
 
@@ -33,6 +33,12 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     conflicts: list = field(default_factory=list)
     message: str = ""
+    warnings: tuple[str, ...] = ()  # about this run (the scenario's own warnings are in scenario.warnings)
+    phases: tuple[dict, ...] = ()  # what stopped each solver phase
+
+    @property
+    def all_warnings(self) -> list[str]:
+        return [*getattr(self.scenario, "warnings", ()), *self.warnings]
 
     def summary(self) -> dict:
         p = self.plan
@@ -48,6 +54,8 @@ class RunResult:
             "timings_s": {k: _num(v) for k, v in self.timings.items()},
             "message": self.message,
             "conflicts": list(self.conflicts),
+            "warnings": self.all_warnings,
+            "solver_phases": [dict(ph) for ph in self.phases],
             "check": self.check.to_dict() if self.check else {"passed": False, "violations": []},
             "kpis": self.kpis,
             "assumptions": list(self.scenario.assumptions),
@@ -106,17 +114,36 @@ def solve_scenario(
     return finish(sc, bundle, res, timings)
 
 
+BOUND_TOL = 1e-6  # relative: a bound may sit this far on the wrong side of a plan (solver tolerances)
+
+
 def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -> RunResult:
-    """Decode, check and measure a solver answer."""
+    """Decode, check and measure a solver answer.
+
+    The checker judges the solver's raw values (floors are not snapped first); a proven bound that a checked
+    plan beats is discarded with a warning, never reported as a gap.
+    """
+    phases = tuple(getattr(res, "phases", ()))
     if not res.has_plan:
-        return RunResult(sc, "no_solution", None, None, None, res.solver, timings, message=res.message)
+        return RunResult(sc, "no_solution", None, None, None, res.solver, timings, message=res.message,
+                         phases=phases)
     t = time.perf_counter()
     table = decode(sc, bundle, res.x)
     report = check_plan(sc, table, res.objective)
+    raw = raw_value_issues(sc, bundle, res.x)
+    if raw:
+        report = CheckReport(False, raw + report.violations, report.objective, report.n_checked_rules + 1)
     timings["check_s"] = time.perf_counter() - t
     if not report.passed:
         raise CheckFailed(report.violations)
+    status, bound, gap, warnings = res.status, res.bound, res.gap, []
+    if np.isfinite(bound):
+        slack = (bound - res.objective) if sc.objective.sense == "maximize" else (res.objective - bound)
+        if slack < -BOUND_TOL * max(1.0, abs(res.objective)):
+            warnings.append(f"{res.solver}'s bound {bound:,.6g} is beaten by the checked plan's objective "
+                            f"{res.objective:,.6g}: the bound is discarded and optimality is not claimed")
+            status, bound, gap = "feasible", np.nan, np.nan
     kpis = compute_kpis(sc, table)
-    plan = Plan(table, res.status, res.objective, res.bound, res.gap, res.solver, bundle.build_s, res.solve_s,
-                res.message)
-    return RunResult(sc, res.status, plan, report, kpis, res.solver, timings, message=res.message)
+    plan = Plan(table, status, res.objective, bound, gap, res.solver, bundle.build_s, res.solve_s, res.message)
+    return RunResult(sc, status, plan, report, kpis, res.solver, timings, message=res.message,
+                     warnings=tuple(warnings), phases=phases)

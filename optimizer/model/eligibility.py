@@ -63,9 +63,8 @@ def pair_grids(sc: Scenario) -> dict[str, np.ndarray]:
         k = kidx[rule.industry]
         minutes = sc.access[rule.node_type].to_numpy(float)
         mask[:, k] &= minutes <= rule.max_minutes
-        if rule.decay_per_min > 0:
-            with np.errstate(over="ignore"):
-                mult[:, k] *= np.exp(-rule.decay_per_min * np.where(np.isfinite(minutes), minutes, 0.0))
+        if rule.decay_per_min > 0:  # a parcel that reaches no node of the type is infinitely far: multiplier 0
+            mult[:, k] *= np.exp(-rule.decay_per_min * minutes)
 
     cost = np.zeros((n_p, n_k))
     if sc.pairs is not None and len(sc.pairs):

@@ -164,6 +164,8 @@ def figure_style():
             "axes.spines.right": False,
             "legend.frameon": False,
             "savefig.facecolor": "white",
+            "text.parse_math": False,  # names from the scenario are shown literally ("$x$" is not maths)
+            "text.usetex": False,
         }
     ):
         yield

@@ -15,6 +15,7 @@ from optimizer.data import Scenario
 
 ABS_TOL_M2 = 1e-2  # floor area tolerance in m²
 REL_TOL = 1e-6
+SITE_FLOOR_M2 = 1.0  # the format's rule: a developed site has at least 1 m² of floor (or its whole cap if less)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     area = df["area_m2"].to_numpy(float)
     cap = np.minimum(df["parcel_far_max"].to_numpy(float), df["industry_far_max"].to_numpy(float)) * area
     least = np.maximum(df["industry_far_min"].to_numpy(float) * area, df["min_floor_m2"].to_numpy(float))
+    least = np.minimum(np.maximum(least, SITE_FLOOR_M2), cap)
     tol_cap = ABS_TOL_M2 + REL_TOL * np.abs(cap)
     tol_least = ABS_TOL_M2 + REL_TOL * np.abs(least)
     pids, kids = df["parcel_id"].to_numpy(), df["industry_id"].to_numpy()
@@ -213,7 +215,11 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
             v.append(f"total {rule.metric} {total:,.6g} above the allowed {rule.max:,.6g}")
 
     recomputed = float(df["output_yuan"].sum() - sc.objective.cost_weight * df["cost_total_yuan"].sum())
-    if objective is not None and np.isfinite(objective):
+    if not np.isfinite(recomputed):
+        v.append(f"the plan's objective is not a finite number ({recomputed})")
+    if objective is not None and not np.isfinite(objective):
+        v.append(f"the solver's objective is not a finite number ({objective})")
+    elif objective is not None and np.isfinite(recomputed):
         n_rules += 1
         if abs(recomputed - objective) > 1e-6 * max(1.0, abs(recomputed)) + 1e-6:
             v.append(f"the solver's objective {objective:,.6g} differs from the plan's recomputed value "

@@ -30,14 +30,49 @@ class Plan:
     extra: dict = field(default_factory=dict)
 
 
+INT_TOL = 1e-6  # how far a binary choice may sit from 0 or 1
+FLOOR_TOL_M2 = 1e-2  # floor an unchosen pair may carry (the checker's own floor tolerance)
+
+
 def decode(sc: Scenario, bundle: ModelBundle, x: np.ndarray) -> pd.DataFrame:
-    """Assignment table from a column vector: chosen pairs (x > 0.5) with floor snapped into their range."""
+    """Assignment table from a column vector: chosen pairs (x > 0.5) with the solver's floor values as they are.
+
+    Floors are not snapped into their range: the independent checker judges the solver's raw values.
+    """
     pairs = bundle.pairs
     n = len(pairs)
     chosen = np.flatnonzero(x[:n] > 0.5)
-    floor = np.clip(x[n + chosen] * bundle.floor_unit_m2, pairs.lo_m2[chosen], pairs.hi_m2[chosen])
+    floor = x[n + chosen] * bundle.floor_unit_m2
     return assignment_table(sc, pairs.parcel[chosen], pairs.industry[chosen], floor,
                             pairs.value_per_m2[chosen])
+
+
+def raw_value_issues(sc: Scenario, bundle: ModelBundle, x: np.ndarray, limit: int = 20) -> list[str]:
+    """What the assignment table cannot show about a solver's column vector: non-finite values, binary choices
+    that are not 0 or 1, floor on pairs that were not chosen, values outside their column bounds."""
+    m, pairs = bundle.milp, bundle.pairs
+    n = len(pairs)
+    if x is None or len(x) != m.n_cols:
+        return [f"the solver returned {0 if x is None else len(x)} values for {m.n_cols} columns"]
+    out: list[str] = []
+    pid = sc.parcels["parcel_id"].to_numpy()
+    kid = sc.industries["industry_id"].to_numpy()
+
+    def name(e: int) -> str:
+        return f"{kid[pairs.industry[e]]} on parcel {pid[pairs.parcel[e]]}"
+
+    bad = np.flatnonzero(~np.isfinite(x))
+    out += [f"column {j}: value {x[j]} is not a finite number" for j in bad[:limit]]
+    xs, fs = x[:n], x[n:2 * n] * bundle.floor_unit_m2
+    frac = np.flatnonzero(np.isfinite(xs) & (np.abs(xs - np.round(xs)) > INT_TOL))
+    out += [f"the choice of {name(e)} is {xs[e]:.6g}, not 0 or 1" for e in frac[:limit]]
+    stray = np.flatnonzero((xs <= 0.5) & (np.abs(fs) > FLOOR_TOL_M2))
+    out += [f"{name(e)} was not chosen but has {fs[e]:,.3f} m² of floor" for e in stray[:limit]]
+    tol = 1e-6 * np.maximum(1.0, np.abs(m.col_upper))
+    outside = np.flatnonzero((x < m.col_lower - tol) | (x > m.col_upper + tol))
+    out += [f"column {j}: value {x[j]:.9g} outside its bounds [{m.col_lower[j]:g}, {m.col_upper[j]:g}]"
+            for j in outside[:limit] if np.isfinite(x[j])]
+    return out
 
 
 def assignment_table(sc: Scenario, p: np.ndarray, k: np.ndarray, floor_m2: np.ndarray,
