@@ -1,22 +1,104 @@
-"""The `landuse` command line. Errors become a short message and an exit code, never a traceback."""
+"""The `landuse` command line. Errors become a short message and an exit code, never a traceback
+(`--debug` shows the traceback of an unexpected error)."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+MAX_TIME_LIMIT_S = 1e7
+MAX_THREADS = 1024
+FORCE_HELP = ("write into a non-empty folder that is not an earlier output: the outputs go beside its files, "
+              "which are kept (never the current, home or scenario folder, nor a file)")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that temporary folders are cleaned up on the way out."""
+
+
+# --- flag values ----------------------------------------------------------------------------------------------
+def _number(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
+def time_limit_arg(text: str) -> float:
+    """--time-limit: finite seconds in [0, 1e7]."""
+    what = f"must be a number of seconds from 0 to {MAX_TIME_LIMIT_S:,.0f}"
+    v = _number(text, what)
+    if not 0 <= v <= MAX_TIME_LIMIT_S:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
+def mip_gap_arg(text: str) -> float:
+    """--mip-gap: a relative gap in [0, 1]."""
+    what = "must be a relative gap from 0 to 1 (e.g. 0.001)"
+    v = _number(text, what)
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
+def threads_arg(text: str) -> int:
+    """--threads: a whole number in [0, 1024] (0: the solver's choice)."""
+    what = f"must be a whole number from 0 to {MAX_THREADS} (0 = the solver's choice)"
+    try:
+        v = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+    if not 0 <= v <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
+def path_arg(text: str) -> Path:
+    """A path argument: not empty, no NUL byte."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names nothing; give a folder name")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"the path {text!r} holds a NUL byte")
+    return Path(text)
 
 
 def _solve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=["highs", "cbc", "lagrange", "auto"], default=None,
                    help="highs or cbc (exact MIP solvers), lagrange (decomposition engine for large cities) or auto "
                         "(engine first, then HiGHS to prove); default: the scenario's, else highs")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="wall-clock limit in seconds")
-    p.add_argument("--mip-gap", type=float, default=None, metavar="G", help="relative MIP gap to stop at")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="solver threads (0 = solver's choice)")
+    p.add_argument("--time-limit", type=time_limit_arg, default=None, metavar="S",
+                   help=f"wall-clock limit in seconds (0 to {MAX_TIME_LIMIT_S:,.0f})")
+    p.add_argument("--mip-gap", type=mip_gap_arg, default=None, metavar="G",
+                   help="relative MIP gap to stop at (0 to 1)")
+    p.add_argument("--threads", type=threads_arg, default=None, metavar="N",
+                   help=f"solver threads (0 = solver's choice, at most {MAX_THREADS})")
     p.add_argument("--log", action="store_true", help="show the solver's log")
+
+
+def _add_debug(ap: argparse.ArgumentParser, top: bool) -> None:
+    """--debug on the parser and every sub-command, so that it may stand anywhere on the line."""
+    ap.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,
+                    help="show the traceback of an unexpected error")
+    for action in ap._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _add_debug(sub, top=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,18 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
                                  "parcel, how dense, to produce the most output per unit of land.")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a scenario and write its plan")
-    p.add_argument("scenario", type=Path, help="scenario folder (holding scenario.toml)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (written whole or not at all)")
+    p.add_argument("scenario", type=path_arg, help="scenario folder (holding scenario.toml)")
+    p.add_argument("--out", type=path_arg, required=True,
+                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--no-figures", action="store_true", help="write tables and summary only")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("validate", help="check a scenario without solving")
-    p.add_argument("scenario", type=Path)
+    p.add_argument("scenario", type=path_arg)
     p.set_defaults(func=cmd_validate)
     from optimizer import extensions
 
     extensions.add_commands(sub, _solve_args)
+    _add_debug(ap, top=True)
     return ap
 
 
@@ -68,17 +153,51 @@ def print_run(result) -> None:
                   f"{r['floor_m2'] / 1e6:>11.3f}{r['output_yuan'] / 1e9:>11.2f}{r['jobs']:>10,.0f}")
 
 
+def print_warnings(lines: Iterable[str]) -> None:
+    for w in lines:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def check_input_path(path: Path, what: str = "scenario") -> None:
+    """A clean exit-2 error for an input path that cannot be used (NUL, symlink loop, name too long, no
+    permission); a missing one is left to the loader, which says so."""
+    from optimizer.errors import ScenarioError
+
+    text = os.fspath(path)
+    if not text.strip() or "\0" in text:
+        raise ScenarioError(f"unusable {what} path (empty or holding a NUL byte)", file=repr(text))
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the {what} path: {_os_reason(exc)}", file=_short(text)) from None
+
+
+def protected(paths: Iterable[Path]) -> tuple[Path, ...]:
+    """Folders an output may never replace: each scenario folder (the folder of a scenario.toml given as a
+    file)."""
+    out: list[Path] = []
+    for p in paths:
+        out.append(p)
+        if p.is_file():
+            out.append(p.parent)
+    return tuple(out)
+
+
 def cmd_solve(args) -> int:
     from optimizer.pipeline import solve_scenario
-    from optimizer.report.write import write_outputs
+    from optimizer.report.write import SOLVE_OUTPUTS, check_output_target, write_run, write_summary
+    from optimizer.scenario import load_scenario
 
+    check_input_path(args.scenario)
+    protect = protected([args.scenario])
+    check_output_target(args.out, args.force, protect, SOLVE_OUTPUTS)  # refuse before a long solve, not after
     progress = None
     if args.progress:
         last = {"t": -1.0}
 
         def progress(ev):
-            import math
-
             if ev["elapsed_s"] - last["t"] < 0.5:  # at most two lines a second
                 return
             last["t"] = ev["elapsed_s"]
@@ -90,11 +209,19 @@ def cmd_solve(args) -> int:
             gap_s = "-" if gap is None or not math.isfinite(gap) else f"{gap:.4%}"
             print(f"  {ev['elapsed_s']:7.1f} s  plan {bn(ev.get('objective'))}  bound {bn(ev.get('bound'))}"
                   f"  gap {gap_s}", flush=True)
-    result = solve_scenario(args.scenario, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
+    sc = load_scenario(args.scenario)
+    print_warnings(getattr(sc, "warnings", ()))
+    result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
                             threads=args.threads, log=args.log, progress=progress)
-    write_outputs(result, args.out, figures=not args.no_figures)
+    print_warnings(getattr(result, "warnings", ()))  # about the run (the scenario's were printed above)
+    writers = None if result.plan is not None else [write_summary]  # no plan: summary.json only
+    stage = write_run(result, args.out, writers=writers, figures=not args.no_figures, force=args.force,
+                      protect=protect + tuple(p for p in [getattr(sc, "folder", None)] if p))
     print_run(result)
-    print(f"wrote {args.out}")
+    if stage.kept_previous:
+        print(f"no plan: the earlier output in {args.out} was left untouched")
+    else:
+        print(f"wrote {args.out}")
     return 0 if result.plan is not None else 5
 
 
@@ -103,7 +230,9 @@ def cmd_validate(args) -> int:
     from optimizer.scenario import load_scenario
     from optimizer.solution.explain import precheck
 
+    check_input_path(args.scenario)
     sc = load_scenario(args.scenario)
+    print_warnings(getattr(sc, "warnings", ()))
     pairs = eligible_pairs(sc)
     print(f"scenario {sc.name}: {sc.n_parcels} parcels, {sc.n_industries} industries, {len(pairs)} eligible pairs, "
           f"{sc.parcels['area_m2'].sum() / 1e6:,.2f} km² of land")
@@ -115,13 +244,79 @@ def cmd_validate(args) -> int:
     return 0
 
 
+# --- errors -----------------------------------------------------------------------------------------------------
+def _short(text: str, n: int = 120) -> str:
+    return text if len(text) <= n else f"{text[:70]}…{text[-40:]}"
+
+
+def _os_reason(exc: OSError) -> str:
+    reasons = {errno.ELOOP: "a symlink loop", errno.ENAMETOOLONG: "a file name is too long",
+               errno.EACCES: "permission denied", errno.ENOTDIR: "a part of the path is a file, not a folder"}
+    return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def _user_paths(args) -> list[str]:
+    """The paths given on the command line (so that an error on one of them is bad input, exit code 2)."""
+    found = []
+    for key in ("scenario", "scenarios", "out", "files", "json", "optima"):
+        v = getattr(args, key, None)
+        for p in v if isinstance(v, list) else [v]:
+            if isinstance(p, (str, Path)) and str(p):
+                found.append(os.path.abspath(p))
+    return found
+
+
+def _is_user_path(filename, args) -> bool:
+    if not filename:
+        return False
+    try:
+        f = os.path.abspath(os.fsdecode(filename))
+    except (TypeError, ValueError):
+        return False
+    return any(f == u or f.startswith(u.rstrip(os.sep) + os.sep) for u in _user_paths(args))
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into Terminated while a command runs (main thread only), so that cleanup code runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _traceback(exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+def _internal(exc: BaseException, debug: bool) -> int:
+    _traceback(exc, debug)
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    hint = "" if debug else " (run with --debug for the traceback)"
+    print(f"landuse: internal error: {type(exc).__name__}: {_short(msg, 300)}{hint}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
 def main(argv: list[str] | None = None) -> int:
     from optimizer.errors import InfeasibleScenario, LanduseError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
     try:
-        return args.func(args)
+        with _sigterm_raises():
+            return args.func(args)
     except InfeasibleScenario as exc:
         print(f"landuse: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -129,17 +324,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"landuse: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into `head` and the like
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:  # e.g. an output folder that cannot be created
-        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        print(f"landuse: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 1
+    except OSError as exc:  # e.g. a file that cannot be read or written
+        _traceback(exc, debug)
+        names = [n for n in (exc.filename, getattr(exc, "filename2", None)) if n]
+        where = f" ({_short(os.fsdecode(names[0]))})" if names else ""
+        print(f"landuse: error: {_os_reason(exc)}{where}", file=sys.stderr)
+        return EXIT_USAGE if any(_is_user_path(n, args) for n in names) else 1
+    except RecursionError as exc:
+        _traceback(exc, debug)
+        print("landuse: error: an input is nested too deeply to read (RecursionError); "
+              "run with --debug for the traceback", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("landuse: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("landuse: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if isinstance(exc, ValueError) and "null byte" in str(exc):
+            _traceback(exc, debug)
+            print("landuse: error: a path holds a NUL byte", file=sys.stderr)
+            return EXIT_USAGE
+        return _internal(exc, debug)
 
 
 if __name__ == "__main__":

@@ -378,11 +378,40 @@ def _fmt(v, div: float, fmt: str) -> str:
     return fmt.format(v / div) if np.isfinite(v) else "–"
 
 
-def write_comparison(comp: Comparison, out: str | Path, figures: bool = True) -> Path:
-    """Write comparison.csv, comparison_by_subarea.csv and comparison.png into `out`, atomically."""
-    from optimizer.report.write import atomic_folder
+COMPARE_OUTPUTS = ("comparison.csv", "comparison_by_subarea.csv", "comparison.png")
 
-    with atomic_folder(out) as tmp:
+
+def _compared_folders(comp: Comparison) -> tuple[Path, ...]:
+    return tuple(Path(r.scenario.folder) for r in comp.results
+                 if r is not None and getattr(r.scenario, "folder", None))
+
+
+def _no_plan_within_limits(comp: Comparison) -> bool:
+    """A run ended without a plan for want of time (not infeasibility, which is an answer in itself)."""
+    return any(r is not None and r.plan is None for r in comp.results)
+
+
+def write_comparison(comp: Comparison, out: str | Path, figures: bool = True, force: bool = False,
+                     protect=None) -> Path:
+    """Write comparison.csv, comparison_by_subarea.csv and comparison.png into `out`, whole or not at all.
+
+    The folder rules are `optimizer.report.write`'s (new, empty or an earlier output; `force` writes beside
+    other files, never over them); `protect` defaults to the compared scenarios' folders. When a run ended
+    without a plan (time limit), an earlier output is left untouched.
+    """
+    _write_comparison(comp, out, figures, force, protect)
+    return Path(out)
+
+
+def _write_comparison(comp: Comparison, out: str | Path, figures: bool = True, force: bool = False,
+                      protect=None):
+    """write_comparison, returning the Staging (`kept_previous` tells whether an earlier output was kept)."""
+    from optimizer.report.write import output_folder
+
+    protect = tuple(protect) if protect is not None else _compared_folders(comp)
+    with output_folder(out, force=force, protect=protect, expect=COMPARE_OUTPUTS,
+                       keep_previous=_no_plan_within_limits(comp)) as stage:
+        tmp = stage.folder
         comp.table.to_csv(tmp / "comparison.csv", index=False, float_format="%.6f")
         comp.by_subarea.to_csv(tmp / "comparison_by_subarea.csv", index=False, float_format="%.6f")
         if figures and comp.table["output_yuan"].notna().any():
@@ -390,27 +419,38 @@ def write_comparison(comp: Comparison, out: str | Path, figures: bool = True) ->
 
             with figure_style():
                 save_figure(comparison_figure(comp), tmp / "comparison.png")
-    return Path(out)
+    return stage
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------------
 def add_command(subparsers, solve_args) -> None:
+    from optimizer.cli import FORCE_HELP, path_arg
+
     p = subparsers.add_parser(
         "compare",
         help="solve several scenarios and compare them side by side",
         description="Solve each scenario and write comparison.csv, "
         "comparison_by_subarea.csv and comparison.png into --out.",
     )
-    p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO_DIR", help="scenario folders")
-    p.add_argument("--out", type=Path, required=True, help="output folder (written whole or not at all)")
+    p.add_argument("scenarios", type=path_arg, nargs="+", metavar="SCENARIO_DIR", help="scenario folders")
+    p.add_argument("--out", type=path_arg, required=True,
+                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     solve_args(p)
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from optimizer.cli import check_input_path, print_warnings, protected
+    from optimizer.report.write import check_output_target
+
+    for s in args.scenarios:
+        check_input_path(s)
+    protect = protected(args.scenarios)
+    check_output_target(args.out, args.force, protect, COMPARE_OUTPUTS)  # refuse before solving, not after
     comp = compare_scenarios(
         args.scenarios,
         solver=args.solver,
@@ -420,9 +460,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         log=args.log,
         progress=lambda lab: print(f"solving {lab} ...", flush=True),
     )
-    write_comparison(comp, args.out, figures=not args.no_figures)
+    for lab, r in zip(comp.labels, comp.results, strict=True):
+        if r is not None:
+            print_warnings(f"{lab}: {w}" for w in getattr(r, "all_warnings", ()))
+    stage = _write_comparison(comp, args.out, figures=not args.no_figures, force=args.force,
+                              protect=protect + _compared_folders(comp))
     print(format_table(comp))
     for lab, cs in comp.conflicts.items():
         print(f"{lab} is infeasible: these rules conflict\n" + "\n".join(f"  - {c}" for c in cs))
-    print(f"wrote {args.out}")
+    if stage.kept_previous:
+        print(f"a run has no plan: the earlier output in {args.out} was left untouched")
+    else:
+        print(f"wrote {args.out}")
     return 0 if comp.all_have_plans else 5

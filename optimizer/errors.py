@@ -78,3 +78,15 @@ class CheckFailed(LanduseError):
         shown = "\n".join(f"  - {v}" for v in self.violations[:20])
         more = f"\n  ... and {len(self.violations) - 20} more" if len(self.violations) > 20 else ""
         super().__init__(f"the plan fails the independent check ({len(self.violations)} violations):\n{shown}{more}")
+
+
+class OutputRefused(LanduseError):
+    """An output folder the tool will not write (it would lose the user's files, or the path is unusable)."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, why: str, hint: str = ""):
+        self.path = path
+        self.why = why
+        self.hint = hint
+        super().__init__(f"output folder {path!r}: {why}" + (f"; {hint}" if hint else ""))

@@ -82,10 +82,14 @@ def test_solve_tiny_with_cbc(tmp_path):
     check_tiny_outputs(out, "cbc")
 
 
-def test_solve_in_process_replaces_an_old_output_folder(tmp_path, capsys):
+def stale_writer(result, folder):
+    (folder / "stale.txt").write_text("old run")
+
+
+def test_solve_in_process_replaces_an_old_output_folder(tmp_path, tiny_result, capsys):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old run")
+    write_outputs(tiny_result, out, writers=[write_summary, stale_writer])  # an earlier output of the tool
+    assert (out / "stale.txt").is_file()
     rc = cli.main(["solve", str(TINY), "--out", str(out), "--no-figures", "--mip-gap", "0"])
     assert rc == 0
     assert not (out / "stale.txt").exists()
@@ -188,9 +192,9 @@ def test_unwritable_out_is_a_message_not_a_traceback(tmp_path, capsys):
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder")
     rc = cli.main(["solve", str(TINY), "--out", str(blocker / "out"), "--no-figures"])
-    assert rc == 1
+    assert rc == 2  # a refused --out is bad input
     err = capsys.readouterr().err
-    assert err.startswith("landuse: error:") and "file.txt" in err
+    assert err.startswith("landuse: error: output folder") and "file.txt" in err and "Traceback" not in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")

@@ -28,6 +28,8 @@ def add_command(sub, solve_args) -> None:
 
     Nothing heavy is imported here, so that `landuse --help` stays fast.
     """
+    from optimizer.cli import FORCE_HELP, mip_gap_arg, path_arg, threads_arg, time_limit_arg
+
     bench = sub.add_parser("bench", help="benchmarks: synthetic cities, public GAP instances, build speed",
                            description="Benchmarks that go through the same pipeline as `landuse solve`.")
     bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="{run,gap,generate,build-speed}")
@@ -38,10 +40,12 @@ def add_command(sub, solve_args) -> None:
                    help="cases to run (default: s1k s10k)")
     p.add_argument("--solvers", nargs="+", default=None, metavar="NAME",
                    help="backends (default: every available one); other names are passed through to the pipeline")
-    p.add_argument("--time-limit", type=float, default=120.0, metavar="S", help="per solve (default 120)")
-    p.add_argument("--mip-gap", type=float, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
-    p.add_argument("--threads", type=int, default=None, metavar="N")
-    p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default bench-results)")
+    p.add_argument("--time-limit", type=time_limit_arg, default=120.0, metavar="S", help="per solve (default 120)")
+    p.add_argument("--mip-gap", type=mip_gap_arg, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
+    p.add_argument("--threads", type=threads_arg, default=None, metavar="N")
+    p.add_argument("--out", type=path_arg, default=Path("bench-results"),
+                   help="output folder (default bench-results): new, empty or an earlier benchmark output")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--no-baselines", action="store_true", help="skip PuLP build, greedy and LP relaxation")
     p.add_argument("--pulp-max-pairs", type=int, default=None, metavar="N",
                    help="skip the PuLP baseline above this many eligible pairs")
@@ -56,10 +60,10 @@ def add_command(sub, solve_args) -> None:
                         "industries) solved by `solve_scenario`.")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--sense", choices=["max", "min", "both"], default="max")
-    p.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="per problem (default 60)")
+    p.add_argument("--time-limit", type=time_limit_arg, default=60.0, metavar="S", help="per problem (default 60)")
     p.add_argument("--solver", default="highs", metavar="NAME", help="backend (default highs)")
-    p.add_argument("--mip-gap", type=float, default=0.0, metavar="G", help="relative MIP gap (default 0)")
-    p.add_argument("--threads", type=int, default=None, metavar="N")
+    p.add_argument("--mip-gap", type=mip_gap_arg, default=0.0, metavar="G", help="relative MIP gap (default 0)")
+    p.add_argument("--threads", type=threads_arg, default=None, metavar="N")
     p.add_argument("--problems", nargs="+", type=int, default=None, metavar="N",
                    help="only these problems of each file (1-based; default all)")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the rows as a JSON list")
@@ -85,13 +89,15 @@ def add_command(sub, solve_args) -> None:
 
 
 def cmd_run(args) -> int:
-    from optimizer.bench.harness import PULP_MAX_PAIRS, run_benchmark
+    from optimizer.bench.harness import BENCH_OUTPUTS, PULP_MAX_PAIRS, run_benchmark
+    from optimizer.report.write import check_output_target
 
+    check_output_target(args.out, args.force, (), BENCH_OUTPUTS)  # refuse before the benchmark, not after
     results = run_benchmark(args.sizes, args.solvers, args.time_limit, args.mip_gap, args.threads, args.out,
                             baselines=not args.no_baselines,
                             pulp_max_pairs=PULP_MAX_PAIRS if args.pulp_max_pairs is None else args.pulp_max_pairs,
                             keep_plans=args.keep_plans, echo=lambda s: print(s, flush=True),
-                            isolate=not args.in_process)
+                            isolate=not args.in_process, force=args.force)
     print(f"wrote {args.out / 'report.md'} and {args.out / 'results.json'}")
     failed = [(r["case"], n) for r in results["sizes"] for n, s in r["solvers"].items() if s["status"] == "error"]
     return 1 if failed else 0

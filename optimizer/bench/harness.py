@@ -33,6 +33,7 @@ import numpy as np
 from optimizer.bench.synthetic import city_frames, resolve_case
 
 DEFAULT_SIZES = ("s1k", "s10k")
+BENCH_OUTPUTS = ("results.json", "report.md", "phases.png", "gap_vs_time.png", "plans")
 PULP_MAX_PAIRS = 600_000  # above this the PuLP baseline (about 1 kB per variable) is skipped
 VERSIONED = ("numpy", "scipy", "pandas", "highspy", "pulp", "networkx")
 
@@ -418,27 +419,39 @@ def quality_gap(sense: str, objective, bound) -> float | None:
 def run_benchmark(sizes=DEFAULT_SIZES, solvers: list[str] | None = None, time_limit_s: float = 120.0,
                   mip_gap: float = 1e-4, threads: int | None = None, out: str | Path | None = None,
                   baselines: bool = True, pulp_max_pairs: int = PULP_MAX_PAIRS, keep_plans: bool = False,
-                  echo=print, isolate: bool = True) -> dict:
+                  echo=print, isolate: bool = True, force: bool = False) -> dict:
     """Run every size with every solver; write results.json, report.md and plots into `out` (if given).
 
     `solvers` defaults to `optimizer.solvers.available_solvers()`; any other name is passed through to the
-    pipeline as is (an unknown one shows up as an error row, not a crash).
+    pipeline as is (an unknown one shows up as an error row, not a crash). `out` follows the output-folder
+    rules of `optimizer.report.write` (new, empty or an earlier output; `force` writes beside other files): it
+    is written whole at the end; if a later size fails, the sizes done are kept where no earlier output was.
     """
+    from optimizer.report.write import output_folder
     from optimizer.solvers import available_solvers
 
     solvers = list(dict.fromkeys(solvers or available_solvers()))
     sizes = [str(s) for s in sizes]
     for s in sizes:
         resolve_case(s)  # fail early on an unknown size
-    out = Path(out) if out else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
+    settings = {"sizes": sizes, "solvers": solvers, "time_limit_s": time_limit_s, "mip_gap": mip_gap,
+                "threads": threads, "baselines": baselines, "pulp_max_pairs": pulp_max_pairs,
+                "isolated_solves": isolate}
+    if not out:
+        return _run_sizes(sizes, solvers, settings, None, keep_plans, echo)
+    with output_folder(out, force=force, expect=BENCH_OUTPUTS, keep_partial=True) as stage:
+        return _run_sizes(sizes, solvers, settings, stage.folder, keep_plans, echo)
+
+
+def _run_sizes(sizes: list[str], solvers: list[str], settings: dict, out: Path | None, keep_plans: bool,
+               echo) -> dict:
+    """The sizes of `run_benchmark` in turn; results.json after each size (so that a failure keeps them)."""
+    time_limit_s, mip_gap, threads = settings["time_limit_s"], settings["mip_gap"], settings["threads"]
+    baselines, pulp_max_pairs, isolate = settings["baselines"], settings["pulp_max_pairs"], settings["isolated_solves"]
     results = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": machine_info(), "versions": package_versions(),
-        "settings": {"sizes": sizes, "solvers": solvers, "time_limit_s": time_limit_s, "mip_gap": mip_gap,
-                     "threads": threads, "baselines": baselines, "pulp_max_pairs": pulp_max_pairs,
-                     "isolated_solves": isolate},
+        "settings": settings,
         "memory_method": Meter().method,
         "sizes": [],
     }
