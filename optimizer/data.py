@@ -112,6 +112,7 @@ class Scenario:
     subareas_path: Path | None = None
     basemap_path: Path | None = None
     files: dict[str, str] = field(default_factory=dict)  # role -> display name of the source file
+    warnings: tuple[str, ...] = ()  # doubtful but accepted input (unused zone codes, far nodes...), one line each
 
     @property
     def n_parcels(self) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-__all__ = ["local_origin", "to_local_metres", "access_times"]
+__all__ = ["local_origin", "to_local_metres", "access_times", "lonlat_issue", "great_circle_m", "far_points"]
 
 # WGS84 ellipsoid
 _A = 6378137.0
@@ -101,6 +101,65 @@ def to_local_metres(
     n_rad = _A / w  # prime vertical radius of curvature
     m_rad = _A * (1.0 - _E2) / w**3  # meridional radius of curvature
     return n_rad * k * east, m_rad * k * north
+
+
+def lonlat_issue(x: np.ndarray, y: np.ndarray) -> tuple[str, int] | None:
+    """Whether x, y read as longitude, latitude in degrees; missing (NaN) values are not judged.
+
+    Returns
+    -------
+    None when every |x| <= 180 and |y| <= 90; otherwise (kind, position of the first value out of range) with
+    kind "swapped" when all values would fit with x and y exchanged (every |x| <= 90 and |y| <= 180), else
+    "not_degrees" (metres, say, given where degrees are expected).
+    """
+    x = np.abs(np.asarray(x, dtype=float))
+    y = np.abs(np.asarray(y, dtype=float))
+    with np.errstate(invalid="ignore"):
+        bad = (x > 180.0) | (y > 90.0)  # NaN compares False
+        if not bad.any():
+            return None
+        fits_swapped = not ((x > 90.0) | (y > 180.0)).any()
+    return ("swapped" if fits_swapped else "not_degrees"), int(np.argmax(bad))
+
+
+def great_circle_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Great-circle distance in metres (haversine on the WGS84 mean radius)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2.0) ** 2
+    return 2.0 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def far_points(points_m: np.ndarray, anchors_m: np.ndarray,
+               min_distance_m: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points farther than max(min_distance_m, the anchors' extent) from every anchor (all in local metres).
+
+    The extent is the diagonal of the anchors' bounding box. The distance to that box is a lower bound of the
+    distance to the nearest anchor and, plus the diagonal, an upper bound, so only the points in between are
+    looked up in a k-d tree: the check costs little even for millions of points. Non-finite points count as far.
+
+    Returns
+    -------
+    (positions, distances_m, threshold_m): positions of the far points (ascending), their distances to the
+    nearest anchor, and the threshold used.
+    """
+    pts = np.asarray(points_m, dtype=float).reshape(-1, 2)
+    anc = np.asarray(anchors_m, dtype=float).reshape(-1, 2)
+    anc = anc[np.isfinite(anc).all(axis=1)]
+    if len(anc) == 0 or len(pts) == 0:
+        return np.zeros(0, dtype=int), np.zeros(0), float(min_distance_m)
+    lo, hi = anc.min(axis=0), anc.max(axis=0)
+    extent = float(np.hypot(*(hi - lo)))
+    threshold = max(float(min_distance_m), extent)
+    finite = np.isfinite(pts).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        gap = np.hypot(*np.maximum(np.maximum(lo - pts, pts - hi), 0.0).T)
+    candidates = np.flatnonzero(~finite | (gap + extent > threshold))
+    dist = np.full(len(candidates), np.inf)
+    ok = finite[candidates]
+    if ok.any():
+        dist[ok], _ = cKDTree(anc).query(pts[candidates[ok]], k=1)
+    far = dist > threshold
+    return candidates[far], dist[far], threshold
 
 
 def _edge_minutes(length_m: np.ndarray, speed_kmh: np.ndarray) -> np.ndarray:
@@ -189,8 +248,8 @@ def access_times(
         length = pd.to_numeric(edges["length_m"], errors="coerce").to_numpy(dtype=float)
     else:
         length = np.full(len(edges), np.nan)
-    if (length < 0).any():
-        raise ValueError("edges have negative length_m")
+    if (length < 0).any() or np.isinf(length).any():
+        raise ValueError("edges have a negative or infinite length_m")
     fi = np.array([pos[n] for n in frm], dtype=int)
     ti = np.array([pos[n] for n in to], dtype=int)
     straight = np.hypot(*(node_xy[fi] - node_xy[ti]).T) if len(fi) else np.zeros(0)

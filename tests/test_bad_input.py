@@ -84,7 +84,7 @@ CSV_CASES = [
     ("non-numeric value", {"parcels.csv": set_cell(PARCELS, 3, "area_m2", "abc")}, "parcels.csv", 3, "area_m2",
      "not a number (got 'abc')"),
     ("negative area", {"parcels.csv": set_cell(PARCELS, 4, "area_m2", "-5")}, "parcels.csv", 4, "area_m2",
-     "at least 0"),
+     "greater than 0"),
     ("empty area", {"parcels.csv": set_cell(PARCELS, 2, "area_m2", "")}, "parcels.csv", 2, "area_m2",
      "empty value"),
     ("NaN area", {"parcels.csv": set_cell(PARCELS, 3, "area_m2", "NaN")}, "parcels.csv", 3, "area_m2",
@@ -179,7 +179,8 @@ TOML_CASES = [
      "subarea_allow[1].subarea", "unknown sub-area 'moon'"),
     ("unknown industry budget", '[rules.industry_budget_yuan]\nmining = 1e6\n',
      "rules.industry_budget_yuan.mining", "unknown industry 'mining'"),
-    ("unknown rule", '[rules]\ntotal_budget = 1e9\n', "rules.total_budget", "unknown rule"),
+    ("unknown rule", '[rules]\ntotal_budget = 1e9\n', "rules.total_budget",
+     "unknown key `total_budget` in [rules] (did you mean `total_budget_yuan`?)"),
     ("negative budget", '[rules]\ntotal_budget_yuan = -1.0\n', "rules.total_budget_yuan", "must lie in"),
     ("budget not a number", '[rules]\ntotal_budget_yuan = "lots"\n', "rules.total_budget_yuan", "must be a number"),
     ("access rule without network", '[[access_rules]]\nindustry = "it"\nnode_type = "metro"\nmax_minutes = 10.0\n',
@@ -190,9 +191,10 @@ TOML_CASES = [
      "unknown metric 'patents'"),
     ("metric rule without bounds", '[[metric_rules]]\nmetric = "jobs"\n', "metric_rules[1]", "give min or max"),
     ("objective sense", '[objective]\nsense = "maximise"\n', "objective.sense", "must be 'maximize' or 'minimize'"),
-    ("solver name", '[solver]\nname = "gurobi"\n', "solver.name", "unknown solver 'gurobi'"),
+    ("solver name", '[solver]\nname = "gurobi"\n', "solver.name",
+     "must be 'highs', 'cbc', 'lagrange' or 'auto' (got 'gurobi')"),
     ("mip gap above one", '[solver]\nmip_gap = 2.0\n', "solver.mip_gap", "must lie in"),
-    ("unknown data entry", 'roads = "roads.csv"\n', "data.roads", "unknown data entry"),  # lands in [data]
+    ("unknown data entry", 'roads = "roads.csv"\n', "data.roads", "unknown key `roads` in [data] (known: "),
 ]
 
 
@@ -226,7 +228,7 @@ def test_missing_required_data_entry(tmp_path):
 
 def test_network_needs_nodes_and_edges(tmp_path):
     exc = load_error(folder(tmp_path, {"scenario.toml": TOML + 'nodes = "nodes.csv"\n'}))
-    assert (exc.file, exc.field) == ("scenario.toml", "data.nodes")
+    assert (exc.file, exc.field) == ("scenario.toml", "data.edges")
 
 
 def test_missing_scenario_toml(tmp_path):
@@ -249,7 +251,7 @@ def test_empty_parcel_table(tmp_path):
 def test_empty_parcel_file(tmp_path):
     exc = load_error(folder(tmp_path, {"parcels.csv": ""}))
     assert (exc.file, exc.row, exc.field) == ("parcels.csv", None, None)
-    assert "cannot read as CSV" in str(exc)
+    assert "the file is empty" in str(exc)
 
 
 def test_unreadable_toml(tmp_path):

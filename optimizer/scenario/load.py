@@ -1,8 +1,15 @@
-"""load_scenario(folder): scenario.toml + data files -> a validated Scenario, or a ScenarioError."""
+"""load_scenario(folder): scenario.toml + data files -> a validated Scenario, or a ScenarioError.
+
+The order of the checks: scenario.toml against its schema (config.py: every table and key known, types and
+ranges), the data files read (readers.py: paths, encodings, CSV/GeoJSON structure), each table against its
+columns (schema.py), references between files, then zone codes and coordinates (checks.py) and access times.
+"""
 
 from __future__ import annotations
 
-import sys
+import difflib
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,69 +28,79 @@ from optimizer.data import (
     SubareaMix,
 )
 from optimizer.errors import ScenarioError
-from optimizer.scenario import schema
-from optimizer.scenario.readers import ROW, read_csv_raw, read_geojson_raw, validate_frame
+from optimizer.scenario import checks, schema
+from optimizer.scenario.checks import Source
+from optimizer.scenario.config import TOML, check_config
+from optimizer.scenario.readers import (
+    ROW,
+    os_reason,
+    parse_geojson,
+    read_csv_raw,
+    read_geojson_raw,
+    read_json,
+    read_toml,
+    validate_frame,
+)
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-TOML = "scenario.toml"
-DATA_ROLES = ("parcels", "industries", "compatibility", "pairs", "nodes", "edges", "subareas", "basemap")
-SOLVER_NAMES = ("highs", "cbc", "lagrange", "auto")
+TABLE_ROLES = ("parcels", "industries", "compatibility", "pairs", "zones", "nodes", "edges")
+LAYER_ROLES = ("subareas", "basemap")  # GeoJSON outlines for maps: checked here, drawn by the report
 
 
 def load_scenario(folder: str | Path) -> Scenario:
     """Read and validate the scenario folder `folder` (holding scenario.toml)."""
     folder = Path(folder)
     toml_path = folder / TOML
-    if not folder.is_dir():
-        raise ScenarioError("scenario folder not found", file=str(folder))
-    if not toml_path.is_file():
-        raise ScenarioError("file not found (a scenario folder needs a scenario.toml)", file=str(toml_path))
     try:
-        config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"unreadable TOML ({exc})", file=TOML) from None
-    data = _section(config, "data")
-    paths: dict[str, Path] = {}
-    for role, rel in data.items():
-        if role not in DATA_ROLES:
-            raise ScenarioError(f"unknown data entry (expected one of {', '.join(DATA_ROLES)})",
-                                file=TOML, field=f"data.{role}")
-        paths[role] = _inside(folder, rel, f"data.{role}")
-    for role in ("parcels", "industries"):
-        if role not in paths:
-            raise ScenarioError("required entry missing", file=TOML, field=f"data.{role}")
+        if not folder.is_dir():
+            raise ScenarioError("scenario folder not found", file=str(folder))
+        if not toml_path.is_file():
+            raise ScenarioError("file not found (a scenario folder needs a scenario.toml)", file=str(toml_path))
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(os_reason(exc), file=str(folder)) from None
+    config = read_toml(toml_path, TOML)
+    cfg = check_config(config)
+    if "data" not in config:
+        raise ScenarioError("required table [data] is missing (it names the data files)", file=TOML, field="data")
+    paths = {role: _inside(folder, rel, f"data.{role}") for role, rel in cfg["data"].items() if rel is not None}
     if ("nodes" in paths) != ("edges" in paths):
-        raise ScenarioError("a network needs both nodes and edges", file=TOML, field="data.nodes")
+        raise ScenarioError("a network needs both nodes and edges", file=TOML,
+                            field="data.nodes" if "nodes" not in paths else "data.edges")
 
     frames: dict[str, pd.DataFrame] = {}
     geometry = None
-    for role in ("parcels", "industries", "compatibility", "pairs", "nodes", "edges"):
+    for role in (*TABLE_ROLES, *LAYER_ROLES):
         if role not in paths:
             continue
-        path = paths[role]
-        display = path.relative_to(folder.resolve()).as_posix()
-        if not path.is_file():
-            raise ScenarioError("file not found", file=display, field=None)
-        if path.suffix.lower() in (".geojson", ".json"):
-            if role != "parcels":
-                raise ScenarioError("only parcels may be GeoJSON; use CSV", file=display)
-            raw, geoms = read_geojson_raw(path, display)
-            geometry = tuple(geoms)
-            raw.attrs["row_kind"] = "feature"
-        else:
-            raw = read_csv_raw(path, display)
-            raw.attrs["row_kind"] = "row"
+        path, display = paths[role]
+        with _named_by(role):
+            if role in LAYER_ROLES:
+                parse_geojson(read_json(path, display), display)
+                continue
+            if path.suffix.lower() in (".geojson", ".json"):
+                if role != "parcels":
+                    raise ScenarioError("only parcels may be GeoJSON; use CSV", file=display)
+                raw, geoms = read_geojson_raw(path, display)
+                geometry = tuple(geoms)
+                raw.attrs["row_kind"] = "feature"
+            else:
+                raw = read_csv_raw(path, display)
+                raw.attrs["row_kind"] = "row"
         raw.attrs["display"] = display
         frames[role] = raw
-    for role in ("subareas", "basemap"):
-        if role in paths and not paths[role].is_file():
-            raise ScenarioError("file not found", file=paths[role].relative_to(folder.resolve()).as_posix())
     return build_scenario(config, frames, folder=folder, geometry=geometry,
-                          subareas_path=paths.get("subareas"), basemap_path=paths.get("basemap"))
+                          subareas_path=paths["subareas"][0] if "subareas" in paths else None,
+                          basemap_path=paths["basemap"][0] if "basemap" in paths else None)
+
+
+@contextmanager
+def _named_by(role: str):
+    """An error about a whole file (no row, no field) also names the scenario.toml key that names the file."""
+    try:
+        yield
+    except ScenarioError as exc:
+        if exc.row is None and exc.field is None and exc.file:
+            raise ScenarioError(f"{exc.message} (named by data.{role} in {TOML})", file=exc.file) from None
+        raise
 
 
 def build_scenario(
@@ -96,15 +113,15 @@ def build_scenario(
 ) -> Scenario:
     """Validate in-memory tables (as read from files, or made by a generator) into a Scenario.
 
-    `frames` maps roles (parcels, industries, compatibility, pairs, nodes, edges) to DataFrames whose cells may
-    be text or numbers; `config` is the parsed scenario.toml.
+    `frames` maps roles (parcels, industries, compatibility, pairs, zones, nodes, edges) to DataFrames whose cells
+    may be text or numbers; `config` is the parsed scenario.toml (its [data] table is not needed here).
     """
-    def disp(role: str) -> str:
-        f = frames[role]
-        return f.attrs.get("display", f"{role}.csv")
-
-    def kind(role: str) -> str:
-        return frames[role].attrs.get("row_kind", "row")
+    cfg = check_config(config)
+    for role in ("parcels", "industries"):
+        if role not in frames:
+            raise ScenarioError(f"no {role} table", file=f"{role}.csv")
+    src = {role: Source(df.attrs.get("display", f"{role}.csv"), df.attrs.get("row_kind", "row"))
+           for role, df in frames.items()}
 
     def prep(role: str) -> pd.DataFrame:
         """Cells as read: text from files; generators may pass numeric or bool columns, kept as they are."""
@@ -113,238 +130,192 @@ def build_scenario(
         for c in df.columns:
             if c != ROW and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
                 out[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
-        out.attrs = dict(df.attrs)
-        return out
+        return out.rename(columns=str)
 
-    sc = _section(config, "scenario")
-    name = str(sc.get("name") or (folder.name if folder else "scenario"))
-    assumptions = sc.get("assumptions", [])
-    if not isinstance(assumptions, list):
-        raise ScenarioError("must be a list of strings", file=TOML, field="scenario.assumptions")
-
-    parcels = validate_frame(prep("parcels"), disp("parcels"), schema.PARCEL_COLUMNS, row_kind=kind("parcels"),
-                             unique="parcel_id", extra_ok=lambda c: c == "geometry")
-    if len(parcels) == 0:
-        raise ScenarioError("the parcel table is empty", file=disp("parcels"))
-    bad = (parcels["area_m2"] <= 0).to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ScenarioError("area must be greater than 0", file=disp("parcels"), row=int(parcels[ROW].iloc[i]),
-                            field="area_m2", row_kind=kind("parcels"))
-    if geometry is not None:
-        cx = np.array([g.centroid.x if g is not None else np.nan for g in geometry])
-        cy = np.array([g.centroid.y if g is not None else np.nan for g in geometry])
-        parcels["x"] = np.where(np.isnan(parcels["x"]), cx, parcels["x"])
-        parcels["y"] = np.where(np.isnan(parcels["y"]), cy, parcels["y"])
-
-    industries = validate_frame(
-        prep("industries"), disp("industries"), schema.INDUSTRY_COLUMNS, unique="industry_id",
-        extra_ok=lambda c: c.endswith(schema.METRIC_SUFFIX) and c != "output_per_m2",
-    )
-    if len(industries) == 0:
-        raise ScenarioError("the industry table is empty", file=disp("industries"))
-    _check_min_le_max(industries, disp("industries"), [
+    warnings: list[str] = []
+    parcels = _parcels(prep("parcels"), src["parcels"], geometry)
+    industries = validate_frame(prep("industries"), src["industries"].display, schema.INDUSTRY_COLUMNS,
+                                unique="industry_id", extra=schema.METRIC_COLUMN,
+                                extra_ok=lambda c: c.endswith(schema.METRIC_SUFFIX) and c != "output_per_m2")
+    _not_empty(industries, src["industries"], "industry")
+    _check_min_le_max(industries, src["industries"], [
         ("far_min", "far_max"), ("min_floor_total_m2", "max_floor_total_m2"), ("min_share", "max_share"),
         ("min_sites", "max_sites"),
     ])
-    ind_ids = set(industries["industry_id"])
+    ind_ids = industries["industry_id"]
 
     if "compatibility" in frames:
-        compat = validate_frame(prep("compatibility"), disp("compatibility"), schema.COMPAT_COLUMNS)
-        unknown = ~compat["industry_id"].isin(ind_ids).to_numpy()
-        if unknown.any():
-            i = int(np.argmax(unknown))
-            raise ScenarioError(f"unknown industry '{compat['industry_id'].iloc[i]}'", file=disp("compatibility"),
-                                row=int(compat[ROW].iloc[i]), field="industry_id")
-        compat = compat[["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
+        compat_src, compat_field = src["compatibility"], "zone"
+        compat = validate_frame(prep("compatibility"), compat_src.display, schema.COMPAT_COLUMNS)
+        _not_empty(compat, compat_src, "compatibility")
+        _check_refs(compat, "industry_id", ind_ids, compat_src, "industry")
     else:
-        no_zones = (industries["allowed_zones"] == "").to_numpy()
-        if no_zones.any():
-            i = int(np.argmax(no_zones))
-            raise ScenarioError("no allowed zones (give allowed_zones or a compatibility file)",
-                                file=disp("industries"), row=int(industries[ROW].iloc[i]), field="allowed_zones")
-        zones = industries["allowed_zones"].str.split(";")
-        compat = pd.DataFrame({"industry_id": industries["industry_id"].repeat(zones.str.len()).to_numpy(),
-                               "zone": np.concatenate(zones.to_numpy()).astype(str)})
-        compat["zone"] = compat["zone"].str.strip()
-        compat = compat[compat["zone"] != ""][["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
+        compat_src, compat_field = src["industries"], "allowed_zones"
+        compat = _allowed_zones(industries, compat_src)
+    if "zones" in frames:
+        zones = validate_frame(prep("zones"), src["zones"].display, schema.ZONE_COLUMNS, unique="code")
+        _not_empty(zones, src["zones"], "zone")
+        checks.check_zone_codes(zones, src["zones"], [
+            (parcels["zone"], parcels[ROW].to_numpy(), src["parcels"], "zone"),
+            (compat["zone"], compat[ROW].to_numpy(), compat_src, compat_field),
+        ])
+    warnings += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
+    compat = compat[["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
 
     pairs = None
     if "pairs" in frames:
-        pairs = validate_frame(prep("pairs"), disp("pairs"), schema.PAIR_COLUMNS)
-        _check_refs(pairs, "parcel_id", set(parcels["parcel_id"]), disp("pairs"), "parcel")
-        _check_refs(pairs, "industry_id", ind_ids, disp("pairs"), "industry")
+        pairs = validate_frame(prep("pairs"), src["pairs"].display, schema.PAIR_COLUMNS)
+        _check_refs(pairs, "parcel_id", parcels["parcel_id"], src["pairs"], "parcel")
+        _check_refs(pairs, "industry_id", ind_ids, src["pairs"], "industry")
         dup = pairs.duplicated(["parcel_id", "industry_id"]).to_numpy()
         if dup.any():
             i = int(np.argmax(dup))
-            raise ScenarioError("duplicate (parcel_id, industry_id) pair", file=disp("pairs"),
-                                row=int(pairs[ROW].iloc[i]), field="industry_id")
+            raise src["pairs"].error("duplicate (parcel_id, industry_id) pair", row=int(pairs[ROW].iloc[i]),
+                                     field="industry_id")
 
-    rules = _rules(config, ind_ids, set(parcels["subarea"]), industries)
-    objective = _objective(config)
-    solver = _solver(config)
-
-    network = None
-    access = None
+    rules = _rules(cfg, set(ind_ids), set(parcels["subarea"]), industries)
+    network, access = None, None
     if "nodes" in frames:
-        net_cfg = _section(config, "network")
-        crs = str(net_cfg.get("crs", "EPSG:4326"))
-        if crs not in ("EPSG:4326", "local_m"):
-            raise ScenarioError("crs must be 'EPSG:4326' or 'local_m'", file=TOML, field="network.crs")
-        nodes = validate_frame(prep("nodes"), disp("nodes"), schema.NODE_COLUMNS, unique="node_id")
-        edges = validate_frame(prep("edges"), disp("edges"), schema.EDGE_COLUMNS)
-        node_ids = set(nodes["node_id"])
-        _check_refs(edges, "from_node", node_ids, disp("edges"), "node")
-        _check_refs(edges, "to_node", node_ids, disp("edges"), "node")
-        nocoord = (parcels["x"].isna() | parcels["y"].isna()).to_numpy()
-        if nocoord.any():
-            i = int(np.argmax(nocoord))
-            raise ScenarioError("a network needs parcel coordinates (x, y or geometry)", file=disp("parcels"),
-                                row=int(parcels[ROW].iloc[i]), field="x", row_kind=kind("parcels"))
-        from optimizer import network as netmod
-
-        if crs == "EPSG:4326":
-            lon0, lat0 = float(np.mean(parcels["x"])), float(np.mean(parcels["y"]))
-            px, py = netmod.to_local_metres(parcels["x"].to_numpy(), parcels["y"].to_numpy(), lon0, lat0)
-            nx_, ny_ = netmod.to_local_metres(nodes["x"].to_numpy(), nodes["y"].to_numpy(), lon0, lat0)
-        else:
-            px, py = parcels["x"].to_numpy(), parcels["y"].to_numpy()
-            nx_, ny_ = nodes["x"].to_numpy(), nodes["y"].to_numpy()
-        parcels["x_m"], parcels["y_m"] = px, py
-        nodes["x_m"], nodes["y_m"] = nx_, ny_
-        network = Network(
-            nodes=nodes, edges=edges, crs=crs,
-            access_speed_kmh=_num(net_cfg, "access_speed_kmh", 12.0, "network", lo=1e-9),
-            access_links=int(_num(net_cfg, "access_links", 3, "network", lo=1)),
-            detour_factor=_num(net_cfg, "detour_factor", 1.3, "network", lo=1.0),
-        )
-        try:
-            access = netmod.access_times(
-                np.column_stack([px, py]), nodes[["node_id", "type", "x_m", "y_m"]],
-                edges[["from_node", "to_node", "speed_kmh", "length_m"]],
-                network.access_speed_kmh, network.access_links, network.detour_factor,
-            )
-        except ValueError as exc:
-            raise ScenarioError(str(exc), file=disp("edges")) from None
-        types = set(nodes["type"])
-        for i, r in enumerate(rules.access_rules):
-            if r.node_type not in types:
-                raise ScenarioError(f"no network node has type '{r.node_type}' (types: {', '.join(sorted(types))})",
-                                    file=TOML, field=f"access_rules[{i + 1}].node_type")
+        network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, warnings)
     else:
-        parcels["x_m"], parcels["y_m"] = parcels["x"], parcels["y"]
         if rules.access_rules:
             raise ScenarioError("access rules need a transport network (data.nodes and data.edges)",
                                 file=TOML, field="access_rules")
+        px, py, rows = parcels["x"].to_numpy(float), parcels["y"].to_numpy(float), parcels[ROW].to_numpy()
+        if "network" in config and cfg["network"]["crs"] == "EPSG:4326":
+            checks.check_lonlat(px, py, rows, src["parcels"])
+        else:
+            checks.check_metres(px, py, rows, src["parcels"], declared="network" in config)
+        if "network" in config:
+            warnings.append(f"{TOML}, [network]: has no effect without data.nodes and data.edges (only its crs "
+                            "is used, to check the parcels' x and y)")
+        parcels["x_m"], parcels["y_m"] = parcels["x"], parcels["y"]
 
-    files = {role: frames[role].attrs.get("display", f"{role}.csv") for role in frames}
+    sc = cfg["scenario"]
+    obj, sol = cfg["objective"], cfg["solver"]
     return Scenario(
-        name=name, parcels=parcels, industries=industries, compatibility=compat, pairs=pairs,
-        network=network, access=access, rules=rules, objective=objective, solver=solver,
-        description=str(sc.get("description", "")), assumptions=tuple(str(a) for a in assumptions),
-        total_area_km2=_opt(sc, "total_area_km2", "scenario", lo=1e-12),
-        folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path, files=files,
+        name=sc["name"], parcels=parcels, industries=industries, compatibility=compat, pairs=pairs,
+        network=network, access=access, rules=rules,
+        objective=Objective(sense=obj["sense"], cost_weight=obj["cost_weight"]),
+        solver=SolverDefaults(name=sol["name"], time_limit_s=sol["time_limit_s"], mip_gap=sol["mip_gap"],
+                              threads=sol["threads"]),
+        description=sc["description"], assumptions=sc["assumptions"], total_area_km2=sc["total_area_km2"],
+        folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path,
+        files={role: s.display for role, s in src.items()}, warnings=tuple(warnings),
     )
 
 
-# ---------------------------------------------------------------------------------------------------------
-def _section(config: dict, key: str) -> dict:
-    value = config.get(key, {})
-    if not isinstance(value, dict):
-        raise ScenarioError("must be a table", file=TOML, field=key)
-    return value
+# --- tables ---------------------------------------------------------------------------------------------------
+def _parcels(raw: pd.DataFrame, src: Source, geometry: tuple | None) -> pd.DataFrame:
+    parcels = validate_frame(raw, src.display, schema.PARCEL_COLUMNS, row_kind=src.row_kind, unique="parcel_id",
+                             extra_ok=lambda c: c == "geometry")
+    _not_empty(parcels, src, "parcel")
+    if geometry is not None:
+        import shapely
+
+        if len(geometry) != len(parcels):
+            raise src.error(f"{len(geometry)} geometries for {len(parcels)} parcels")
+        centroid = shapely.centroid(np.array(geometry, dtype=object))  # None -> NaN
+        for axis, get in (("x", shapely.get_x), ("y", shapely.get_y)):
+            parcels[axis] = np.where(np.isnan(parcels[axis]), get(centroid), parcels[axis])
+        no_place = np.array([g is None for g in geometry]) & (parcels["x"].isna() | parcels["y"].isna()).to_numpy()
+        if no_place.any():
+            i = int(np.argmax(no_place))
+            raise src.error("no geometry and no x, y properties: a parcel needs a Polygon or MultiPolygon, or x and y",
+                            row=int(parcels[ROW].iloc[i]), field="geometry")
+    return parcels
 
 
-def _inside(folder: Path, rel: Any, field: str) -> Path:
-    if not isinstance(rel, str) or not rel:
-        raise ScenarioError("must be a relative file path", file=TOML, field=field)
-    base = folder.resolve()
-    path = (base / rel).resolve()
-    if Path(rel).is_absolute() or not path.is_relative_to(base):
-        raise ScenarioError(f"data path '{rel}' leaves the scenario folder", file=TOML, field=field)
-    return path
+def _allowed_zones(industries: pd.DataFrame, src: Source) -> pd.DataFrame:
+    """The long table (zone, industry_id, _row) from the `;`-separated allowed_zones of industries."""
+    no_zones = (industries["allowed_zones"].str.replace(";", "").str.strip() == "").to_numpy()
+    if no_zones.any():
+        i = int(np.argmax(no_zones))
+        raise src.error("no allowed zones (give allowed_zones or a compatibility file)",
+                        row=int(industries[ROW].iloc[i]), field="allowed_zones")
+    zones = industries["allowed_zones"].str.split(";")
+    n = zones.str.len().to_numpy()
+    compat = pd.DataFrame({"zone": np.concatenate(zones.to_numpy()).astype(str),
+                           "industry_id": industries["industry_id"].to_numpy().repeat(n),
+                           ROW: industries[ROW].to_numpy().repeat(n)})
+    compat["zone"] = compat["zone"].str.strip()
+    return compat[compat["zone"] != ""].reset_index(drop=True)
 
 
-def _num(cfg: dict, key: str, default: float, where: str, lo: float | None = None, hi: float | None = None) -> float:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise ScenarioError("must be a number", file=TOML, field=f"{where}.{key}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
-        raise ScenarioError(f"must lie in {rng} (got {value:g})", file=TOML, field=f"{where}.{key}")
-    return float(value)
+def _not_empty(df: pd.DataFrame, src: Source, what: str) -> None:
+    if len(df) == 0:
+        raise src.error(f"the {what} table is empty")
 
 
-def _opt(cfg: dict, key: str, where: str, lo: float | None = 0.0, hi: float | None = None) -> float:
-    return _num(cfg, key, np.nan, where, lo, hi) if key in cfg else np.nan
-
-
-def _check_refs(df: pd.DataFrame, col: str, known: set, display: str, what: str) -> None:
+def _check_refs(df: pd.DataFrame, col: str, known: pd.Series, src: Source, what: str) -> None:
     unknown = ~df[col].isin(known).to_numpy()
     if unknown.any():
         i = int(np.argmax(unknown))
-        raise ScenarioError(f"unknown {what} '{df[col].iloc[i]}'", file=display, row=int(df[ROW].iloc[i]), field=col)
+        value = str(df[col].iloc[i])
+        raise src.error(f"unknown {what} '{value}'{_suggest(value, known)}", row=int(df[ROW].iloc[i]), field=col)
 
 
-def _check_min_le_max(df: pd.DataFrame, display: str, pairs: list[tuple[str, str]]) -> None:
+def _suggest(value: Any, known) -> str:
+    close = difflib.get_close_matches(str(value), sorted(set(map(str, known))), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_min_le_max(df: pd.DataFrame, src: Source, pairs: list[tuple[str, str]]) -> None:
     for lo, hi in pairs:
         bad = (df[lo] > df[hi]).to_numpy()  # NaN compares False
         if bad.any():
             i = int(np.argmax(bad))
-            raise ScenarioError(f"{lo} ({df[lo].iloc[i]:g}) is above {hi} ({df[hi].iloc[i]:g})", file=display,
-                                row=int(df[ROW].iloc[i]), field=lo)
+            raise src.error(f"{lo} ({df[lo].iloc[i]:g}) is above {hi} ({df[hi].iloc[i]:g})",
+                            row=int(df[ROW].iloc[i]), field=lo)
 
 
-def _industry_ref(value: Any, known: set, field: str) -> str:
-    if not isinstance(value, str) or value not in known:
-        raise ScenarioError(f"unknown industry '{value}'", file=TOML, field=field)
+def _inside(folder: Path, rel: str, field: str) -> tuple[Path, str]:
+    """The data file `rel` (relative to the folder, staying inside it) and its display name."""
+    if "\0" in rel:
+        raise ScenarioError("the path contains a NUL character", file=TOML, field=field)
+    display = Path(os.path.normpath(rel)).as_posix()
+    try:
+        base = folder.resolve()
+        path = (base / rel).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ScenarioError(os_reason(exc), file=display) from None
+    if Path(rel).is_absolute() or not path.is_relative_to(base):
+        raise ScenarioError(f"data path '{rel}' leaves the scenario folder", file=TOML, field=field)
+    return path, display
+
+
+# --- rules ----------------------------------------------------------------------------------------------------
+def _industry_ref(value: str, known: set, field: str) -> str:
+    if value not in known:
+        raise ScenarioError(f"unknown industry '{value}'{_suggest(value, known)}", file=TOML, field=field)
     return value
 
 
-def _table_list(config: dict, key: str) -> list[dict]:
-    value = config.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ScenarioError("must be an array of tables ([[...]])", file=TOML, field=key)
-    return value
-
-
-def _rules(config: dict, ind_ids: set, subareas: set, industries: pd.DataFrame) -> Rules:
-    rules_cfg = _section(config, "rules")
-    for key in rules_cfg:
-        if key not in ("total_budget_yuan", "industry_budget_yuan"):
-            raise ScenarioError("unknown rule", file=TOML, field=f"rules.{key}")
-    total = _opt(rules_cfg, "total_budget_yuan", "rules")
-    ib_cfg = rules_cfg.get("industry_budget_yuan", {})
-    if not isinstance(ib_cfg, dict):
-        raise ScenarioError("must be a table of industry_id = yuan", file=TOML, field="rules.industry_budget_yuan")
-    ind_budget = {}
-    for k in ib_cfg:
-        _industry_ref(k, ind_ids, f"rules.industry_budget_yuan.{k}")
-        ind_budget[k] = _num(ib_cfg, k, 0.0, "rules.industry_budget_yuan", lo=0.0)
+def _rules(cfg: dict[str, Any], ind_ids: set, subareas: set, industries: pd.DataFrame) -> Rules:
+    ind_budget = {_industry_ref(k, ind_ids, f"rules.industry_budget_yuan.{k}"): v
+                  for k, v in cfg["rules.industry_budget_yuan"].items()}
 
     access = []
-    for i, r in enumerate(_table_list(config, "access_rules"), start=1):
+    for i, r in enumerate(cfg["access_rules"], start=1):
         where = f"access_rules[{i}]"
-        ind = _industry_ref(r.get("industry"), ind_ids, f"{where}.industry")
-        if not isinstance(r.get("node_type"), str):
-            raise ScenarioError("must name a node type", file=TOML, field=f"{where}.node_type")
-        access.append(AccessRule(ind, r["node_type"], _num(r, "max_minutes", np.inf, where, lo=0.0)
-                                 if "max_minutes" in r else np.inf,
-                                 _num(r, "decay_per_min", 0.0, where, lo=0.0)))
+        industry = _industry_ref(r["industry"], ind_ids, f"{where}.industry")
+        if r["max_minutes"] == np.inf and r["decay_per_min"] == 0.0:
+            raise ScenarioError("give max_minutes or decay_per_min (a rule with neither has no effect)", file=TOML,
+                                field=where)
+        access.append(AccessRule(industry, r["node_type"], r["max_minutes"], r["decay_per_min"]))
 
-    def subarea_ref(value: Any, field: str) -> str:
-        if not isinstance(value, str) or value not in subareas:
-            raise ScenarioError(f"unknown sub-area '{value}' (no parcel has it)", file=TOML, field=field)
+    def subarea_ref(value: str, field: str) -> str:
+        if value not in subareas:
+            raise ScenarioError(f"unknown sub-area '{value}' (no parcel has it){_suggest(value, subareas)}",
+                                file=TOML, field=field)
         return value
 
     mix = []
-    for i, r in enumerate(_table_list(config, "subarea_mix"), start=1):
+    for i, r in enumerate(cfg["subarea_mix"], start=1):
         where = f"subarea_mix[{i}]"
-        industry = "" if r.get("industry", "") in ("", "*") else _industry_ref(r.get("industry"), ind_ids,
-                                                                                 f"{where}.industry")
-        m = SubareaMix(subarea_ref(r.get("subarea"), f"{where}.subarea"), industry,
-                       _opt(r, "min_share", where, 0.0, 1.0), _opt(r, "max_share", where, 0.0, 1.0),
-                       _opt(r, "min_floor_m2", where), _opt(r, "max_floor_m2", where))
+        industry = "" if r["industry"] in ("", "*") else _industry_ref(r["industry"], ind_ids, f"{where}.industry")
+        m = SubareaMix(subarea_ref(r["subarea"], f"{where}.subarea"), industry, r["min_share"], r["max_share"],
+                       r["min_floor_m2"], r["max_floor_m2"])
         if all(np.isnan(v) for v in (m.min_share, m.max_share, m.min_floor_m2, m.max_floor_m2)):
             raise ScenarioError("give min_share, max_share, min_floor_m2 or max_floor_m2", file=TOML, field=where)
         if not industry and not (np.isnan(m.min_share) and np.isnan(m.max_share)):
@@ -357,54 +328,78 @@ def _rules(config: dict, ind_ids: set, subareas: set, industries: pd.DataFrame) 
         mix.append(m)
 
     allow = []
-    for i, r in enumerate(_table_list(config, "subarea_allow"), start=1):
+    for i, r in enumerate(cfg["subarea_allow"], start=1):
         where = f"subarea_allow[{i}]"
-        inds = r.get("industries")
-        if not isinstance(inds, list):
-            raise ScenarioError("must be a list of industry ids", file=TOML, field=f"{where}.industries")
-        allow.append(SubareaAllow(subarea_ref(r.get("subarea"), f"{where}.subarea"),
-                                  tuple(_industry_ref(k, ind_ids, f"{where}.industries") for k in inds)))
+        allow.append(SubareaAllow(subarea_ref(r["subarea"], f"{where}.subarea"),
+                                  tuple(_industry_ref(k, ind_ids, f"{where}.industries") for k in r["industries"])))
 
     metrics = []
-    for i, r in enumerate(_table_list(config, "metric_rules"), start=1):
+    metric_names = [c[: -len(schema.METRIC_SUFFIX)] for c in industries.columns if c.endswith(schema.METRIC_SUFFIX)
+                    and c != "output_per_m2"]
+    for i, r in enumerate(cfg["metric_rules"], start=1):
         where = f"metric_rules[{i}]"
-        metric = r.get("metric")
-        if not isinstance(metric, str) or f"{metric}_per_m2" not in industries.columns:
-            raise ScenarioError(f"unknown metric '{metric}' (industries.csv needs a column {metric}_per_m2)",
-                                file=TOML, field=f"{where}.metric")
-        inds = r.get("industries", [])
-        if not isinstance(inds, list):
-            raise ScenarioError("must be a list of industry ids", file=TOML, field=f"{where}.industries")
-        m = MetricRule(metric, _opt(r, "min", where), _opt(r, "max", where),
-                       tuple(_industry_ref(k, ind_ids, f"{where}.industries") for k in inds))
+        if r["metric"] not in metric_names:
+            raise ScenarioError(f"unknown metric '{r['metric']}' (industries.csv needs a column "
+                                f"{r['metric']}_per_m2){_suggest(r['metric'], metric_names)}", file=TOML,
+                                field=f"{where}.metric")
+        m = MetricRule(r["metric"], r["min"], r["max"],
+                       tuple(_industry_ref(k, ind_ids, f"{where}.industries") for k in r["industries"]))
         if np.isnan(m.min) and np.isnan(m.max):
             raise ScenarioError("give min or max", file=TOML, field=where)
         if m.min > m.max:
             raise ScenarioError("min is above max", file=TOML, field=f"{where}.min")
         metrics.append(m)
-    return Rules(total, ind_budget, tuple(access), tuple(mix), tuple(allow), tuple(metrics))
+    return Rules(cfg["rules"]["total_budget_yuan"], ind_budget, tuple(access), tuple(mix), tuple(allow),
+                 tuple(metrics))
 
 
-def _objective(config: dict) -> Objective:
-    cfg = _section(config, "objective")
-    sense = cfg.get("sense", "maximize")
-    if sense not in ("maximize", "minimize"):
-        raise ScenarioError("must be 'maximize' or 'minimize'", file=TOML, field="objective.sense")
-    kind = cfg.get("kind", "total")
-    if kind != "total":
-        raise ScenarioError("only the 'total' objective is supported", file=TOML, field="objective.kind")
-    return Objective(sense=sense, cost_weight=_num(cfg, "cost_weight", 0.0, "objective", lo=0.0))
+# --- network --------------------------------------------------------------------------------------------------
+def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFrame, src: dict[str, Source],
+             parcels: pd.DataFrame, rules: Rules, warnings: list[str]) -> tuple[Network, pd.DataFrame]:
+    """Nodes and edges validated, coordinates checked and projected (parcels get x_m, y_m), access times."""
+    from optimizer import network as netmod
 
-
-def _solver(config: dict) -> SolverDefaults:
-    cfg = _section(config, "solver")
-    name = cfg.get("name", "highs")
-    if name not in SOLVER_NAMES:
-        raise ScenarioError(f"unknown solver '{name}' (choose {' or '.join(SOLVER_NAMES)})", file=TOML,
-                            field="solver.name")
-    return SolverDefaults(
-        name=name,
-        time_limit_s=_num(cfg, "time_limit_s", 60.0, "solver", lo=0.0),
-        mip_gap=_num(cfg, "mip_gap", 1e-4, "solver", lo=0.0, hi=1.0),
-        threads=int(_num(cfg, "threads", 0, "solver", lo=0)),
-    )
+    net = cfg["network"]
+    crs = net["crs"]
+    nodes = validate_frame(raw_nodes, src["nodes"].display, schema.NODE_COLUMNS, unique="node_id")
+    _not_empty(nodes, src["nodes"], "node")
+    edges = validate_frame(raw_edges, src["edges"].display, schema.EDGE_COLUMNS)
+    _check_refs(edges, "from_node", nodes["node_id"], src["edges"], "node")
+    _check_refs(edges, "to_node", nodes["node_id"], src["edges"], "node")
+    nocoord = (parcels["x"].isna() | parcels["y"].isna()).to_numpy()
+    if nocoord.any():
+        i = int(np.argmax(nocoord))
+        raise src["parcels"].error("a network needs parcel coordinates (x, y or geometry)",
+                                   row=int(parcels[ROW].iloc[i]), field="x")
+    px, py = parcels["x"].to_numpy(float), parcels["y"].to_numpy(float)
+    nx_, ny_ = nodes["x"].to_numpy(float), nodes["y"].to_numpy(float)
+    if crs == "EPSG:4326":
+        checks.check_lonlat(px, py, parcels[ROW].to_numpy(), src["parcels"])
+        checks.check_lonlat(nx_, ny_, nodes[ROW].to_numpy(), src["nodes"])
+        checks.check_axis_order(parcels, nodes, src["nodes"])
+        lon0, lat0 = float(np.mean(px)), float(np.mean(py))
+        px, py = netmod.to_local_metres(px, py, lon0, lat0)
+        nx_, ny_ = netmod.to_local_metres(nx_, ny_, lon0, lat0)
+    else:
+        checks.check_metres(px, py, parcels[ROW].to_numpy(), src["parcels"], declared=True)
+        checks.check_metres(nx_, ny_, nodes[ROW].to_numpy(), src["nodes"], declared=True)
+        checks.check_local_metres(parcels, nodes, src["parcels"])
+    parcels["x_m"], parcels["y_m"] = px, py
+    nodes["x_m"], nodes["y_m"] = nx_, ny_
+    warnings += checks.check_far(parcels, src["parcels"], nodes, src["nodes"])
+    network = Network(nodes=nodes, edges=edges, crs=crs, access_speed_kmh=net["access_speed_kmh"],
+                      access_links=net["access_links"], detour_factor=net["detour_factor"])
+    try:
+        access = netmod.access_times(
+            np.column_stack([px, py]), nodes[["node_id", "type", "x_m", "y_m"]],
+            edges[["from_node", "to_node", "speed_kmh", "length_m"]],
+            network.access_speed_kmh, network.access_links, network.detour_factor,
+        )
+    except ValueError as exc:
+        raise ScenarioError(str(exc), file=src["edges"].display) from None
+    types = set(nodes["type"])
+    for i, r in enumerate(rules.access_rules, start=1):
+        if r.node_type not in types:
+            raise ScenarioError(f"no network node has type '{r.node_type}' (types: {', '.join(sorted(types))})"
+                                f"{_suggest(r.node_type, types)}", file=TOML, field=f"access_rules[{i}].node_type")
+    return network, access

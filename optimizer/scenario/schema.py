@@ -1,10 +1,29 @@
-"""Input schema as data: one table of columns per input file (name, kind, required, default, range)."""
+"""Input schema as data: the columns of each input file and the tables and keys of scenario.toml.
+
+Every number has a plausible range (for any city in the world) so that no accepted input can overflow the model:
+the largest objective coefficient is output_per_m2 × value_multiplier ≤ 1e7 × 1e4 yuan per m² of floor, the
+largest floor of a site area_m2 × FAR ≤ 1e9 × 100 m², and every bound stays below 1e20 (a solver's "infinity").
+docs/scenario-format.md lists the same ranges; tests/test_scenario_load.py checks that it names every key.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+NONE = np.nan  # "no bound"
+
+# ranges shared by several entries
+MAX_AREA_M2 = 1e9  # land of one parcel: 1,000 km²
+MAX_FAR = 100.0  # floor-area ratio (the densest towers reach about 30)
+MAX_FLOOR_M2 = 1e11  # floor area: 100,000 km²
+MAX_YUAN_PER_M2 = 1e7  # output or cost per m² of floor
+MAX_YUAN = 1e16  # budgets, pair costs
+MAX_SPEED_KMH = 1000.0
+MAX_COORD = 1e7  # |x|, |y| in metres (`local_m`, or no CRS); EPSG:4326 takes lon in [-180, 180], lat in [-90, 90]
+MAX_METRIC_PER_M2 = 1e6  # any further per-m² rate (teams, patents...)
+MAX_METRIC_TOTAL = 1e18
 
 
 @dataclass(frozen=True)
@@ -17,48 +36,49 @@ class Column:
     max: float | None = None
     unit: str = ""
     doc: str = ""
+    above: bool = False  # the value must be greater than `min` (not equal)
 
-
-NONE = np.nan  # "no bound"
 
 PARCEL_COLUMNS: tuple[Column, ...] = (
     Column("parcel_id", "text", doc="unique parcel id"),
-    Column("area_m2", "number", min=0.0, unit="m2", doc="land area (> 0)"),
+    Column("area_m2", "number", min=0.0, above=True, max=MAX_AREA_M2, unit="m2", doc="land area"),
     Column("zone", "text", doc="land-use class code"),
-    Column("far_max", "number", min=0.0, doc="plan floor-area-ratio cap"),
+    Column("far_max", "number", min=0.0, max=MAX_FAR, doc="plan floor-area-ratio cap"),
     Column("subarea", "text", doc="sub-area name"),
-    Column("x", "number", required=False, default=NONE, doc="centroid x (lon or m)"),
-    Column("y", "number", required=False, default=NONE, doc="centroid y (lat or m)"),
+    Column("x", "number", required=False, default=NONE, doc="centroid x (lon or m; range by CRS, see checks.py)"),
+    Column("y", "number", required=False, default=NONE, doc="centroid y (lat or m; range by CRS, see checks.py)"),
     Column("existing_use", "text", required=False, default=""),
-    Column("dev_cost_per_m2", "number", required=False, default=0.0, min=0.0, unit="yuan/m2 floor"),
+    Column("dev_cost_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN_PER_M2,
+           unit="yuan/m2 floor"),
     Column("must_develop", "bool", required=False, default=False),
 )
 
 INDUSTRY_COLUMNS: tuple[Column, ...] = (
     Column("industry_id", "text"),
     Column("name", "text"),
-    Column("output_per_m2", "number", min=0.0, unit="yuan/m2 floor/yr"),
-    Column("jobs_per_m2", "number", min=0.0, unit="jobs/m2 floor"),
+    Column("output_per_m2", "number", min=0.0, max=MAX_YUAN_PER_M2, unit="yuan/m2 floor/yr"),
+    Column("jobs_per_m2", "number", min=0.0, max=10.0, unit="jobs/m2 floor"),
     Column("allowed_zones", "text", required=False, default=""),
-    Column("far_min", "number", min=0.0),
-    Column("far_max", "number", min=0.0),
-    Column("min_floor_m2", "number", required=False, default=0.0, min=0.0, unit="m2"),
-    Column("min_floor_total_m2", "number", required=False, default=NONE, min=0.0, unit="m2"),
-    Column("max_floor_total_m2", "number", required=False, default=NONE, min=0.0, unit="m2"),
+    Column("far_min", "number", min=0.0, max=MAX_FAR),
+    Column("far_max", "number", min=0.0, max=MAX_FAR),
+    Column("min_floor_m2", "number", required=False, default=0.0, min=0.0, max=MAX_FLOOR_M2, unit="m2"),
+    Column("min_floor_total_m2", "number", required=False, default=NONE, min=0.0, max=MAX_FLOOR_M2, unit="m2"),
+    Column("max_floor_total_m2", "number", required=False, default=NONE, min=0.0, max=MAX_FLOOR_M2, unit="m2"),
     Column("min_share", "number", required=False, default=NONE, min=0.0, max=1.0),
     Column("max_share", "number", required=False, default=NONE, min=0.0, max=1.0),
-    Column("min_sites", "int", required=False, default=NONE, min=0.0),
-    Column("max_sites", "int", required=False, default=NONE, min=0.0),
+    Column("min_sites", "int", required=False, default=NONE, min=0.0, max=1e9),
+    Column("max_sites", "int", required=False, default=NONE, min=0.0, max=1e9),
     Column("usable_share", "number", required=False, default=1.0, min=0.0, max=1.0),
     Column("color", "text", required=False, default=""),
 )
 METRIC_SUFFIX = "_per_m2"
+METRIC_COLUMN = Column("<metric>_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_METRIC_PER_M2)
 
 PAIR_COLUMNS: tuple[Column, ...] = (
     Column("parcel_id", "text"),
     Column("industry_id", "text"),
-    Column("value_multiplier", "number", required=False, default=1.0, min=0.0),
-    Column("cost_yuan", "number", required=False, default=0.0, min=0.0, unit="yuan"),
+    Column("value_multiplier", "number", required=False, default=1.0, min=0.0, max=1e4),
+    Column("cost_yuan", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN, unit="yuan"),
     Column("eligible", "bool", required=False, default=True),
 )
 
@@ -67,18 +87,139 @@ COMPAT_COLUMNS: tuple[Column, ...] = (
     Column("industry_id", "text"),
 )
 
+ZONE_COLUMNS: tuple[Column, ...] = (
+    Column("code", "text", doc="zone code as parcels, allowed_zones and compatibility use it"),
+    Column("name", "text", required=False, default="", doc="display name"),
+    Column("class", "text", required=False, default="", doc="broader class (commercial, industrial, green...)"),
+)
+
 NODE_COLUMNS: tuple[Column, ...] = (
     Column("node_id", "text"),
     Column("type", "text"),
     Column("name", "text", required=False, default=""),
-    Column("x", "number"),
+    Column("x", "number"),  # range by CRS (checks.py)
     Column("y", "number"),
 )
 
 EDGE_COLUMNS: tuple[Column, ...] = (
     Column("from_node", "text"),
     Column("to_node", "text"),
-    Column("speed_kmh", "number", min=0.0, unit="km/h"),
-    Column("length_m", "number", required=False, default=NONE, min=0.0, unit="m"),
+    Column("speed_kmh", "number", min=0.0, above=True, max=MAX_SPEED_KMH, unit="km/h"),
+    Column("length_m", "number", required=False, default=NONE, min=0.0, max=MAX_COORD, unit="m"),
     Column("corridor", "text", required=False, default=""),
 )
+
+
+# --- scenario.toml ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Key:
+    """One key of a scenario.toml table.
+
+    kind: "text", "number", "int" (a TOML integer), "bool", "texts" (a list of text) or "path" (a data file
+    relative to the scenario folder). A missing optional key takes `default`.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    default: object = None
+    min: float | None = None
+    max: float | None = None
+    above: bool = False  # the value must be greater than `min`
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of scenario.toml: `[name]` (kind "table"), `[[name]]` (kind "array", one entry per rule) or a
+    table whose keys are free names (kind "map", e.g. industry ids) and whose values all follow `value`."""
+
+    name: str
+    kind: str = "table"
+    keys: tuple[Key, ...] = ()
+    value: Key | None = None
+    required: bool = False
+    doc: str = ""
+
+    def key(self, name: str) -> Key | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+
+DATA_PATHS = ("parcels", "industries", "compatibility", "pairs", "zones", "nodes", "edges", "subareas", "basemap")
+
+TOML_TABLES: tuple[Table, ...] = (
+    Table("scenario", required=True, keys=(
+        Key("name", "text", required=True, doc="short name, used in outputs"),
+        Key("description", "text", default=""),
+        Key("assumptions", "texts", default=(), doc="which numbers are assumptions, one line each"),
+        Key("total_area_km2", "number", default=NONE, min=0.0, above=True, max=1e6,
+            doc="the zone's whole area (streets, water and green included), for KPIs"),
+    )),
+    Table("data", keys=(  # required by load_scenario, not by build_scenario (tables in memory)
+        Key("parcels", "path", required=True, doc=".csv or .geojson"),
+        Key("industries", "path", required=True),
+        Key("compatibility", "path", doc="long table zone,industry_id (replaces allowed_zones)"),
+        Key("pairs", "path"),
+        Key("zones", "path", doc="the zone codes in use (code,name,class): unknown codes become errors"),
+        Key("nodes", "path", doc="transport network nodes (needs edges too)"),
+        Key("edges", "path"),
+        Key("subareas", "path", doc="sub-area outlines (GeoJSON), for maps"),
+        Key("basemap", "path", doc="background boundaries (GeoJSON), for maps"),
+    )),
+    Table("objective", keys=(
+        Key("sense", "text", default="maximize", choices=("maximize", "minimize")),
+        Key("kind", "text", default="total", choices=("total",)),
+        Key("cost_weight", "number", default=0.0, min=0.0, max=1e3, doc="yuan of objective per yuan of cost"),
+    )),
+    Table("solver", keys=(
+        Key("name", "text", default="highs", choices=("highs", "cbc", "lagrange", "auto")),
+        Key("time_limit_s", "number", default=60.0, min=0.0, max=1e7),
+        Key("mip_gap", "number", default=1e-4, min=0.0, max=1.0),
+        Key("threads", "int", default=0, min=0, max=1024, doc="0 = the solver's choice"),
+    )),
+    Table("rules", keys=(
+        Key("total_budget_yuan", "number", default=NONE, min=0.0, max=MAX_YUAN),
+    )),
+    Table("rules.industry_budget_yuan", kind="map",
+          value=Key("<industry_id>", "number", min=0.0, max=MAX_YUAN), doc="industry_id = yuan"),
+    Table("network", keys=(
+        Key("crs", "text", default="EPSG:4326", choices=("EPSG:4326", "local_m")),
+        Key("access_speed_kmh", "number", default=12.0, min=0.0, above=True, max=MAX_SPEED_KMH),
+        Key("access_links", "int", default=3, min=1, max=100),
+        Key("detour_factor", "number", default=1.3, min=1.0, max=10.0),
+    )),
+    Table("access_rules", kind="array", keys=(
+        Key("industry", "text", required=True),
+        Key("node_type", "text", required=True),
+        Key("max_minutes", "number", default=np.inf, min=0.0, max=1e4),
+        Key("decay_per_min", "number", default=0.0, min=0.0, max=10.0),
+    )),
+    Table("subarea_mix", kind="array", keys=(
+        Key("subarea", "text", required=True),
+        Key("industry", "text", default="", doc='an industry id; "" or "*" = all industries together'),
+        Key("min_share", "number", default=NONE, min=0.0, max=1.0),
+        Key("max_share", "number", default=NONE, min=0.0, max=1.0),
+        Key("min_floor_m2", "number", default=NONE, min=0.0, max=MAX_FLOOR_M2),
+        Key("max_floor_m2", "number", default=NONE, min=0.0, max=MAX_FLOOR_M2),
+    )),
+    Table("subarea_allow", kind="array", keys=(
+        Key("subarea", "text", required=True),
+        Key("industries", "texts", required=True),
+    )),
+    Table("metric_rules", kind="array", keys=(
+        Key("metric", "text", required=True),
+        Key("min", "number", default=NONE, min=0.0, max=MAX_METRIC_TOTAL),
+        Key("max", "number", default=NONE, min=0.0, max=MAX_METRIC_TOTAL),
+        Key("industries", "texts", default=()),
+    )),
+)
+TABLES: dict[str, Table] = {t.name: t for t in TOML_TABLES}
+
+# parcels farther than max(FAR_PARCEL_M, the network's extent) from every node are errors; nodes farther than
+# max(FAR_NODE_M, the parcels' extent) from every parcel are warnings, farther than max(FAR_NODE_ERROR_M, that
+# extent) errors (extent: the diagonal of the bounding box)
+FAR_PARCEL_M = 50_000.0
+FAR_NODE_M = 100_000.0
+FAR_NODE_ERROR_M = 1_000_000.0
+MAX_WARNINGS_PER_KIND = 20
