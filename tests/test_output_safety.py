@@ -643,3 +643,20 @@ def test_scenario_warnings_are_printed(tmp_path, monkeypatch, capsys):
     assert "warning: parcel P9 has no coordinates" in capsys.readouterr().err
     assert solve_in_process("--out", tmp_path / "run", "--no-figures") == 0
     assert "warning: parcel P9 has no coordinates" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exc, code, needle", [
+    (RecursionError("maximum recursion depth exceeded"), 2, "nested too deeply"),
+    (PermissionError(13, "Permission denied", str(TINY / "parcels.csv")), 2, "permission denied"),
+    (OSError(5, "Input/output error", "/dev/somewhere"), 1, "Input/output error"),
+])
+def test_os_and_recursion_errors_are_one_line(monkeypatch, capsys, exc, code, needle):
+    from optimizer import scenario as scenario_pkg
+
+    def fail(path):
+        raise exc
+
+    monkeypatch.setattr(scenario_pkg, "load_scenario", fail)
+    assert cli.main(["validate", str(TINY)]) == code  # exit 2 when the path is one the user gave
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -278,13 +278,25 @@ def clean_stale(parent: Path) -> list[str]:
         p = parent / n
         if p.is_symlink() or not p.is_dir():
             continue
-        old = p / f"old-{m['name']}"
-        if m["kind"] == "old" and os.path.lexists(old) and not os.path.lexists(parent / m["name"]):
-            with contextlib.suppress(OSError):  # a swap cut short: put the earlier output back
-                os.rename(old, parent / m["name"])
+        if m["kind"] == "old":  # a swap cut short: put the earlier output back if its place is empty
+            with contextlib.suppress(OSError):
+                aside = [e for e in os.listdir(p) if e.startswith("old-")]
+                if len(aside) == 1 and not os.path.lexists(parent / aside[0][4:]):
+                    os.rename(p / aside[0], parent / aside[0][4:])
         shutil.rmtree(p, ignore_errors=True)
         removed.append(n)
     return removed
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows (changing it races other threads)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 @contextmanager
@@ -395,9 +407,7 @@ def output_folder(out: str | os.PathLike, force: bool = False, protect: Iterable
         raise _refuse(target.given, f"cannot create it: {_os_why(exc)}", "choose a folder you can write to") from None
     stage = Staging(tmp, target)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the output folder follows the umask
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; the output folder follows the umask
         try:
             yield stage
         except BaseException:
