@@ -56,10 +56,34 @@ class Rules:
     metric_rules: tuple[MetricRule, ...] = ()
 
 
+OBJECTIVE_KINDS = ("total_output", "output_per_land", "weighted")
+# KPIs a weighted objective may name (besides any metric of industries.csv), with the unit of one weight
+WEIGHT_UNITS = {
+    "output": "per yuan of output a year",
+    "jobs": "per job",
+    "developed_land": "per m² of developed parcel land",
+    "floor": "per m² of floor",
+    "cost": "per yuan of development cost",
+}
+
+
 @dataclass(frozen=True)
 class Objective:
+    """What the plan maximises (or minimises).
+
+    kind "total_output": output − cost_weight × cost (yuan a year). "output_per_land": that output divided by the
+    developed parcel land (yuan per m² a year), a fractional programme. "weighted": Σ weight × KPI, the KPIs named
+    in WEIGHT_UNITS or any metric. The floors (min_total_output_yuan, min_jobs, metric_min) are rules every plan
+    must meet, whatever the kind.
+    """
+
     sense: str = "maximize"  # or "minimize"
     cost_weight: float = 0.0
+    kind: str = "total_output"
+    weights: dict[str, float] = field(default_factory=dict)
+    min_total_output_yuan: float = np.nan
+    min_jobs: float = np.nan
+    metric_min: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ class RunResult:
     message: str = ""
     warnings: tuple[str, ...] = ()  # about this run (the scenario's own warnings are in scenario.warnings)
     phases: tuple[dict, ...] = ()  # what stopped each solver phase
+    # what the analyses above the pipeline need to ask further questions of this plan
+    bundle: ModelBundle | None = field(default=None, repr=False, compare=False)
+    x: np.ndarray | None = field(default=None, repr=False, compare=False)
+    options: SolveOptions | None = field(default=None, repr=False, compare=False)
 
     @property
     def all_warnings(self) -> list[str]:
@@ -111,13 +115,14 @@ def solve_scenario(
                                "rule; try another solver")
         raise InfeasibleScenario(conflicts or ["no single coupling rule explains it; check zoning and FAR data"],
                                  "(the solver proved that no plan satisfies all rules together)")
-    return finish(sc, bundle, res, timings)
+    return finish(sc, bundle, res, timings, opts)
 
 
 BOUND_TOL = 1e-6  # relative: a bound may sit this far on the wrong side of a plan (solver tolerances)
 
 
-def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -> RunResult:
+def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict,
+           options: SolveOptions | None = None) -> RunResult:
     """Decode, check and measure a solver answer.
 
     The checker judges the solver's raw values (floors are not snapped first); a proven bound that a checked
@@ -126,7 +131,7 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -
     phases = tuple(getattr(res, "phases", ()))
     if not res.has_plan:
         return RunResult(sc, "no_solution", None, None, None, res.solver, timings, message=res.message,
-                         phases=phases)
+                         phases=phases, bundle=bundle, options=options)
     t = time.perf_counter()
     table = decode(sc, bundle, res.x)
     report = check_plan(sc, table, res.objective)
@@ -146,4 +151,4 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict) -
     kpis = compute_kpis(sc, table)
     plan = Plan(table, status, res.objective, bound, gap, res.solver, bundle.build_s, res.solve_s, res.message)
     return RunResult(sc, status, plan, report, kpis, res.solver, timings, message=res.message,
-                     warnings=tuple(warnings), phases=phases)
+                     warnings=tuple(warnings), phases=phases, bundle=bundle, x=res.x, options=options)

@@ -30,6 +30,8 @@ class ModelBundle:
     floor_unit_m2: float
     money_unit_yuan: float
     build_s: float
+    row_natural: np.ndarray | None = None  # per row: natural units (the block's unit) per unit of the scaled row
+    denominator: np.ndarray | None = None  # output_per_land: developed land (m²) per unit of each column
 
     @property
     def n_pairs(self) -> int:
@@ -49,6 +51,7 @@ class _Rows:
     n: int = 0
     n_base_cols: int = 0
     aux_upper: list | None = None
+    natural: list | None = None  # per block: natural units per unscaled model unit, one value per row
 
     def new_col(self, upper: float) -> int:
         """An auxiliary continuous column (a total that several rows share), placed after x and f.
@@ -64,7 +67,9 @@ class _Rows:
                  np.concatenate([[1.0], -np.ones(m)]), np.zeros(1), np.zeros(1), lambda i: label)
 
     def add(self, family: str, r: np.ndarray, c: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-            label, elastic: bool = False) -> None:
+            label, elastic: bool = False, unit: str = "", natural: float = 1.0) -> None:
+        """A block of rows; `natural` converts one unit of an (unscaled) row into its `unit` (e.g. the floor unit
+        in m² for a floor row), so that slacks and marginal values can be told in the planner's units."""
         size = len(lo)
         if size == 0:
             return
@@ -73,7 +78,8 @@ class _Rows:
         self.vals.append(np.asarray(v, dtype=float))
         self.lower.append(np.asarray(lo, dtype=float))
         self.upper.append(np.asarray(hi, dtype=float))
-        self.blocks.append(RowBlock(family, self.n, size, label, elastic))
+        self.blocks.append(RowBlock(family, self.n, size, label, elastic, unit))
+        self.natural.append(np.broadcast_to(np.asarray(natural, dtype=float), (size,)))
         self.n += size
 
 
@@ -86,21 +92,54 @@ def _fmt(v: float) -> str:
     return f"{v:,.6g}"
 
 
+def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np.ndarray]:
+    """The objective per pair in natural units: (per choice x, per m² of floor f).
+
+    "total_output" and the numerator of "output_per_land": output − cost_weight × cost, in yuan a year.
+    "weighted": Σ weight × KPI contribution (KPIs as compute_kpis measures them).
+    """
+    ob = sc.objective
+    if ob.kind != "weighted":
+        w = ob.cost_weight
+        return -w * pairs.cost_fixed_yuan, pairs.value_per_m2 - w * pairs.cost_per_m2
+    ind = sc.industries
+    cx, cf = np.zeros(len(pairs)), np.zeros(len(pairs))
+    for name, wt in ob.weights.items():
+        if name == "output":
+            cf += wt * pairs.value_per_m2
+        elif name == "jobs":
+            cf += wt * ind["jobs_per_m2"].to_numpy(float)[pairs.industry]
+        elif name == "floor":
+            cf += wt
+        elif name == "developed_land":
+            cx += wt * sc.parcels["area_m2"].to_numpy(float)[pairs.parcel]
+        elif name == "cost":
+            cf += wt * pairs.cost_per_m2
+            cx += wt * pairs.cost_fixed_yuan
+        else:  # a metric, on usable floor as the KPIs count it
+            cf += wt * _metric_rates(sc, name, ())[pairs.industry]
+    return cx, cf
+
+
 def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
-    """Build the canonical MILP of a scenario (vectorised; no loop over parcels or pairs)."""
+    """Build the canonical MILP of a scenario (vectorised; no loop over parcels or pairs).
+
+    For "output_per_land" the MILP's objective is the numerator (output) and `denominator` holds the developed
+    land per column; solvers.fractional solves the ratio as a sequence of MILPs on this one model.
+    """
     t0 = time.perf_counter()
     pairs = eligible_pairs(sc) if pairs is None else pairs
     n = len(pairs)
     fu = _pow10(pairs.hi_m2)
-    w = sc.objective.cost_weight
-    val_per_unit = (pairs.value_per_m2 - w * pairs.cost_per_m2) * fu
-    mu = _pow10(np.concatenate([val_per_unit, w * pairs.cost_fixed_yuan]))
+    cx_nat, cf_nat = objective_coefficients(sc, pairs)
+    val_per_unit = cf_nat * fu
+    mu = _pow10(np.concatenate([val_per_unit, cx_nat]))
     X = np.arange(n)  # x columns
     F = n + X  # f columns
     par, ind = sc.parcels, sc.industries
     pid = par["parcel_id"].to_numpy(str)
     kid = ind["industry_id"].to_numpy(str)
-    R = _Rows([], [], [], [], [], [], n_base_cols=2 * n, aux_upper=[])
+    R = _Rows([], [], [], [], [], [], n_base_cols=2 * n, aux_upper=[], natural=[])
 
     _one_use(R, sc, pairs, X, pid)
     _floor_link(R, pairs, X, F, fu, pid, kid)
@@ -110,14 +149,16 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     _budgets(R, sc, pairs, X, F, fu, mu, kid)
     _subarea_mix(R, sc, pairs, F, fu)
     _metrics(R, sc, pairs, F, fu)
+    _objective_floors(R, sc, pairs, F, fu)
 
     n_cols = 2 * n + len(R.aux_upper)
     if R.n:
         A = sp.csr_matrix((np.concatenate(R.vals), (np.concatenate(R.rows), np.concatenate(R.cols))),
                           shape=(R.n, n_cols))
         lower, upper = np.concatenate(R.lower), np.concatenate(R.upper)
+        natural = np.concatenate(R.natural)
     else:
-        A, lower, upper = sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0)
+        A, lower, upper, natural = sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0), np.zeros(0)
     A.sum_duplicates()
     # row scaling: largest |coefficient| of each row becomes 1 (empty rows keep 1)
     if A.shape[0] and A.shape[1]:
@@ -129,7 +170,7 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     lower, upper = lower / row_max, upper / row_max
 
     n_aux = len(R.aux_upper)
-    c = np.concatenate([-w * pairs.cost_fixed_yuan / mu, val_per_unit / mu, np.zeros(n_aux)])
+    c = np.concatenate([cx_nat / mu, val_per_unit / mu, np.zeros(n_aux)])
     milp = MILP(
         c=c, A=A.tocsr(), row_lower=lower, row_upper=upper,
         col_lower=np.zeros(n_cols),
@@ -137,7 +178,12 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
         integrality=np.concatenate([np.ones(n, bool), np.zeros(n + n_aux, bool)]),
         sense=sc.objective.sense, blocks=tuple(R.blocks), obj_scale=mu,
     )
-    return ModelBundle(milp, pairs, fu, mu, time.perf_counter() - t0)
+    denominator = None
+    if sc.objective.kind == "output_per_land":
+        denominator = np.zeros(n_cols)
+        denominator[:n] = sc.parcels["area_m2"].to_numpy(float)[pairs.parcel]
+    return ModelBundle(milp, pairs, fu, mu, time.perf_counter() - t0, row_natural=natural * row_max,
+                       denominator=denominator)
 
 
 # --- rule families ------------------------------------------------------------------------------------------
@@ -161,11 +207,13 @@ def _floor_link(R: _Rows, pairs: PairSet, X, F, fu, pid, kid) -> None:
     R.add("floor_min", np.concatenate([r, r]), np.concatenate([F[has_lo], X[has_lo]]),
           np.concatenate([np.ones(len(has_lo)), -pairs.lo_m2[has_lo] / fu]),
           np.zeros(len(has_lo)), np.full(len(has_lo), INF),
-          lambda i: f"least floor of {kid[pairs.industry[has_lo[i]]]} on parcel {pid[pairs.parcel[has_lo[i]]]}")
+          lambda i: f"least floor of {kid[pairs.industry[has_lo[i]]]} on parcel {pid[pairs.parcel[has_lo[i]]]}",
+          unit="m2", natural=fu)
     r = np.arange(n)
     R.add("floor_max", np.concatenate([r, r]), np.concatenate([F, X]),
           np.concatenate([np.ones(n), -pairs.hi_m2 / fu]), np.full(n, -INF), np.zeros(n),
-          lambda i: f"most floor (FAR cap) of {kid[pairs.industry[i]]} on parcel {pid[pairs.parcel[i]]}")
+          lambda i: f"most floor (FAR cap) of {kid[pairs.industry[i]]} on parcel {pid[pairs.parcel[i]]}",
+          unit="m2", natural=fu)
 
 
 def _industry_rows(pairs: PairSet, ks: np.ndarray):
@@ -192,7 +240,8 @@ def _demand(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
             parts.append(f"≤ {_fmt(hi_k[i])} m²")
         return f"demand bounds of {kid[ks[i]]}: total floor {' and '.join(parts)}"
 
-    R.add("demand", r, F[sel], np.ones(len(sel)), lo_k / fu, hi_k / fu, label, elastic=True)
+    R.add("demand", r, F[sel], np.ones(len(sel)), lo_k / fu, hi_k / fu, label, elastic=True, unit="m2",
+          natural=fu)
 
 
 def _shares(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
@@ -210,7 +259,7 @@ def _shares(R: _Rows, sc: Scenario, pairs: PairSet, F, fu, kid) -> None:
         R.add(family, np.concatenate([r, np.arange(len(ks))]), np.concatenate([F[sel], np.full(len(ks), T)]),
               np.concatenate([np.ones(len(sel)), -s[ks]]), np.full(len(ks), lo), np.full(len(ks), hi),
               lambda i, ks=ks, s=s, word=word: f"{kid[ks[i]]} share of all floor {word} {s[ks[i]]:.1%}",
-              elastic=True)
+              elastic=True, unit="m2", natural=fu)
 
 
 def _sites(R: _Rows, sc: Scenario, pairs: PairSet, X, kid) -> None:
@@ -220,7 +269,8 @@ def _sites(R: _Rows, sc: Scenario, pairs: PairSet, X, kid) -> None:
     sel, r = _industry_rows(pairs, ks)
     lo_k, hi_k = np.nan_to_num(lo[ks], nan=-INF), np.nan_to_num(hi[ks], nan=INF)
     R.add("sites", r, X[sel], np.ones(len(sel)), lo_k, hi_k,
-          lambda i: f"number of {kid[ks[i]]} sites in [{_fmt(max(lo_k[i], 0))}, {_fmt(hi_k[i])}]", elastic=True)
+          lambda i: f"number of {kid[ks[i]]} sites in [{_fmt(max(lo_k[i], 0))}, {_fmt(hi_k[i])}]", elastic=True,
+          unit="sites")
 
 
 def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
@@ -231,7 +281,7 @@ def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
         R.add("budget_total", r, np.concatenate([X, F]),
               np.concatenate([pairs.cost_fixed_yuan / mu, pairs.cost_per_m2 * fu / mu]),
               np.array([-INF]), np.array([B / mu]),
-              lambda i: f"total development budget ≤ {_fmt(B)} yuan", elastic=True)
+              lambda i: f"total development budget ≤ {_fmt(B)} yuan", elastic=True, unit="yuan", natural=mu)
     if sc.rules.industry_budget_yuan:
         kidx = sc.industry_index()
         names = list(sc.rules.industry_budget_yuan)
@@ -239,7 +289,8 @@ def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
         caps = np.array([sc.rules.industry_budget_yuan[k] for k in names])
         sel, r = _industry_rows(pairs, ks)
         R.add("budget_industry", r, X[sel], pairs.cost_fixed_yuan[sel] / mu, np.full(len(ks), -INF), caps / mu,
-              lambda i: f"budget of {names[i]} over pair costs ≤ {_fmt(caps[i])} yuan", elastic=True)
+              lambda i: f"budget of {names[i]} over pair costs ≤ {_fmt(caps[i])} yuan", elastic=True, unit="yuan",
+              natural=mu)
 
 
 def _subarea_mix(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
@@ -280,7 +331,7 @@ def _subarea_mix(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
             add(F[own], np.ones(len(own)), lo_m2 / fu, hi_m2 / fu,
                 f"floor of {what} in sub-area {rule.subarea} in [{_fmt(max(lo_m2, 0))}, {_fmt(hi_m2)}] m²")
     R.add("subarea_mix", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.array(lo),
-          np.array(hi), lambda i: labels[i], elastic=True)
+          np.array(hi), lambda i: labels[i], elastic=True, unit="m2", natural=fu)
 
 
 def _metric_rates(sc: Scenario, metric: str, industries: tuple[str, ...]) -> np.ndarray:
@@ -309,4 +360,23 @@ def _metrics(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
                                           f"≤ {_fmt(rule.max)}" if not np.isnan(rule.max) else "") if p)
         labels.append(f"total {rule.metric} {bounds}")
     R.add("metric", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.array(lo), np.array(hi),
-          lambda i: labels[i], elastic=True)
+          lambda i: labels[i], elastic=True, unit="metric")
+
+
+def _objective_floors(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
+    """The objective's floors: total output, jobs and metric totals every plan must reach (KPI definitions)."""
+    ob = sc.objective
+    floors = []  # (name, rate per m² of floor per pair, least total, unit)
+    if np.isfinite(ob.min_total_output_yuan):
+        floors.append(("output", pairs.value_per_m2, ob.min_total_output_yuan, "yuan"))
+    if np.isfinite(ob.min_jobs):
+        floors.append(("jobs", sc.industries["jobs_per_m2"].to_numpy(float)[pairs.industry], ob.min_jobs, "jobs"))
+    for metric, least in ob.metric_min.items():
+        floors.append((metric, _metric_rates(sc, metric, ())[pairs.industry], least, metric))
+    for name, rate, least, unit in floors:
+        nz = np.flatnonzero(rate)
+        scale = _pow10(rate[nz] * fu) if len(nz) else 1.0  # the row in units near 1
+        R.add("objective_floor", np.zeros(len(nz), dtype=np.int64), F[nz], rate[nz] * fu / scale,
+              np.array([least / scale]), np.array([INF]),
+              lambda i, name=name, least=least, unit=unit: f"objective floor: total {name} ≥ {_fmt(least)} {unit}",
+              elastic=True, unit=unit, natural=scale)

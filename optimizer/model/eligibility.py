@@ -33,8 +33,13 @@ class PairSet:
         return len(self.parcel)
 
 
-def pair_grids(sc: Scenario) -> dict[str, np.ndarray]:
-    """Parcel × industry grids: eligibility mask, floor bounds, value multiplier, pair cost, access decay."""
+# why a pair is not eligible: the first rule that excludes it (access rule i is ACCESS + i)
+ELIGIBLE, ZONE, SIZE, SUBAREA, PAIR_TABLE, ACCESS = 0, 1, 2, 3, 4, 10
+
+
+def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray]:
+    """Parcel × industry grids: eligibility mask, floor bounds, value multiplier, pair cost, access decay; with
+    `with_reasons`, also "reason": the first rule that excludes each pair (ELIGIBLE, ZONE, SIZE, ...)."""
     par, ind = sc.parcels, sc.industries
     n_p, n_k = len(par), len(ind)
     area = par["area_m2"].to_numpy(float)
@@ -47,22 +52,30 @@ def pair_grids(sc: Scenario) -> dict[str, np.ndarray]:
     ok = ci.notna().to_numpy()
     compat[ci[ok].astype(int).to_numpy(), sc.compatibility["industry_id"].map(kidx)[ok].astype(int).to_numpy()] = True
     mask = compat[zone_idx]
+    reason = np.where(mask, ELIGIBLE, ZONE).astype(np.int16) if with_reasons else None
+
+    def exclude(rows, cols, keep: np.ndarray, code: int) -> None:
+        """mask[rows, cols] &= keep, remembering `code` where a pair is newly excluded."""
+        if reason is not None:
+            sub = reason[rows, cols]
+            reason[rows, cols] = np.where(mask[rows, cols] & ~keep, code, sub)
+        mask[rows, cols] &= keep
 
     hi = np.minimum(par["far_max"].to_numpy(float)[:, None], ind["far_max"].to_numpy(float)[None, :]) * area[:, None]
     lo = np.maximum(ind["far_min"].to_numpy(float)[None, :] * area[:, None], ind["min_floor_m2"].to_numpy(float)[None, :])
-    mask &= (hi > 0) & (hi >= lo * (1 - REL_TOL))
+    exclude(slice(None), slice(None), (hi > 0) & (hi >= lo * (1 - REL_TOL)), SIZE)
 
     subarea = par["subarea"].to_numpy(str)
     for rule in sc.rules.subarea_allow:
         allowed = np.isin(ind["industry_id"].to_numpy(str), list(rule.industries))
-        rows = subarea == rule.subarea
-        mask[rows] &= allowed[None, :]
+        rows = np.flatnonzero(subarea == rule.subarea)
+        exclude(rows, slice(None), np.broadcast_to(allowed[None, :], (len(rows), n_k)), SUBAREA)
 
     mult = np.ones((n_p, n_k))
-    for rule in sc.rules.access_rules:
+    for i, rule in enumerate(sc.rules.access_rules):
         k = kidx[rule.industry]
         minutes = sc.access[rule.node_type].to_numpy(float)
-        mask[:, k] &= minutes <= rule.max_minutes
+        exclude(slice(None), k, minutes <= rule.max_minutes, ACCESS + i)
         if rule.decay_per_min > 0:  # a parcel that reaches no node of the type is infinitely far: multiplier 0
             mult[:, k] *= np.exp(-rule.decay_per_min * minutes)
 
@@ -72,8 +85,11 @@ def pair_grids(sc: Scenario) -> dict[str, np.ndarray]:
         kk = sc.pairs["industry_id"].map(kidx).to_numpy(int)
         mult[pp, kk] *= sc.pairs["value_multiplier"].to_numpy(float)
         cost[pp, kk] = sc.pairs["cost_yuan"].to_numpy(float)
-        mask[pp, kk] &= sc.pairs["eligible"].to_numpy(bool)
-    return {"mask": mask, "lo": lo, "hi": hi, "mult": mult, "cost": cost}
+        exclude(pp, kk, sc.pairs["eligible"].to_numpy(bool), PAIR_TABLE)
+    out = {"mask": mask, "lo": lo, "hi": hi, "mult": mult, "cost": cost}
+    if reason is not None:
+        out["reason"] = reason
+    return out
 
 
 def eligible_pairs(sc: Scenario) -> PairSet:

@@ -21,6 +21,7 @@ class RowBlock:
     size: int
     label: Callable[[int], str]  # local row index -> "demand floor of finance (≥ 120,000 m²)"
     elastic: bool = False  # a coupling rule that an infeasibility diagnosis may relax
+    unit: str = ""  # the rule's natural unit ("m2", "yuan", "sites", a metric name...)
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,29 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def objective_value(sc: Scenario, df: pd.DataFrame) -> float:
+    """The scenario's objective for a plan joined by `plan_values`, from the format's definitions.
+
+    total_output: output − cost_weight × cost (yuan a year); output_per_land: that divided by the developed
+    parcel land (yuan per m² a year; 0 for a plan that develops nothing); weighted: Σ weight × KPI.
+    """
+    ob = sc.objective
+    output, cost = float(df["output_yuan"].sum()), float(df["cost_total_yuan"].sum())
+    if ob.kind == "output_per_land":
+        land = float(df["area_m2"].sum())
+        return (output - ob.cost_weight * cost) / land if land > 0 else 0.0
+    if ob.kind != "weighted":
+        return output - ob.cost_weight * cost
+    floor = df["floor_area_m2"]
+    kpi = {"output": output, "cost": cost, "floor": float(floor.sum()), "developed_land": float(df["area_m2"].sum()),
+           "jobs": float((df["jobs_per_m2"] * floor).sum())}
+    total = 0.0
+    for name, wt in ob.weights.items():
+        value = kpi[name] if name in kpi else float((df[f"{name}_per_m2"] * df["usable_share"] * floor).sum())
+        total += wt * value
+    return total
+
+
 def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None) -> CheckReport:
     """Check a plan (columns parcel_id, industry_id, floor_area_m2) against every rule of the scenario."""
     v: list[str] = []
@@ -214,7 +237,19 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
         if np.isfinite(rule.max) and total > rule.max * (1 + REL_TOL) + 1e-9:
             v.append(f"total {rule.metric} {total:,.6g} above the allowed {rule.max:,.6g}")
 
-    recomputed = float(df["output_yuan"].sum() - sc.objective.cost_weight * df["cost_total_yuan"].sum())
+    # the objective's floors
+    ob = sc.objective
+    floors = [("output", float(df["output_yuan"].sum()), ob.min_total_output_yuan, "yuan"),
+              ("jobs", float((df["jobs_per_m2"] * df["floor_area_m2"]).sum()), ob.min_jobs, "jobs")]
+    floors += [(m, float((df[f"{m}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum()), least, m)
+               for m, least in ob.metric_min.items()]
+    for name, total, least, unit in floors:
+        if np.isfinite(least):
+            n_rules += 1
+            if total < least * (1 - REL_TOL) - 1e-9:
+                v.append(f"total {name} {total:,.6g} {unit} is below the objective's floor {least:,.6g} {unit}")
+
+    recomputed = objective_value(sc, df)
     if not np.isfinite(recomputed):
         v.append(f"the plan's objective is not a finite number ({recomputed})")
     if objective is not None and not np.isfinite(objective):

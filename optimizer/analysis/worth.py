@@ -1,0 +1,240 @@
+"""What each rule is worth: binding or slack, the slack, and the objective gained per unit of relaxation.
+
+Two methods, named in every row of the table:
+
+* "LP dual, choices fixed": the plan's binary choices are fixed and the floor areas re-optimised as a linear
+  programme; the row duals of that LP give the objective gained per unit of each rule. Cheap, exact for small
+  changes that keep the same parcels, but an integer programme can respond to a relaxation by choosing other
+  parcels, which the dual cannot see.
+* "re-solve": the rule is relaxed by a stated step and the whole MILP solved again (warm-started from the plan,
+  same solver and gap); (objective after − objective before) / step. Used to confirm the rules that matter most,
+  and for access limits, which are not rows of the model (they decide which pairs exist).
+
+Relaxing means raising a cap or a "most" bound and lowering a floor or a "least" bound. Values are in the
+objective's units (yuan a year for total output) per unit of the rule (yuan of budget, m² of floor, a site, a
+percentage point of a share, a minute of an access limit).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from optimizer.pipeline import RunResult
+from optimizer.solvers import SolveOptions, solve_bundle
+
+DUAL = "LP dual, choices fixed"
+RESOLVE = "re-solve"
+COLUMNS = ["rule", "family", "side", "unit", "bound", "value", "slack", "binding", "marginal_value",
+           "marginal_unit", "method", "step", "impact_of_step", "uncertainty"]
+UNIT_WORDS = {"m2": "m² of floor", "yuan": "yuan", "sites": "site", "share": "percentage point of share",
+              "minutes": "minute"}
+
+
+def _fixed_lp_duals(bundle, x: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Row duals (d objective / d active bound, model units) of the LP with the integer columns fixed at x."""
+    from optimizer.solvers.highs import new_highs, to_highs_lp
+
+    m = bundle.milp
+    xi = np.round(x)
+    lo = np.where(m.integrality, xi, m.col_lower)
+    hi = np.where(m.integrality, xi, m.col_upper)
+    lp = replace(m, col_lower=lo, col_upper=hi, integrality=np.zeros(m.n_cols, bool))
+    h = new_highs(False)
+    h.passModel(to_highs_lp(lp))
+    h.setOptionValue("time_limit", 60.0)
+    h.run()
+    import highspy
+
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    return np.asarray(sol.row_dual, dtype=float), float(h.getInfo().objective_function_value)
+
+
+def _unit_word(unit: str) -> str:
+    return UNIT_WORDS.get(unit, unit)
+
+
+def rule_rows(result: RunResult) -> pd.DataFrame:
+    """One row per bound of every coupling rule (and every access limit), with the fixed-choice LP duals."""
+    bundle, x, sc = result.bundle, result.x, result.scenario
+    m = bundle.milp
+    n = bundle.n_pairs
+    sense = 1.0 if m.sense == "maximize" else -1.0
+    got = _fixed_lp_duals(bundle, x)
+    duals = got[0] if got is not None else np.full(m.n_rows, np.nan)
+    act = m.A @ x
+    A = m.A.tocsr()
+    out = []
+    for b in m.blocks:
+        if not b.elastic:
+            continue
+        for r in range(b.start, b.start + b.size):
+            nat = bundle.row_natural[r]
+            cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+            vals = A.data[A.indptr[r]:A.indptr[r + 1]]
+            aux = cols >= 2 * n
+            share = bool(aux.any()) and b.family != "total_floor"
+            for side, bound in (("min", m.row_lower[r]), ("max", m.row_upper[r])):
+                if not np.isfinite(bound):
+                    continue
+                relax = 1.0 if side == "max" else -1.0  # direction in which the bound moves when relaxed
+                per_row_unit = sense * relax * duals[r] * m.obj_scale  # objective per unit of the scaled row
+                if share:  # Σ f_k − s·T ≥ 0 (or ≤): one percentage point of s moves the row by T/100
+                    s = -float(vals[aux][0]) * nat / bundle.floor_unit_m2
+                    total_m2 = float(x[cols[aux][0]]) * bundle.floor_unit_m2
+                    own = (act[r] * nat + s * total_m2)
+                    value = own / total_m2 if total_m2 > 0 else 0.0
+                    slack_pp = (value - s) * 100 if side == "min" else (s - value) * 100
+                    row_per_pp = total_m2 / 100 / nat
+                    out.append(dict(rule=b.label(r - b.start), family=b.family, side=side, unit="share",
+                                    bound=s, value=value, slack=slack_pp,
+                                    binding=abs(slack_pp) <= 1e-6 * 100 + 1e-9,
+                                    marginal_value=per_row_unit * row_per_pp, _row=r, _share=True))
+                else:
+                    bnat, vnat = bound * nat, act[r] * nat
+                    slack = (vnat - bnat) if side == "min" else (bnat - vnat)
+                    tol = 1e-6 * max(abs(bnat), 1.0)
+                    out.append(dict(rule=b.label(r - b.start), family=b.family, side=side, unit=b.unit,
+                                    bound=bnat, value=vnat, slack=slack, binding=slack <= tol,
+                                    marginal_value=per_row_unit / nat, _row=r, _share=False))
+    for i, rule in enumerate(sc.rules.access_rules):
+        if not np.isfinite(rule.max_minutes):
+            continue
+        kidx = sc.industry_index()[rule.industry]
+        chosen = np.flatnonzero(x[:n] > 0.5)
+        minutes = sc.access[rule.node_type].to_numpy(float)
+        used = minutes[bundle.pairs.parcel[chosen[bundle.pairs.industry[chosen] == kidx]]]
+        worst = float(used.max()) if len(used) else np.nan
+        out.append(dict(rule=f"{rule.industry} within {rule.max_minutes:g} min of the nearest {rule.node_type}",
+                        family="access", side="max", unit="minutes", bound=rule.max_minutes, value=worst,
+                        slack=rule.max_minutes - worst if np.isfinite(worst) else rule.max_minutes,
+                        # binding when a one-minute relaxation would admit more parcels
+                        binding=bool(((minutes > rule.max_minutes) & (minutes <= rule.max_minutes + 1.0)).any()),
+                        marginal_value=np.nan, _row=-1, _share=False, _access=i))
+    df = pd.DataFrame(out)
+    if df.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    df["method"] = np.where(df["family"] == "access", "", DUAL if got is not None else "")
+    df["marginal_value"] = df["marginal_value"].where(df["binding"] | (df["family"] == "access"), 0.0)
+    return df
+
+
+def _step(row: pd.Series, step_rel: float) -> float:
+    """The relaxation step in the rule's unit: `step_rel` of the bound, at least one whole site, one percentage
+    point of a share, one minute of an access limit."""
+    if row["unit"] == "share":
+        return 1.0
+    if row["unit"] == "minutes":
+        return 1.0
+    if row["unit"] == "sites":
+        return 1.0
+    return max(step_rel * abs(row["bound"]), 1e-9 * max(abs(row["value"]), 1.0)) or 1.0
+
+
+def _relaxed_bundle(bundle, row: pd.Series, step: float):
+    """The model with one rule relaxed by `step` (in the rule's unit)."""
+    m = bundle.milp
+    r = int(row["_row"])
+    nat = bundle.row_natural[r]
+    if row["_share"]:
+        A = m.A.tocsr(copy=True)
+        lo_i, hi_i = A.indptr[r], A.indptr[r + 1]
+        aux = A.indices[lo_i:hi_i] >= 2 * bundle.n_pairs
+        s_new = row["bound"] + (-step if row["side"] == "min" else step) / 100
+        A.data[lo_i:hi_i][aux] = -max(s_new, 0.0) * bundle.floor_unit_m2 / nat
+        return replace(bundle, milp=replace(m, A=A))
+    lower, upper = m.row_lower.copy(), m.row_upper.copy()
+    if row["side"] == "max":
+        upper[r] += step / nat
+    else:
+        lower[r] -= step / nat
+    return replace(bundle, milp=replace(m, row_lower=lower, row_upper=upper))
+
+
+def rule_worth(result: RunResult, confirm_top: int = 5, time_limit_s: float = 30.0,
+               step_rel: float = 0.01) -> pd.DataFrame:
+    """The marginal-values table of a solved run (columns COLUMNS), most valuable rules first.
+
+    The `confirm_top` binding rules with the largest dual impact, and binding access limits, are re-solved with
+    the rule relaxed by a step (`step_rel` of its bound, or one site / percentage point / minute) within
+    `time_limit_s` in all; the re-solved figure then replaces the dual one and the method says so.
+    """
+    if result.plan is None or result.bundle is None or result.x is None:
+        return pd.DataFrame(columns=COLUMNS)
+    df = rule_rows(result)
+    if df.empty:
+        return df
+    df["step"] = [_step(r, step_rel) for _, r in df.iterrows()]
+    df["impact_of_step"] = df["marginal_value"] * df["step"]
+    df["uncertainty"] = np.nan
+    opts = result.options or SolveOptions()
+    base = result.plan.objective
+    sense = 1.0 if result.bundle.milp.sense == "maximize" else -1.0
+    deadline = time.perf_counter() + time_limit_s
+    ranked = df[df["binding"] & (df["family"] != "access")].sort_values("impact_of_step", ascending=False,
+                                                                          key=np.abs)
+    todo = list(ranked.index[:confirm_top]) + list(df.index[(df["family"] == "access") & df["binding"]])
+    for i in todo:
+        left = deadline - time.perf_counter()
+        if left < 0.5:
+            break
+        row = df.loc[i]
+        step = float(row["step"])
+        per_try = min(left, max(opts.time_limit_s, 1.0))
+        if row["family"] == "access":
+            got = _resolve_access(result, int(row["_access"]), step, per_try, opts)
+        else:
+            got = _resolve_row(result, row, step, per_try, opts)
+        if got is None:
+            continue
+        obj, gap = got
+        df.loc[i, "marginal_value"] = sense * (obj - base) / step
+        df.loc[i, "impact_of_step"] = sense * (obj - base)
+        df.loc[i, "method"] = f"{RESOLVE}, {'+' if row['side'] == 'max' else '−'}{step:,.6g} {_unit_word(row['unit'])}"
+        plan_gap = result.plan.gap if np.isfinite(result.plan.gap) else 0.0
+        df.loc[i, "uncertainty"] = (abs(obj) * (gap if np.isfinite(gap) else 0.0) + abs(base) * plan_gap) / step
+    df["marginal_unit"] = [f"{_objective_unit(result)} per {_unit_word(u)}" for u in df["unit"]]
+    df.loc[df["method"] == "", "method"] = "not computed (time budget)"
+    df = df.sort_values(["binding", "impact_of_step"], ascending=[False, False], key=_abs_if_numeric)
+    return df[COLUMNS].reset_index(drop=True)
+
+
+def _abs_if_numeric(s: pd.Series) -> pd.Series:
+    return s.abs().fillna(-1.0) if s.dtype.kind == "f" else s
+
+
+def _objective_unit(result: RunResult) -> str:
+    kind = getattr(result.scenario.objective, "kind", "total_output")
+    return {"output_per_land": "yuan/m² of land a year", "weighted": "objective units"}.get(kind, "yuan a year")
+
+
+def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float, opts: SolveOptions):
+    bundle = _relaxed_bundle(result.bundle, row, step)
+    o = replace(opts, time_limit_s=time_limit_s, warm_start=result.x, progress=None, log=False)
+    res = solve_bundle(bundle, result.solver, o)
+    if not res.has_plan:
+        return None
+    return float(res.objective), float(res.gap) if res.gap is not None else np.nan
+
+
+def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float, opts: SolveOptions):
+    """Re-solve with access limit i raised by `step` minutes, through the pipeline (so the plan is checked)."""
+    from optimizer.pipeline import solve_scenario
+
+    sc = result.scenario
+    rules = list(sc.rules.access_rules)
+    rules[i] = replace(rules[i], max_minutes=rules[i].max_minutes + step)
+    relaxed = replace(sc, rules=replace(sc.rules, access_rules=tuple(rules)))
+    try:
+        got = solve_scenario(relaxed, solver=result.solver, time_limit_s=time_limit_s, mip_gap=opts.mip_gap,
+                             threads=opts.threads)
+    except Exception:  # noqa: BLE001 - a failed confirmation leaves the row as "not computed"
+        return None
+    if got.plan is None:
+        return None
+    return float(got.plan.objective), float(got.plan.gap) if np.isfinite(got.plan.gap) else np.nan

@@ -1,0 +1,119 @@
+"""What each rule is worth: hand-computed marginal values, and agreement with re-solving the relaxed scenario."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import industry, make_scenario, parcel
+
+from optimizer.analysis.worth import DUAL, RESOLVE, rule_worth
+from optimizer.pipeline import solve_scenario
+
+
+def _row(df, family: str, contains: str = ""):
+    sel = df[(df["family"] == family) & df["rule"].str.contains(contains, regex=False)]
+    assert len(sel) == 1, df[["rule", "family"]]
+    return sel.iloc[0]
+
+
+def test_budget_worth_by_hand():
+    """One industry at 5,000 yuan/m² of floor costing 1,000 yuan/m²: each yuan of budget buys 5 yuan of output.
+
+    Budget 3e7 yuan → 30,000 m² of floor, on parcel A (cap 40,000 m²): output 1.5e8 yuan.
+    """
+    sc = make_scenario([parcel("A", 10_000, "B", 4, dev_cost_per_m2=1_000),
+                        parcel("B", 10_000, "B", 4, dev_cost_per_m2=1_000)],
+                       [industry("lab", 5_000, "B", 0, 4)], {"rules": {"total_budget_yuan": 3.0e7}})
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    assert result.plan.objective == pytest.approx(1.5e8)
+    df = rule_worth(result, confirm_top=0)
+    row = _row(df, "budget_total")
+    assert row["binding"] and row["method"] == DUAL
+    assert row["marginal_value"] == pytest.approx(5.0)
+    assert row["marginal_unit"] == "yuan a year per yuan"
+    df = rule_worth(result, confirm_top=1)
+    row = _row(df, "budget_total")
+    assert row["method"].startswith(RESOLVE) and row["step"] == pytest.approx(3.0e5)
+    assert row["marginal_value"] == pytest.approx(5.0)
+
+
+def test_demand_cap_worth_and_slack_by_hand():
+    """Finance (50,000 yuan/m²) capped at 20,000 m² on a parcel that could hold 30,000: one more m² of cap is worth
+    50,000 yuan. The shop industry's cap (100,000 m²) is slack by 100,000 m² (shop is not built)."""
+    sc = make_scenario([parcel("P", 10_000, "B", 3)],
+                       [industry("fin", 50_000, "B", 1, 3, max_floor_total_m2=20_000),
+                        industry("shop", 20_000, "B", 1, 3, max_floor_total_m2=100_000)])
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    assert result.plan.objective == pytest.approx(1.0e9)
+    df = rule_worth(result)
+    fin = _row(df, "demand", "fin")
+    assert fin["binding"] and fin["marginal_value"] == pytest.approx(50_000)
+    assert fin["method"].startswith(RESOLVE)
+    shop = _row(df, "demand", "shop")
+    assert not shop["binding"] and shop["slack"] == pytest.approx(100_000) and shop["marginal_value"] == 0.0
+    assert list(df["rule"])[0] == fin["rule"]  # the rule that holds the plan back most comes first
+
+
+def _random_case(seed: int):
+    """Eight parcels, three industries, a binding budget and demand caps; solved exactly."""
+    rng = np.random.default_rng(seed)
+    parcels = [parcel(f"P{i}", float(rng.integers(4, 30)) * 1_000, str(rng.choice(["B", "M"])),
+                      float(rng.integers(2, 8)) / 2, f"s{i % 2}", dev_cost_per_m2=float(rng.choice([500, 1000, 2000])))
+               for i in range(8)]
+    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
+                           max_floor_total_m2=float(rng.integers(20, 60)) * 1_000),
+                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3,
+                           max_floor_total_m2=float(rng.integers(20, 60)) * 1_000),
+                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
+    budget = float(rng.integers(40, 120)) * 1e6
+    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": budget}})
+
+
+def _relaxed_scenario(sc, row):
+    """The scenario with the row's rule relaxed by its step, built from the scenario's own fields."""
+    if row["family"] == "budget_total":
+        return replace(sc, rules=replace(sc.rules, total_budget_yuan=sc.rules.total_budget_yuan + row["step"]))
+    if row["family"] == "demand":
+        kid = row["rule"].split("demand bounds of ")[1].split(":")[0]
+        ind = sc.industries.copy()
+        col = "max_floor_total_m2" if row["side"] == "max" else "min_floor_total_m2"
+        delta = row["step"] if row["side"] == "max" else -row["step"]
+        ind.loc[ind["industry_id"] == kid, col] += delta
+        return replace(sc, industries=ind)
+    raise AssertionError(row["family"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_resolved_marginal_values_agree_with_relaxing_the_scenario(seed):
+    sc = _random_case(seed)
+    base = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    df = rule_worth(base, confirm_top=10)
+    checked = 0
+    for _, row in df[df["method"].str.startswith(RESOLVE)].iterrows():
+        again = solve_scenario(_relaxed_scenario(sc, row), solver="highs", mip_gap=0.0)
+        assert again.check.passed
+        expected = (again.plan.objective - base.plan.objective) / row["step"]
+        assert row["marginal_value"] == pytest.approx(expected, rel=1e-6, abs=1e-6 * abs(base.plan.objective)
+                                                      / row["step"])
+        checked += 1
+    assert checked >= 1
+
+
+def test_share_rule_worth_per_percentage_point():
+    """fin may hold at most 50 % of all floor. Parcel A could hold 40,000 m² of fin, parcel B holds lab at FAR 2
+    (20,000 m²), so fin is held to 20,000 m². At 51 %, fin may take 0.51 / 0.49 × 20,000 = 20,816 m²: one
+    percentage point is worth 816 m² × 50,000 yuan = 40.8 million yuan."""
+    sc = make_scenario([parcel("A", 10_000, "B", 4), parcel("B", 10_000, "B", 2)],
+                       [industry("fin", 50_000, "B", 1, 4, max_share=0.5), industry("lab", 20_000, "B", 1, 2)])
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    assert result.plan.objective == pytest.approx(20_000 * 50_000 + 20_000 * 20_000)
+    df = rule_worth(result, confirm_top=5)
+    row = _row(df, "share_max", "fin")
+    assert row["unit"] == "share" and row["bound"] == pytest.approx(0.5) and row["value"] == pytest.approx(0.5)
+    assert row["binding"] and row["method"].startswith(RESOLVE) and row["step"] == 1.0
+    assert row["marginal_value"] == pytest.approx((0.51 / 0.49 - 1) * 20_000 * 50_000, rel=1e-6)
+    again = replace(sc, industries=sc.industries.assign(max_share=[0.51, np.nan]))
+    expected = solve_scenario(again, solver="highs", mip_gap=0.0).plan.objective - result.plan.objective
+    assert row["marginal_value"] == pytest.approx(expected, rel=1e-6)
