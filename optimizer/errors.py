@@ -56,6 +56,12 @@ class InfeasibleScenario(LanduseError):
         super().__init__(msg)
 
 
+class BadOption(LanduseError):
+    """A solve option out of range (a time limit that is not a finite number of seconds, a gap outside [0, 1]...)."""
+
+    exit_code = 2
+
+
 class SolverUnavailable(LanduseError):
     """The requested solver backend is not installed or not usable here."""
 

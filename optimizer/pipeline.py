@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from optimizer.data import Scenario
-from optimizer.errors import CheckFailed, InfeasibleScenario, SolverFailed
+from optimizer.errors import BadOption, CheckFailed, InfeasibleScenario, SolverFailed
 from optimizer.model import ModelBundle, build_model, eligible_pairs
 from optimizer.scenario import load_scenario
 from optimizer.solution import CheckReport, Plan, check_plan, compute_kpis, decode, raw_value_issues
 from optimizer.solution.explain import diagnose, precheck
-from optimizer.solvers import SolveOptions, SolveResult, solve_bundle
+from optimizer.solvers import BACKENDS, ENGINES, SolveOptions, SolveResult, solve_bundle
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,21 @@ def _num(v):
     return float(v) if v is not None and np.isfinite(v) else None
 
 
+def check_options(solver: str, opts: SolveOptions) -> None:
+    """The options the CLI validates, validated again for scripts and notebooks (BadOption, exit code 2)."""
+    import math
+
+    if solver not in BACKENDS + ENGINES:
+        raise BadOption(f"unknown solver {solver!r} (choose {', '.join(BACKENDS + ENGINES)})")
+    t, g, n = opts.time_limit_s, opts.mip_gap, opts.threads
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 1e7:
+        raise BadOption(f"time limit must be a finite number of seconds in [0, 1e7] (got {t!r})")
+    if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g) or not 0 <= g <= 1:
+        raise BadOption(f"MIP gap must be a number in [0, 1] (got {g!r})")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= 1024:
+        raise BadOption(f"threads must be a whole number in [0, 1024] (got {n!r})")
+
+
 def solve_scenario(
     scenario: Scenario | str | Path,
     solver: str | None = None,
@@ -96,6 +111,7 @@ def solve_scenario(
         threads=d.threads if threads is None else threads,
         log=log, progress=progress,
     )
+    check_options(solver, opts)
     t = time.perf_counter()
     pairs = eligible_pairs(sc)
     timings["eligibility_s"] = time.perf_counter() - t

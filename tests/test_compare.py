@@ -81,6 +81,7 @@ def test_write_comparison_files(comparison, tmp_path):
 
     out = write_comparison(comparison, tmp_path / "cmp")
     assert sorted(p.name for p in out.iterdir()) == [
+        ".landuse-output.json",  # the marker that makes the folder safe to replace later
         "comparison.csv",
         "comparison.png",
         "comparison_by_subarea.csv",
