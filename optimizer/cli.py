@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--no-figures", action="store_true", help="write tables and summary only")
+    p.add_argument("--no-analysis", action="store_true",
+                   help="skip the planning answers (marginal_values.csv: what each rule is worth; explain.csv: "
+                        "why each parcel); they run by default on models up to 200,000 pairs")
+    p.add_argument("--analysis-time", type=time_limit_arg, default=30.0, metavar="S",
+                   help="seconds the planning answers may add (default 30)")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
     p.set_defaults(func=cmd_solve)
@@ -151,6 +156,14 @@ def print_run(result) -> None:
         for r in sorted(rows, key=lambda r: -r["output_yuan"]):
             print(f"{r['industry_id'][:21]:<22}{int(r['sites']):>7}{r['land_m2'] / 1e6:>10.3f}"
                   f"{r['floor_m2'] / 1e6:>11.3f}{r['output_yuan'] / 1e9:>11.2f}{r['jobs']:>10,.0f}")
+    if "marginal_values" in result.analysis:
+        from optimizer.analysis.worth import holding_back
+
+        lines = holding_back(result.analysis["marginal_values"])
+        print("what holds the plan back most:" if lines else
+              "what holds the plan back most: no rule gains from a small relaxation (see marginal_values.csv)")
+        for line in lines:
+            print(f"  - {line}")
 
 
 def print_warnings(lines: Iterable[str]) -> None:
@@ -214,6 +227,14 @@ def cmd_solve(args) -> int:
     result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
                             threads=args.threads, log=args.log, progress=progress)
     print_warnings(getattr(result, "warnings", ()))  # about the run (the scenario's were printed above)
+    if result.plan is not None and not args.no_analysis:
+        from optimizer.analysis.run import MAX_PAIRS, analyse
+
+        if result.bundle.n_pairs <= MAX_PAIRS:
+            result = analyse(result, time_limit_s=args.analysis_time)
+        else:
+            print(f"planning answers skipped: {result.bundle.n_pairs:,} pairs (above {MAX_PAIRS:,}); "
+                  "use `landuse explain` for single parcels")
     writers = None if result.plan is not None else [write_summary]  # no plan: summary.json only
     stage = write_run(result, args.out, writers=writers, figures=not args.no_figures, force=args.force,
                       protect=protect + tuple(p for p in [getattr(sc, "folder", None)] if p))

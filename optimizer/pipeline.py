@@ -39,6 +39,7 @@ class RunResult:
     bundle: ModelBundle | None = field(default=None, repr=False, compare=False)
     x: np.ndarray | None = field(default=None, repr=False, compare=False)
     options: SolveOptions | None = field(default=None, repr=False, compare=False)
+    analysis: dict = field(default_factory=dict, repr=False, compare=False)  # tables of optimizer.analysis
 
     @property
     def all_warnings(self) -> list[str]:

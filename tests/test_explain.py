@@ -120,7 +120,7 @@ def test_budget_too_small_for_the_demand_floors():
     sc = make_scenario(par, inds, {"rules": {"total_budget_yuan": 2.0e7}})
     assert precheck(sc, eligible_pairs(sc)) == []  # not visible before solving
     conflicts = conflicts_of(sc)
-    assert "total development budget ≤ 2e+07 yuan" in conflicts
+    assert "total development budget ≤ 20,000,000 yuan" in conflicts
     with pytest.raises(InfeasibleScenario, match="proved that no plan satisfies all rules"):
         solve_scenario(sc, solver="highs")
     # with the budget the floors need, it solves

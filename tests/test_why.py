@@ -105,3 +105,38 @@ def test_reasons_name_the_access_limit_and_the_budget():
     assert "total development budget" in df.loc["P3", "reason"]
     assert "0.75 yuan a year per yuan" in df.loc["P3", "reason"]  # 3,000 / 4,000
     assert "budget's last yuan earns 50.00" in df.loc["P3", "reason"]
+
+
+# --- end to end: from a scenario folder to written answers ----------------------------------------------------
+def test_solve_writes_the_planning_answers(tmp_path, capsys):
+    import json
+
+    from optimizer.cli import main
+
+    out = tmp_path / "out"
+    assert main(["solve", str(TINY), "--out", str(out), "--solver", "highs"]) == 0
+    printed = capsys.readouterr().out
+    assert "what holds the plan back most" in printed
+    worth = pd.read_csv(out / "marginal_values.csv")
+    assert {"rule", "binding", "marginal_value", "method"} <= set(worth.columns)
+    why = pd.read_csv(out / "explain.csv", keep_default_na=False).set_index("parcel_id")
+    assert why.loc["P1", "runner_up"] == "it" and float(why.loc["P1", "forcing_cost_yuan"]) == pytest.approx(5e8)
+    doc = json.loads((out / "plan.geojson").read_text(encoding="utf-8"))
+    props = {f["properties"]["parcel_id"]: f["properties"] for f in doc["features"]}
+    assert props["P5"]["status"] == "not eligible" and "zone G1" in props["P5"]["reason"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "What holds the plan back" in html and "Why each parcel" in html
+    out2 = tmp_path / "out2"
+    assert main(["solve", str(TINY), "--out", str(out2), "--no-analysis", "--no-figures"]) == 0
+    assert not (out2 / "explain.csv").exists() and not (out2 / "marginal_values.csv").exists()
+
+
+def test_explain_command_in_plain_words(capsys):
+    from optimizer.cli import main
+
+    assert main(["explain", str(TINY), "--parcel", "P1", "--parcel", "P5", "--solver", "highs"]) == 0
+    text = capsys.readouterr().out
+    assert "parcel P1" in text and "next best: Next-generation IT, which would cost 0.500 bn yuan a year" in text
+    assert "zone G1 admits none of the 3 industries" in text
+    assert main(["explain", str(TINY), "--parcel", "P10"]) == 2
+    assert "no parcel has id 'P10'" in capsys.readouterr().err

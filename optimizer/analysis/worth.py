@@ -238,3 +238,18 @@ def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float,
     if got.plan is None:
         return None
     return float(got.plan.objective), float(got.plan.gap) if np.isfinite(got.plan.gap) else np.nan
+
+
+def holding_back(table: pd.DataFrame, n: int = 5) -> list[str]:
+    """The `n` binding rules whose relaxation by their step gains most, in plain words."""
+    if table is None or table.empty:
+        return []
+    rows = table[table["binding"] & (table["impact_of_step"].abs() > 0)]
+    rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(n)
+    out = []
+    for _, r in rows.iterrows():
+        step = f"{r['step']:,.6g} {_unit_word(r['unit'])}" + ("s" if r["step"] != 1 and r["unit"] in
+                                                               ("sites", "share", "minutes") else "")
+        out.append(f"{r['rule']}: relaxing it by {step} gains {r['impact_of_step'] / 1e6:,.1f} million "
+                   f"({r['marginal_value']:,.4g} {r['marginal_unit']}; {r['method']})")
+    return out

@@ -89,6 +89,9 @@ def _pow10(values: np.ndarray) -> float:
 
 
 def _fmt(v: float) -> str:
+    """A bound as a planner reads it: whole numbers in full with thousands separators (60,000,000,000)."""
+    if np.isfinite(v) and v == round(v) and abs(v) < 1e15:
+        return f"{v:,.0f}"
     return f"{v:,.6g}"
 
 

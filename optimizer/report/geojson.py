@@ -31,7 +31,13 @@ PROPERTY_ORDER = [
     "far_max",
     "existing_use",
     "must_develop",
+    "status",
+    "runner_up",
+    "forcing_cost_yuan",
+    "forcing_cost_method",
+    "reason",
 ]
+EXPLAIN_COLUMNS = ["status", "runner_up", "forcing_cost_yuan", "forcing_cost_method", "reason"]
 
 
 def coordinate_system(sc: Scenario) -> str:
@@ -72,6 +78,9 @@ def parcel_table(result: RunResult) -> pd.DataFrame:
     df["industry"] = df["industry_id"].map(names).astype(object).where(df["developed"], None)
     for c in PLAN_COLUMNS[1:]:
         df[c] = df[c].astype(float).fillna(0.0)
+    why = result.analysis.get("explain")
+    if why is not None:  # why each parcel (optimizer.analysis.why), same parcel order
+        df = df.merge(why[["parcel_id", *EXPLAIN_COLUMNS]], on="parcel_id", how="left", validate="one_to_one")
     return df.reset_index(drop=True)
 
 
@@ -129,6 +138,10 @@ def plan_geojson(result: RunResult) -> dict:
             "existing_use": str(getattr(r, "existing_use", "") or ""),
             "must_develop": bool(getattr(r, "must_develop", False)),
         }
+        if hasattr(r, "reason"):
+            props.update(status=r.status, runner_up=r.runner_up or None, reason=r.reason,
+                         forcing_cost_yuan=_num(r.forcing_cost_yuan) if pd.notna(r.forcing_cost_yuan) else None,
+                         forcing_cost_method=r.forcing_cost_method or None)
         feats.append(
             {
                 "type": "Feature",

@@ -154,6 +154,8 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         add("</div>")
         add(_industry_table(result))
         add(_subarea_table(result))
+        add(_holding_back(result))
+        add(_parcels_explained(result))
     else:
         add(f"<h2>No plan</h2><p>{_e(result.message or 'the solver found no plan within its limits')}</p>")
 
@@ -240,6 +242,43 @@ def _subarea_table(result: RunResult) -> str:
         )
     out.append("</table>")
     return "".join(out)
+
+
+def _holding_back(result: RunResult) -> str:
+    """What holds the plan back: the binding rules whose relaxation gains most (marginal_values.csv)."""
+    t = result.analysis.get("marginal_values")
+    if t is None or t.empty:
+        return ""
+    rows = t[t["binding"] & (t["impact_of_step"].abs() > 0)]
+    rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(8)
+    if rows.empty:
+        return "<h2>What holds the plan back</h2><p>No rule binds: relaxing any one alone gains nothing.</p>"
+    head = ("<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, million yuan a year</th>"
+            "<th>worth per unit</th><th class='t'>how it was found</th></tr>")
+    body = "".join(
+        f"<tr><td class='t'>{_e(r['rule'])}</td><td>{r['step']:,.6g} {_e(r['unit'])}</td>"
+        f"<td>{r['impact_of_step'] / 1e6:,.1f}</td><td>{r['marginal_value']:,.4g} {_e(r['marginal_unit'])}</td>"
+        f"<td class='t'>{_e(r['method'])}</td></tr>" for _, r in rows.iterrows())
+    return ("<h2>What holds the plan back</h2><p class='muted'>The rules that bind, ranked by what relaxing each by "
+            "its step would add (1 % of its bound, one site, one percentage point or one minute). LP-dual figures "
+            "keep the chosen parcels; re-solved figures let every parcel change. All rules: "
+            "marginal_values.csv.</p><table>" + head + body + "</table>")
+
+
+def _parcels_explained(result: RunResult) -> str:
+    """How many parcels are developed, passed over or not eligible, and the closest calls (explain.csv)."""
+    t = result.analysis.get("explain")
+    if t is None or t.empty:
+        return ""
+    counts = t["status"].value_counts()
+    items = "".join(f"<li>{_e(k)}: {int(v):,} parcels</li>" for k, v in counts.items())
+    close = t[t["forcing_cost_method"].str.startswith("re-solved")].sort_values("forcing_cost_yuan").head(5)
+    rows = "".join(f"<tr><td class='t'>{_e(r['parcel_id'])}</td><td class='t'>{_e(r['reason'])}</td></tr>"
+                   for _, r in close.iterrows())
+    table = ("<p>The closest calls (forcing the runner-up re-solved):</p><table><tr><th class='t'>parcel</th>"
+             "<th class='t'>why</th></tr>" + rows + "</table>") if rows else ""
+    return ("<h2>Why each parcel</h2><ul class='tight'>" + items + "</ul>" + table +
+            "<p class='muted'>Every parcel's reason, runner-up and forcing cost: explain.csv and plan.geojson.</p>")
 
 
 def write_html(result: RunResult, folder: Path) -> None:
