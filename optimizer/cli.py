@@ -57,6 +57,25 @@ def mip_gap_arg(text: str) -> float:
     return v
 
 
+def count_arg(text: str) -> int:
+    """A whole number from 0 to 1,000,000 (--alternatives, --min-diff)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 1,000,000, got {text!r}") from None
+    if not 0 <= v <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 1,000,000, got {text!r}")
+    return v
+
+
+def percent_arg(text: str) -> float:
+    """A percentage from 0 to 100 (--within)."""
+    v = _number(text, "must be a percentage from 0 to 100")
+    if not 0 <= v <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100, got {text!r}")
+    return v
+
+
 def threads_arg(text: str) -> int:
     """--threads: a whole number in [0, 1024] (0: the solver's choice)."""
     what = f"must be a whole number from 0 to {MAX_THREADS} (0 = the solver's choice)"
@@ -116,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "why each parcel); they run by default on models up to 200,000 pairs")
     p.add_argument("--analysis-time", type=time_limit_arg, default=30.0, metavar="S",
                    help="seconds the planning answers may add (default 30)")
+    p.add_argument("--alternatives", type=count_arg, default=0, metavar="K",
+                   help="also find up to K alternative plans (written to alternatives/alt_k/)")
+    p.add_argument("--min-diff", type=count_arg, default=5, metavar="N",
+                   help="each alternative differs from the best and every earlier one in at least N parcels "
+                        "(default 5)")
+    p.add_argument("--within", type=percent_arg, default=1.0, metavar="PCT",
+                   help="each alternative's objective is within PCT %% of the best (default 1)")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
     p.set_defaults(func=cmd_solve)
@@ -156,6 +182,11 @@ def print_run(result) -> None:
         for r in sorted(rows, key=lambda r: -r["output_yuan"]):
             print(f"{r['industry_id'][:21]:<22}{int(r['sites']):>7}{r['land_m2'] / 1e6:>10.3f}"
                   f"{r['floor_m2'] / 1e6:>11.3f}{r['output_yuan'] / 1e9:>11.2f}{r['jobs']:>10,.0f}")
+    if "alternatives" in result.analysis:
+        alts = result.analysis["alternatives"]
+        print(f"alternatives: {len(alts)} found" + "".join(
+            f"\n  - alt_{i}: objective {a.plan.objective / result.plan.objective - 1:+.3%}, "
+            f"{a.analysis['differs_from'][0]} parcels differ from the best" for i, a in enumerate(alts, start=1)))
     if "marginal_values" in result.analysis:
         from optimizer.analysis.worth import holding_back
 
@@ -235,6 +266,14 @@ def cmd_solve(args) -> int:
         else:
             print(f"planning answers skipped: {result.bundle.n_pairs:,} pairs (above {MAX_PAIRS:,}); "
                   "use `landuse explain` for single parcels")
+    if result.plan is not None and args.alternatives:
+        from dataclasses import replace as _replace
+
+        from optimizer.analysis.alternatives import alternative_plans, alternatives_table
+
+        alts = alternative_plans(result, args.alternatives, args.min_diff, args.within / 100)
+        result = _replace(result, analysis={**result.analysis, "alternatives": alts,
+                                            "alternatives_table": alternatives_table(result, alts)})
     writers = None if result.plan is not None else [write_summary]  # no plan: summary.json only
     stage = write_run(result, args.out, writers=writers, figures=not args.no_figures, force=args.force,
                       protect=protect + tuple(p for p in [getattr(sc, "folder", None)] if p))

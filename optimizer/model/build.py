@@ -383,3 +383,21 @@ def _objective_floors(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
               np.array([least / scale]), np.array([INF]),
               lambda i, name=name, least=least, unit=unit: f"objective floor: total {name} ≥ {_fmt(least)} {unit}",
               elastic=True, unit=unit, natural=scale)
+
+
+def with_rows(bundle: ModelBundle, family: str, A_rows: sp.spmatrix, lower: np.ndarray, upper: np.ndarray,
+              labels: list[str], unit: str = "") -> ModelBundle:
+    """The model with a block of extra rows (e.g. a question asked of a plan) appended, scaled like the rest."""
+    from dataclasses import replace
+
+    m = bundle.milp
+    A_rows = sp.csr_matrix(A_rows)
+    row_max = abs(A_rows).max(axis=1).toarray().ravel() if A_rows.nnz else np.ones(A_rows.shape[0])
+    row_max[row_max == 0] = 1.0
+    scaled = sp.diags(1.0 / row_max) @ A_rows
+    block = RowBlock(family, m.n_rows, A_rows.shape[0], lambda i: labels[i], False, unit)
+    milp = replace(m, A=sp.vstack([m.A, scaled]).tocsr(),
+                   row_lower=np.r_[m.row_lower, np.asarray(lower, float) / row_max],
+                   row_upper=np.r_[m.row_upper, np.asarray(upper, float) / row_max], blocks=(*m.blocks, block))
+    natural = bundle.row_natural if bundle.row_natural is not None else np.ones(m.n_rows)
+    return replace(bundle, milp=milp, row_natural=np.r_[natural, row_max])

@@ -10,9 +10,10 @@ def extra_writers() -> list:
     Each is `(result, folder) -> None` and writes only what makes sense for the run (no plan: no GeoJSON or
     charts; no network: no access map). matplotlib is imported only when a figure is drawn.
     """
+    from optimizer.report.alternatives import write_alternative_maps
     from optimizer.report.charts import write_charts
     from optimizer.report.geojson import write_geojson
     from optimizer.report.html import write_html
     from optimizer.report.maps import write_access_map, write_map
 
-    return [write_geojson, write_map, write_access_map, write_charts, write_html]
+    return [write_geojson, write_map, write_access_map, write_charts, write_alternative_maps, write_html]

@@ -964,3 +964,44 @@ def write_access_map(result: RunResult, folder: Path) -> None:
         fig = access_map(result)
         if fig is not None:
             save_figure(fig, Path(folder) / "access.png")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Where two plans differ
+# ---------------------------------------------------------------------------------------------------------
+DIFF_COLORS = {  # Okabe–Ito hues, told apart with any colour vision
+    "same industry": "#d9d6cf",
+    "another industry": "#e69f00",
+    "developed only here": "#0072b2",
+    "developed only in the best plan": "#cc79a7",
+}
+
+
+def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayers | None = None):
+    """A map of where `alt` differs from `best`: parcels that change industry, are newly developed or dropped."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    sc = best.scenario
+    layers = layers or MapLayers(sc)
+    a = parcel_table(best)["industry_id"].fillna("").to_numpy(str)
+    b = parcel_table(alt)["industry_id"].fillna("").to_numpy(str)
+    kind = np.where(a == b, "same industry", np.where((a != "") & (b != ""), "another industry",
+                                                      np.where(b != "", "developed only here",
+                                                               "developed only in the best plan")))
+    kind = np.where((a == "") & (b == ""), "", kind)
+    rgba = np.array([to_rgba(DIFF_COLORS[k]) if k else to_rgba(PLAIN_BACKGROUND) for k in kind]).reshape(-1, 4)
+    map_w, map_h = layers.map_size_in(8.0, 9.0)
+    fig = new_figure(map_w + 3.0, map_h + 0.9)
+    ax = fig.add_axes((0.2 / (map_w + 3.0), 0.2 / (map_h + 0.9), map_w / (map_w + 3.0), map_h / (map_h + 0.9)))
+    layers.setup_axes(ax)
+    layers.draw_basemap(ax, labels=False)
+    layers.draw_parcels(ax, rgba, edge="white" if len(kind) <= 600 else "none", lw=0.3 if len(kind) <= 600 else 0)
+    layers.draw_subareas(ax, names=subarea_names(layers))
+    layers.draw_scale_bar(ax)
+    counts = {k: int((kind == k).sum()) for k in DIFF_COLORS}
+    ax.legend([Patch(facecolor=c, edgecolor="none") for c in DIFF_COLORS.values()],
+              [f"{k} ({counts[k]:,})" for k in DIFF_COLORS], title="Against the best plan (parcels)",
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=9, alignment="left")
+    ax.set_title(safe_text(title), loc="left", pad=8, fontsize=12)
+    return fig

@@ -47,7 +47,7 @@ TMP_RE = re.compile(r"^\.(?P<name>.*)\.landuse-(?P<kind>tmp|old)-(?P<host>[0-9a-
 NAME_MAX = 255
 MAX_NAME_IN_TMP = 100  # bytes of the folder name kept in a temporary folder's name (it must fit NAME_MAX)
 SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv", "marginal_values.csv",
-                 "explain.csv", "plan.geojson", "map.png",
+                 "explain.csv", "alternatives", "plan.geojson", "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
                  "carriers.png", "report.html")
 HINT_OTHER = "choose a new or empty folder"
@@ -533,7 +533,9 @@ Writer = Callable[[RunResult, Path], None]
 
 
 def default_writers(figures: bool = True) -> list[Writer]:
-    writers: list[Writer] = [write_summary, write_tables]
+    from optimizer.report.alternatives import write_alternatives
+
+    writers: list[Writer] = [write_summary, write_tables, write_alternatives]
     if figures:
         from optimizer.report import extra_writers
 

@@ -1,0 +1,95 @@
+"""Alternative plans: within the stated share of the best, pairwise at least N parcels apart, checked, and the
+first one the best such plan (against a brute force that enumerates every plan)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import TINY, _solve_assignment, industry, make_scenario, pair_options, parcel
+
+from optimizer.analysis.alternatives import alternative_plans, alternatives_table, parcels_differing
+from optimizer.pipeline import solve_scenario
+
+
+def _case(seed: int):
+    rng = np.random.default_rng(seed)
+    parcels = [parcel(f"P{i}", float(rng.integers(4, 20)) * 1_000, str(rng.choice(["B", "M"])),
+                      float(rng.integers(2, 8)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000])))
+               for i in range(5)]
+    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
+                           max_floor_total_m2=float(rng.integers(15, 40)) * 1_000),
+                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3),
+                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
+    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(30, 90)) * 1e6}})
+
+
+def _best_far_from(sc, plan: dict[str, str], n: int) -> float | None:
+    """Brute force: the best objective over plans that give at least n parcels another industry than `plan`."""
+    par = sc.parcels.to_dict("records")
+    ind = sc.industries.to_dict("records")
+    kid = [k["industry_id"] for k in ind]
+    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
+    best = None
+    for combo in itertools.product(*choices):
+        diff = sum((kid[o[0]] if o is not None else "") != plan.get(p["parcel_id"], "")
+                   for p, o in zip(par, combo, strict=True))
+        if diff < n:
+            continue
+        got = _solve_assignment(sc, par, ind, combo, True)
+        if got is not None and (best is None or got[0] > best):
+            best = got[0]
+    return best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_alternatives_are_apart_within_reach_and_the_first_is_the_best_such_plan(seed):
+    sc = _case(seed)
+    best = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    n, within = 2, 0.5
+    alts = alternative_plans(best, k=3, min_diff=n, within=within)
+    plans = [best, *alts]
+    for a in alts:
+        assert a.check.passed
+        assert a.plan.objective >= best.plan.objective * (1 - within) - 1e-6
+    for a, b in itertools.combinations(plans, 2):
+        assert parcels_differing(a.plan.assignment, b.plan.assignment) >= n
+    expected = _best_far_from(sc, dict(zip(best.plan.assignment["parcel_id"], best.plan.assignment["industry_id"],
+                                           strict=True)), n)
+    if expected is None or expected < best.plan.objective * (1 - within) - 1e-6:
+        assert not alts
+    else:
+        assert alts and alts[0].plan.objective == pytest.approx(expected, rel=1e-6)
+
+
+def test_alternatives_table_and_distances():
+    best = solve_scenario(TINY, solver="highs", mip_gap=0.0)
+    alts = alternative_plans(best, k=2, min_diff=1, within=0.5)
+    table = alternatives_table(best, alts)
+    assert list(table["plan"]) == ["best", "alt_1", "alt_2"]
+    assert table["parcels_differing_from_best"].tolist()[0] == 0
+    assert (table["parcels_differing_from_best"].iloc[1:] >= 1).all()
+    # by hand: the best alternative moves P4 from IT to the factory (0.45 bn → 0.15 bn): 4.45 bn
+    assert alts[0].plan.objective == pytest.approx(4.45e9)
+    a = pd.DataFrame({"parcel_id": ["A", "B"], "industry_id": ["x", "y"]})
+    b = pd.DataFrame({"parcel_id": ["B", "C"], "industry_id": ["y", "z"]})
+    assert parcels_differing(a, b) == 2
+
+
+def test_solve_writes_alternatives(tmp_path):
+    from optimizer.cli import main
+
+    out = tmp_path / "out"
+    assert main(["solve", str(TINY), "--out", str(out), "--solver", "highs", "--alternatives", "2", "--min-diff",
+                 "1", "--within", "50", "--no-analysis"]) == 0
+    table = pd.read_csv(out / "alternatives" / "alternatives.csv")
+    assert len(table) == 3
+    for i in (1, 2):
+        sub = out / "alternatives" / f"alt_{i}"
+        assert (sub / "assignment.csv").is_file() and (sub / "summary.json").is_file()
+        assert (sub / "map_diff.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit) as err:  # argparse: exit 2 naming the flag
+        main(["solve", str(TINY), "--out", str(tmp_path / "x"), "--within", "150"])
+    assert err.value.code == 2
