@@ -17,6 +17,7 @@ def add_command(subparsers, solve_args) -> None:
     p.add_argument("--parcel", action="append", required=True, metavar="ID", help="parcel id (repeatable)")
     solve_args(p)
     p.set_defaults(func=cmd_explain)
+    add_frontier_command(subparsers, solve_args)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -52,4 +53,75 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"  {r['reason']}")
         if r["runner_up"] and r["forcing_cost_method"]:
             print(f"  forcing the runner-up ({r['runner_up']}): {r['forcing_cost_method']}")
+    return 0
+
+
+FRONTIER_OUTPUTS = ("frontier.csv", "frontier.png", "points")
+
+
+def add_frontier_command(subparsers, solve_args) -> None:
+    from optimizer.cli import FORCE_HELP, count_arg, path_arg
+
+    p = subparsers.add_parser(
+        "frontier", help="the trade-off curve between two KPIs (ε-constraint), each point a checked plan",
+        description="Solve the scenario, then the best --y for each of --points levels of --x, from the least "
+                    "x any plan needs (or the most it can give) to what the best plan uses. Writes frontier.csv, "
+                    "frontier.png and a map of the marked points (knee, most y per x, both ends) under points/.")
+    p.add_argument("scenario", type=path_arg, help="scenario folder (holding scenario.toml)")
+    p.add_argument("--x", default="developed_land",
+                   help="developed_land, budget or floor (capped), or jobs, output or a metric (held at least)")
+    p.add_argument("--y", default="output", help="the KPI to maximise: output, jobs, floor or a metric")
+    p.add_argument("--points", type=count_arg, default=10, metavar="N", help="frontier points (default 10)")
+    p.add_argument("--out", type=path_arg, required=True,
+                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    p.add_argument("--no-figures", action="store_true", help="write frontier.csv only")
+    solve_args(p)
+    p.set_defaults(func=cmd_frontier)
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from optimizer.analysis.frontier import frontier, frontier_figure
+    from optimizer.cli import check_input_path, print_warnings, protected
+    from optimizer.errors import BadOption
+    from optimizer.pipeline import solve_scenario
+    from optimizer.report.maps import figure_style, plan_map, save_figure
+    from optimizer.report.write import check_output_target, output_folder
+    from optimizer.scenario import load_scenario
+
+    check_input_path(args.scenario)
+    protect = protected([args.scenario])
+    check_output_target(args.out, args.force, protect, FRONTIER_OUTPUTS)
+    if args.points < 2:
+        raise BadOption("--points must be at least 2")
+    sc = load_scenario(args.scenario)
+    print_warnings(getattr(sc, "warnings", ()))
+    result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
+                            threads=args.threads, log=args.log)
+    if result.plan is None:
+        print(f"no plan, so no frontier: {result.message}")
+        return 5
+    try:
+        table, plans = frontier(result, args.x, args.y, args.points,
+                                time_limit_s=result.options.time_limit_s * (args.points + 1))
+    except ValueError as exc:
+        raise BadOption(str(exc)) from None
+    with output_folder(args.out, force=args.force, protect=protect + (sc.folder,), expect=FRONTIER_OUTPUTS) as st:
+        table.to_csv(st.folder / "frontier.csv", index=False, float_format="%.6g")
+        if not args.no_figures:
+            with figure_style():
+                save_figure(frontier_figure(table, args.x, args.y, f"{sc.name}: best {args.y} for each level of "
+                                                                   f"{args.x.replace('_', ' ')}"),
+                            st.folder / "frontier.png")
+                (st.folder / "points").mkdir()
+                marked = table[table["knee"] | table["best_y_per_x"]].index.union(
+                    table.index[table["y"].notna()][[0, -1]] if table["y"].notna().any() else [])
+                for i in marked:
+                    run = plans[int(table.loc[i, "point"])]
+                    if run is not None:
+                        save_figure(plan_map(run), st.folder / "points" / f"point_{int(table.loc[i, 'point'])}.png")
+    print(table[["epsilon", "x", "y", "status", "gap", "knee", "best_y_per_x", "monotone"]].to_string(index=False))
+    if not table["monotone"].all():
+        print("note: the curve is not monotone within the stated gaps at the points marked False")
+    print(f"wrote {args.out}")
     return 0

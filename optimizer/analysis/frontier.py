@@ -1,0 +1,168 @@
+"""The trade-off frontier by the ε-constraint method: the best y (e.g. output) for each level of x (e.g. the
+developed land), every point a solved and checked plan.
+
+x is a "using" KPI capped at ε (developed_land, budget, floor) or a "giving" KPI held at least ε (jobs, or a
+metric such as innovation teams). The ε levels run evenly between the two ends of what x can be: for a using KPI
+from the least any plan meeting the rules needs to what the best plan for y uses; for a giving KPI from what the
+best plan for y gives to the most any plan can give. The points are solved from the tight end to the loose one,
+each warm-started from its tighter neighbour, whose plan stays feasible at the looser level: y never falls below
+the neighbour's, so the curve is monotone within the solver's gaps (the table says where it is not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.data import Objective
+from optimizer.model.build import _metric_rates, _pow10, with_rows
+from optimizer.pipeline import RunResult, finish
+from optimizer.solvers import SolveOptions, solve_bundle
+
+USING = {"developed_land": "m²", "budget": "yuan", "floor": "m²"}  # capped: x ≤ ε
+GIVING = {"jobs": "jobs", "output": "yuan a year"}  # held: x ≥ ε (and any metric)
+
+
+def kpi_coefficients(sc, bundle, name: str) -> np.ndarray:
+    """The KPI as a linear function of the model's columns, in natural units (compute_kpis's definitions)."""
+    pairs, m = bundle.pairs, bundle.milp
+    n, fu = len(pairs), bundle.floor_unit_m2
+    c = np.zeros(m.n_cols)
+    if name == "developed_land":
+        c[:n] = sc.parcels["area_m2"].to_numpy(float)[pairs.parcel]
+    elif name == "budget":
+        c[:n] = pairs.cost_fixed_yuan
+        c[n:2 * n] = pairs.cost_per_m2 * fu
+    elif name == "floor":
+        c[n:2 * n] = fu
+    elif name == "output":
+        c[n:2 * n] = pairs.value_per_m2 * fu
+    elif name == "jobs":
+        c[n:2 * n] = sc.industries["jobs_per_m2"].to_numpy(float)[pairs.industry] * fu
+    elif f"{name}_per_m2" in sc.industries.columns:
+        c[n:2 * n] = _metric_rates(sc, name, ())[pairs.industry] * fu
+    else:
+        raise ValueError(f"unknown KPI {name!r} (choose developed_land, budget, floor, output, jobs or a metric: "
+                         f"{', '.join(sc.metrics)})")
+    return c
+
+
+def kpi_value(result: RunResult, name: str) -> float:
+    k = result.kpis
+    return {"developed_land": k["land_developed_m2"], "budget": k["budget_used_yuan"], "floor": k["floor_area_m2"],
+            "output": k["total_output_yuan"], "jobs": k["jobs"]}.get(name, k["metrics"].get(name, np.nan))
+
+
+def _with_objective(sc, bundle, coef: np.ndarray, sense: str = "maximize"):
+    scale = _pow10(coef[coef != 0]) if np.any(coef) else 1.0
+    return replace(bundle, milp=replace(bundle.milp, c=coef / scale, obj_scale=scale, sense=sense))
+
+
+def frontier(result: RunResult, x: str = "developed_land", y: str = "output", points: int = 10,
+             time_limit_s: float | None = None) -> tuple[pd.DataFrame, list[RunResult | None]]:
+    """The ε-constraint frontier of a solved run: (table, the plan of each point or None).
+
+    Table columns: point, epsilon, x, y, status, gap, y_bound, check, plan developed parcels; plus flags "knee",
+    "best_y_per_x" and "current" (the run's own plan's place), and "monotone" (within the points' gaps).
+    """
+    sc, bundle = result.scenario, result.bundle
+    if result.plan is None or bundle is None:
+        raise ValueError("the run has no plan")
+    if y in USING or y == x:
+        raise ValueError(f"y must be a KPI to maximise (output, jobs, floor or a metric), not {y!r}")
+    using = x in USING
+    opts = result.options or SolveOptions()
+    per_point = (opts.time_limit_s if time_limit_s is None else time_limit_s) / (points + 1)
+    cx, cy = kpi_coefficients(sc, bundle, x), kpi_coefficients(sc, bundle, y)
+    sc_y = replace(sc, objective=Objective(kind="weighted", weights={y: 1.0}))  # the checker scores y
+    ymodel = _with_objective(sc, bundle, cy)
+    solve_opts = replace(opts, time_limit_s=per_point, progress=None, log=False, warm_start=None)
+
+    # the far end of x: its least (using) or most (giving) value over plans that meet the rules
+    far = solve_bundle(_with_objective(sc, bundle, cx, "minimize" if using else "maximize"), result.solver,
+                       solve_opts)
+    start = solve_bundle(ymodel, result.solver, replace(solve_opts, warm_start=result.x))  # the best for y
+    if not (far.has_plan and start.has_plan):
+        raise ValueError("the frontier's end points could not be solved within the time limit")
+    near_x = float(cx @ start.x)  # where x stands in the best plan for y: the loose end
+    far_x = float(cx @ far.x)  # the tight end
+    far_x += (1e-9 if using else -1e-9) * max(abs(far_x), 1.0)  # the far plan itself stays feasible
+    # from the tight end to the loose one: each plan is feasible at the next, looser level (a warm start)
+    eps = np.linspace(far_x, near_x, points)
+    rows, plans, prev = [], [], far.x
+    for i, e in enumerate(eps):
+        lo, hi = (-np.inf, e) if using else (e, np.inf)
+        label = f"frontier: {x} {'≤' if using else '≥'} {e:,.6g}"
+        model = with_rows(ymodel, "frontier", sp.csr_matrix(cx.reshape(1, -1)), [lo], [hi], [label])
+        res = solve_bundle(model, result.solver, replace(solve_opts, warm_start=prev))
+        run = finish(sc_y, model, res, {"solve_s": res.solve_s}, opts) if res.has_plan else None
+        if run is not None:
+            prev = res.x
+        rows.append({"point": i, "epsilon": e, "x": kpi_value(run, x) if run else np.nan,
+                     "y": kpi_value(run, y) if run else np.nan, "status": res.status,
+                     "gap": run.plan.gap if run else np.nan, "y_bound": run.plan.bound if run else np.nan,
+                     "check": "passed" if run else "", "parcels_developed": run.kpis["parcels_developed"] if run
+                     else np.nan})
+        plans.append(run)
+    table = pd.DataFrame(rows)
+    table = _mark(table, result, x, y, using)
+    return table, plans
+
+
+def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:
+    """Flags: the knee (farthest from the chord of the curve, scaled), the best y per x, monotone within gaps."""
+    t = t.sort_values("epsilon").reset_index(drop=True)  # x from low to high
+    ok = t["y"].notna()
+    t["knee"] = False
+    t["best_y_per_x"] = False
+    if ok.sum() >= 3:
+        xs, ys = t.loc[ok, "x"].to_numpy(float), t.loc[ok, "y"].to_numpy(float)
+        dx, dy = (xs - xs[0]) / max(np.ptp(xs), 1e-12), (ys - ys[0]) / max(np.ptp(ys), 1e-12)
+        ex, ey = dx[-1], dy[-1]
+        dist = np.abs(ey * dx - ex * dy) / max(np.hypot(ex, ey), 1e-12)
+        t.loc[t.index[ok][int(np.argmax(dist))], "knee"] = True
+    if ok.any() and (t.loc[ok, "x"] > 0).all():
+        t.loc[(t["y"] / t["x"]).idxmax(), "best_y_per_x"] = True
+    # monotone: with x increasing, a using KPI's best y never falls, a giving KPI's never rises (within gaps)
+    t["monotone"] = True
+    s = t[ok]
+    if len(s) >= 2:
+        ys, bounds = s["y"].to_numpy(float), s["y_bound"].to_numpy(float)
+        tol = np.nan_to_num(bounds - ys, nan=0.0) + 1e-9 * np.abs(ys).max()
+        steps = np.diff(ys) if using else -np.diff(ys)
+        t.loc[s.index, "monotone"] = np.r_[True, steps >= -np.maximum(tol[1:], tol[:-1])]
+    t.attrs["current"] = (kpi_value(result, x), kpi_value(result, y))
+    return t
+
+
+def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
+    from optimizer.report.maps import new_figure
+
+    unit = {**USING, **GIVING}
+    fig = new_figure(8.0, 5.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ok = table["y"].notna()
+    sx = 1e6 if unit.get(x) == "m²" else (1e9 if unit.get(x, "").startswith("yuan") else 1.0)
+    sy = 1e9 if unit.get(y, "").startswith("yuan") else 1.0
+    xl = {1e6: "km²" if unit.get(x) == "m²" else "million", 1e9: "bn yuan", 1.0: unit.get(x, x)}[sx]
+    yl = "bn yuan a year" if sy == 1e9 else unit.get(y, y)
+    ax.plot(table.loc[ok, "x"] / sx, table.loc[ok, "y"] / sy, "-o", color="#0072b2", ms=4, lw=1.5,
+            label="best plan for each level (ε-constraint)")
+    cur = table.attrs.get("current")
+    if cur:
+        ax.plot(cur[0] / sx, cur[1] / sy, "s", color="#d55e00", ms=8, label="the scenario's plan")
+    knee = table[table["knee"]]
+    if len(knee):
+        ax.plot(knee["x"] / sx, knee["y"] / sy, "D", color="#009e73", ms=9, label="knee")
+    best = table[table["best_y_per_x"]]
+    if len(best):
+        ax.plot(best["x"] / sx, best["y"] / sy, "*", color="#cc79a7", ms=14, label=f"most {y} per unit of {x.replace('_', ' ')}")
+    ax.set_xlabel(f"{x.replace('_', ' ')} ({xl})")
+    ax.set_ylabel(f"{y} ({yl})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, loc="left", fontsize=11)
+    return fig
