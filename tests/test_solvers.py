@@ -61,6 +61,31 @@ def test_hand_milp_infeasible(backend):
     assert not res.has_plan
 
 
+def test_phases_say_what_stopped_the_backend(backend):
+    res = solve_milp(hand_milp(), backend, SolveOptions(mip_gap=0.0))
+    assert [(p["phase"], p["stopped_by"]) for p in res.phases] == [(backend, "optimal")]
+    assert res.phases[0]["seconds"] >= 0
+    res = solve_milp(hand_milp(extra_rows=[([1, 1, 1, 0], 3, np.inf)]), backend, SolveOptions(mip_gap=0))
+    assert [(p["phase"], p["stopped_by"]) for p in res.phases] == [(backend, "infeasible")]
+
+
+def test_highs_node_limit_is_reported():
+    sc = scenario_from(*moderate_instance())
+    res = solve_milp(build_model(sc).milp, "highs", SolveOptions(mip_gap=0.0, node_limit=0))
+    assert res.phases[0]["stopped_by"] in ("node_limit", "optimal")
+    if res.phases[0]["stopped_by"] == "node_limit":
+        assert res.status in ("feasible", "no_solution")
+
+
+def test_highs_thread_counts_can_change_within_a_process(tiny):
+    # regression: HiGHS refuses to run ("Not Set") when its threads option differs from the process-wide
+    # scheduler an earlier solve started, which became a silent "no plan"
+    m = build_model(tiny).milp
+    for threads in (3, 2, 0, 1):
+        res = solve_milp(m, "highs", SolveOptions(mip_gap=0.0, threads=threads))
+        assert res.status == "optimal" and res.objective == pytest.approx(TINY_OPTIMUM_YUAN, rel=REL)
+
+
 def test_unknown_solver():
     with pytest.raises(SolverUnavailable, match="unknown solver 'gurobi'"):
         solve_milp(hand_milp(), "gurobi")

@@ -20,6 +20,7 @@ class SolveOptions:
     warm_start: np.ndarray | None = field(default=None, repr=False)  # full column vector of a feasible plan
     progress: object = None  # callable(dict(elapsed_s, objective, bound, gap)) on improvements, or None
     stop_at_objective: float | None = None  # stop once a plan this good is found (scenario units, e.g. yuan)
+    node_limit: int | None = None  # deterministic work limit of a MIP search: branch-and-bound nodes (HiGHS)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ class SolveResult:
     solver: str
     message: str = ""
     log: str = ""
+    # what stopped each phase, in order: {"phase": "dual" | "repair 1" | ... | "highs" | "cbc",
+    # "stopped_by": ..., work counts (evaluations, nodes, ...), "seconds" (informational only)
+    phases: tuple[dict, ...] = ()
 
     @property
     def has_plan(self) -> bool:

@@ -69,7 +69,20 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
             result, out = _attempt(cmd, ["-preprocess", "off"], sol, m, flip, t0, left)
         if opts.log:
             print(out)
-        return result
+        return replace(result, phases=({"phase": NAME, "stopped_by": _stopped_by(result, out),
+                                         "seconds": round(time.perf_counter() - t0, 3)},))
+
+
+def _stopped_by(result: SolveResult, out: str) -> str:
+    """What stopped CBC, in the words of SolveResult.phases."""
+    if result.status in ("optimal", "infeasible", "unbounded"):
+        return result.status
+    text = out.lower()
+    if "stopped on time" in text or "time limit" in text or "ctrl-c" in text or "stopped by user" in text:
+        return "time_limit"
+    if "stopped on nodes" in text or "stopped on iterations" in text:
+        return "node_limit"
+    return "other"
 
 
 def _attempt(cmd: list[str], extra: list[str], sol: Path, m: MILP, flip: float, t0: float, limit: float):

@@ -2,6 +2,12 @@
 
 The wall-clock limit is enforced here: HiGHS runs in its own thread and is cancelled at the limit; the best
 plan seen by the improving-solution callback is kept, so a stop during a long search still returns a plan.
+
+Repeatability: HiGHS runs with random_seed 0, and its MIP search depends on no clock below the time limit
+(its effort limits count LP iterations and nodes), so the same model, options and thread count give the same
+plan whatever the machine load (checked: 4 busy processes on 2 cores change nothing; 1, 2 or 4 threads give
+different searches). `SolveOptions.node_limit` is a deterministic work limit (mip_max_nodes). The result's
+`phases` says what stopped the solve.
 """
 
 from __future__ import annotations
@@ -53,6 +59,10 @@ def to_highs_lp(m: MILP):
 
 
 _BANNER_DONE = False
+# Threads of HiGHS's process-wide task scheduler, when a solve here set them; None: unknown (never set, or
+# HiGHS's own default). HiGHS refuses to run (status "Not Set") when its "threads" option differs from the
+# scheduler that an earlier solve in the process started, so a solve with another explicit count restarts it.
+_SCHEDULER_THREADS: int | None = None
 
 
 def new_highs(log: bool = False):
@@ -86,6 +96,7 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         raise SolverUnavailable("HiGHS is not installed: pip install highspy")
     import highspy
 
+    global _SCHEDULER_THREADS
     t0 = time.perf_counter()
     h = new_highs(opts.log)
     h.passModel(to_highs_lp(m))
@@ -94,10 +105,12 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", 0)
+    if opts.node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(max(opts.node_limit, 0)))
     if opts.warm_start is not None and m.integrality.any():
         h.setSolution(_solution(opts.warm_start))
 
-    best: dict = {"x": None, "obj": np.nan}
+    best: dict = {"x": None, "obj": np.nan, "target_hit": False}
     lock = threading.Lock()
     is_mip = bool(m.integrality.any())
 
@@ -113,6 +126,7 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
                            "bound": bound * m.obj_scale, "gap": rel_gap(data_out.objective_function_value, bound)})
         target = opts.stop_at_objective
         if target is not None and ((value >= target) if m.sense == "maximize" else (value <= target)):
+            best["target_hit"] = True
             h.cancelSolve()  # good enough: a bound found elsewhere already proves the gap
 
     if is_mip:
@@ -128,6 +142,9 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         if h.is_solver_running():
             raise SolverFailed("an earlier HiGHS solve in this process is still running (it ignored its time "
                                "limit); start a new process")
+    if opts.threads and _SCHEDULER_THREADS != int(opts.threads):
+        highspy.Highs.resetGlobalScheduler(True)  # no solve is running (checked above)
+        _SCHEDULER_THREADS = int(opts.threads)
     thread = h.startSolve()
     done, _ = h.wait(timeout=max(opts.time_limit_s, 0.0) + GRACE_S)
     cancelled = False
@@ -141,16 +158,21 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         with lock:
             x, obj = best["x"], best["obj"]
         thread.join(0)
+        phases = (_phase("time_limit", solve_s),)
         if x is None:
             return SolveResult("no_solution", None, np.nan, np.nan, np.nan, solve_s, NAME,
                                message=f"no plan found within the time limit of {opts.time_limit_s:g} s "
-                                       "(HiGHS was still in presolve)")
+                                       "(HiGHS was still in presolve)", phases=phases)
         return SolveResult("feasible", x, obj * m.obj_scale, np.nan, np.nan, solve_s, NAME,
-                           message="stopped at the time limit while HiGHS was busy; bound unknown")
+                           message="stopped at the time limit while HiGHS was busy; bound unknown",
+                           phases=phases)
 
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus
     info = h.getInfo()
+    phases = (_phase(_stopped_by(status, ms, cancelled, best["target_hit"]), solve_s,
+                     nodes=int(info.mip_node_count) if is_mip else 0,
+                     lp_iterations=int(info.simplex_iteration_count)),)
     if is_mip:
         obj, bound = info.objective_function_value, info.mip_dual_bound
         has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -164,14 +186,15 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
     msg = h.modelStatusToString(status)
     if status == ms.kModelEmpty:  # no columns at all (no eligible pair): the empty plan is the optimum
         x = np.zeros(m.n_cols)
-        return SolveResult("optimal", x, 0.0, 0.0, 0.0, solve_s, NAME, message=msg)
+        return SolveResult("optimal", x, 0.0, 0.0, 0.0, solve_s, NAME, message=msg, phases=phases)
     if status == ms.kOptimal:
         st = "optimal"
     elif status in (ms.kInfeasible,):
-        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg)
+        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg,
+                           phases=phases)
     elif status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
         st = "unbounded" if status == ms.kUnbounded else "infeasible"
-        return SolveResult(st, None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg)
+        return SolveResult(st, None, np.nan, np.nan, np.nan, solve_s, NAME, message=msg, phases=phases)
     elif status in (ms.kTimeLimit, ms.kInterrupt, ms.kSolutionLimit, ms.kIterationLimit, ms.kObjectiveBound,
                     ms.kObjectiveTarget, ms.kNotset) or cancelled:
         st = "feasible" if x is not None else "no_solution"
@@ -179,12 +202,30 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         raise SolverFailed(f"HiGHS stopped with status '{msg}'")
     if x is None:
         return SolveResult("no_solution", None, np.nan, bound * m.obj_scale if np.isfinite(bound) else np.nan,
-                           np.nan, solve_s, NAME, message=f"{msg}: no plan found")
+                           np.nan, solve_s, NAME, message=f"{msg}: no plan found", phases=phases)
     bound = bound if np.isfinite(bound) else np.nan
     gap = rel_gap(obj, bound)
     if st == "optimal" and not np.isfinite(gap):
         gap = 0.0
-    return SolveResult(st, x, obj * m.obj_scale, bound * m.obj_scale, gap, solve_s, NAME, message=msg)
+    return SolveResult(st, x, obj * m.obj_scale, bound * m.obj_scale, gap, solve_s, NAME, message=msg,
+                       phases=phases)
+
+
+def _stopped_by(status, ms, cancelled: bool, target_hit: bool) -> str:
+    """What stopped HiGHS, in the words of SolveResult.phases."""
+    if cancelled or status == ms.kTimeLimit:
+        return "time_limit"
+    if target_hit and status != ms.kOptimal:
+        return "objective_target"  # a plan within the gap of a bound proved elsewhere
+    names = {ms.kOptimal: "optimal", ms.kModelEmpty: "optimal", ms.kInfeasible: "infeasible",
+             ms.kUnbounded: "unbounded", ms.kUnboundedOrInfeasible: "infeasible",
+             ms.kSolutionLimit: "node_limit", ms.kIterationLimit: "iteration_limit",
+             ms.kInterrupt: "interrupted"}
+    return names.get(status, "other")
+
+
+def _phase(stopped_by: str, seconds: float, **work) -> dict:
+    return {"phase": NAME, "stopped_by": stopped_by, **work, "seconds": round(float(seconds), 3)}
 
 
 def _solution(x: np.ndarray):
