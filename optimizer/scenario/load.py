@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def build_scenario(
                 out[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
         return out.rename(columns=str)
 
-    warnings: list[str] = []
+    notes: list[str] = []
     parcels = _parcels(prep("parcels"), src["parcels"], geometry)
     industries = validate_frame(prep("industries"), src["industries"].display, schema.INDUSTRY_COLUMNS,
                                 unique="industry_id", extra=schema.METRIC_COLUMN,
@@ -159,7 +160,7 @@ def build_scenario(
             (parcels["zone"], parcels[ROW].to_numpy(), src["parcels"], "zone"),
             (compat["zone"], compat[ROW].to_numpy(), compat_src, compat_field),
         ])
-    warnings += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
+    notes += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
     compat = compat[["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
 
     pairs = None
@@ -173,10 +174,10 @@ def build_scenario(
             raise src["pairs"].error("duplicate (parcel_id, industry_id) pair", row=int(pairs[ROW].iloc[i]),
                                      field="industry_id")
 
-    rules = _rules(cfg, set(ind_ids), set(parcels["subarea"]), industries)
+    rules = _rules(cfg, set(ind_ids), set(parcels["subarea"].unique()), industries)
     network, access = None, None
     if "nodes" in frames:
-        network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, warnings)
+        network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, notes)
     else:
         if rules.access_rules:
             raise ScenarioError("access rules need a transport network (data.nodes and data.edges)",
@@ -187,7 +188,7 @@ def build_scenario(
         else:
             checks.check_metres(px, py, rows, src["parcels"], declared="network" in config)
         if "network" in config:
-            warnings.append(f"{TOML}, [network]: has no effect without data.nodes and data.edges (only its crs "
+            notes.append(f"{TOML}, [network]: has no effect without data.nodes and data.edges (only its crs "
                             "is used, to check the parcels' x and y)")
         parcels["x_m"], parcels["y_m"] = parcels["x"], parcels["y"]
 
@@ -201,21 +202,23 @@ def build_scenario(
                               threads=sol["threads"]),
         description=sc["description"], assumptions=sc["assumptions"], total_area_km2=sc["total_area_km2"],
         folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path,
-        files={role: s.display for role, s in src.items()}, warnings=tuple(warnings),
+        files={role: s.display for role, s in src.items()}, warnings=tuple(notes),
     )
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
 def _parcels(raw: pd.DataFrame, src: Source, geometry: tuple | None) -> pd.DataFrame:
+    _not_empty(raw, src, "parcel")
     parcels = validate_frame(raw, src.display, schema.PARCEL_COLUMNS, row_kind=src.row_kind, unique="parcel_id",
                              extra_ok=lambda c: c == "geometry")
-    _not_empty(parcels, src, "parcel")
     if geometry is not None:
         import shapely
 
         if len(geometry) != len(parcels):
             raise src.error(f"{len(geometry)} geometries for {len(parcels)} parcels")
-        centroid = shapely.centroid(np.array(geometry, dtype=object))  # None -> NaN
+        with warnings.catch_warnings():  # degenerate polygons: GEOS falls back to a line or point centroid
+            warnings.simplefilter("ignore")
+            centroid = shapely.centroid(np.array(geometry, dtype=object))  # None -> NaN
         for axis, get in (("x", shapely.get_x), ("y", shapely.get_y)):
             parcels[axis] = np.where(np.isnan(parcels[axis]), get(centroid), parcels[axis])
         no_place = np.array([g is None for g in geometry]) & (parcels["x"].isna() | parcels["y"].isna()).to_numpy()
@@ -278,7 +281,7 @@ def _inside(folder: Path, rel: str, field: str) -> tuple[Path, str]:
         base = folder.resolve()
         path = (base / rel).resolve()
     except (OSError, RuntimeError, ValueError) as exc:
-        raise ScenarioError(os_reason(exc), file=display) from None
+        raise ScenarioError(f"{os_reason(exc)} (named by {field} in {TOML})", file=display) from None
     if Path(rel).is_absolute() or not path.is_relative_to(base):
         raise ScenarioError(f"data path '{rel}' leaves the scenario folder", file=TOML, field=field)
     return path, display
@@ -355,7 +358,7 @@ def _rules(cfg: dict[str, Any], ind_ids: set, subareas: set, industries: pd.Data
 
 # --- network --------------------------------------------------------------------------------------------------
 def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFrame, src: dict[str, Source],
-             parcels: pd.DataFrame, rules: Rules, warnings: list[str]) -> tuple[Network, pd.DataFrame]:
+             parcels: pd.DataFrame, rules: Rules, notes: list[str]) -> tuple[Network, pd.DataFrame]:
     """Nodes and edges validated, coordinates checked and projected (parcels get x_m, y_m), access times."""
     from optimizer import network as netmod
 
@@ -386,7 +389,7 @@ def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFra
         checks.check_local_metres(parcels, nodes, src["parcels"])
     parcels["x_m"], parcels["y_m"] = px, py
     nodes["x_m"], nodes["y_m"] = nx_, ny_
-    warnings += checks.check_far(parcels, src["parcels"], nodes, src["nodes"])
+    notes += checks.check_far(parcels, src["parcels"], nodes, src["nodes"])
     network = Network(nodes=nodes, edges=edges, crs=crs, access_speed_kmh=net["access_speed_kmh"],
                       access_links=net["access_links"], detour_factor=net["detour_factor"])
     try:

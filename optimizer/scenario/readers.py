@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import ScenarioError
-from optimizer.scenario.schema import Column
+from optimizer.scenario.schema import MAX_COORD, Column
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -249,15 +249,15 @@ def _geometry(g: Any, display: str, i: int, types: tuple[str, ...]):
 
 
 def _check_coordinates(geoms: list, display: str) -> None:
-    """Every vertex finite (vectorised over all geometries)."""
+    """Every vertex finite and within ±MAX_COORD (vectorised over all geometries)."""
     import shapely
 
     coords, index = shapely.get_coordinates(np.array(geoms, dtype=object), return_index=True)
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        i = int(index[np.argmax(bad)])
-        raise ScenarioError("a coordinate is not a finite number", file=display, row=i + 1, field="geometry",
-                            row_kind="feature")
+    for bad, msg in ((~np.isfinite(coords).all(axis=1), "a coordinate is not a finite number"),
+                     ((np.abs(coords) > MAX_COORD).any(axis=1), f"a coordinate lies beyond ±{MAX_COORD:g}")):
+        if bad.any():
+            i = int(index[np.argmax(bad)])
+            raise ScenarioError(msg, file=display, row=i + 1, field="geometry", row_kind="feature")
 
 
 def _json_kind(v: Any) -> str:

@@ -20,6 +20,7 @@ MAX_FAR = 100.0  # floor-area ratio (the densest towers reach about 30)
 MAX_FLOOR_M2 = 1e11  # floor area: 100,000 km²
 MAX_YUAN_PER_M2 = 1e7  # output or cost per m² of floor
 MAX_YUAN = 1e16  # budgets, pair costs
+MIN_SPEED_KMH = 0.1  # slower is a closed link: leave the edge out
 MAX_SPEED_KMH = 1000.0
 MAX_COORD = 1e7  # |x|, |y| in metres (`local_m`, or no CRS); EPSG:4326 takes lon in [-180, 180], lat in [-90, 90]
 MAX_METRIC_PER_M2 = 1e6  # any further per-m² rate (teams, patents...)
@@ -104,7 +105,7 @@ NODE_COLUMNS: tuple[Column, ...] = (
 EDGE_COLUMNS: tuple[Column, ...] = (
     Column("from_node", "text"),
     Column("to_node", "text"),
-    Column("speed_kmh", "number", min=0.0, above=True, max=MAX_SPEED_KMH, unit="km/h"),
+    Column("speed_kmh", "number", min=MIN_SPEED_KMH, max=MAX_SPEED_KMH, unit="km/h"),
     Column("length_m", "number", required=False, default=NONE, min=0.0, max=MAX_COORD, unit="m"),
     Column("corridor", "text", required=False, default=""),
 )
@@ -185,7 +186,7 @@ TOML_TABLES: tuple[Table, ...] = (
           value=Key("<industry_id>", "number", min=0.0, max=MAX_YUAN), doc="industry_id = yuan"),
     Table("network", keys=(
         Key("crs", "text", default="EPSG:4326", choices=("EPSG:4326", "local_m")),
-        Key("access_speed_kmh", "number", default=12.0, min=0.0, above=True, max=MAX_SPEED_KMH),
+        Key("access_speed_kmh", "number", default=12.0, min=MIN_SPEED_KMH, max=MAX_SPEED_KMH),
         Key("access_links", "int", default=3, min=1, max=100),
         Key("detour_factor", "number", default=1.3, min=1.0, max=10.0),
     )),
