@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.network import access_times, local_origin, to_local_metres
+from optimizer.network import (
+    access_times,
+    far_points,
+    great_circle_m,
+    local_origin,
+    lonlat_issue,
+    to_local_metres,
+)
 
 
 def _haversine_m(lon1, lat1, lon2, lat2, r=6371008.8):
@@ -184,3 +191,50 @@ def test_projection_origin_default_and_scalar_shape():
     assert y[0] == pytest.approx(-y[1], rel=1e-3)
     x0, y0 = to_local_metres(np.array([113.85]), np.array([22.6]), 113.85, 22.6)
     assert x0[0] == 0.0 and y0[0] == 0.0
+
+
+# --- coordinate checks used by the loader ------------------------------------------------------------------------
+@pytest.mark.parametrize("x, y, want", [
+    ([113.9, -73.9], [22.5, 40.7], None),  # Shenzhen, New York
+    ([180.0, -180.0], [90.0, -90.0], None),  # the limits are allowed
+    ([113.9, np.nan], [22.5, np.nan], None),  # missing values are not judged
+    ([22.5, 22.6], [113.9, 114.0], ("swapped", 0)),
+    ([22.5, 40.7], [113.9, -73.9], ("swapped", 0)),
+    ([113.9, 22.6], [22.5, 114.0], ("not_degrees", 1)),  # one row swapped: |x| > 90 elsewhere, not a clean swap
+    ([820_000.0], [2_500_000.0], ("not_degrees", 0)),  # UTM metres
+    ([0.0, 200.0], [0.0, 300.0], ("not_degrees", 1)),  # small local metres
+])
+def test_lonlat_issue(x, y, want):
+    assert lonlat_issue(np.array(x), np.array(y)) == want
+
+
+def test_great_circle_matches_haversine():
+    lon = np.array([113.8108, 113.9067, -73.9857])
+    lat = np.array([22.6394, 22.4794, 40.7484])
+    d = great_circle_m(lon[0], lat[0], lon[1:], lat[1:])
+    assert d[0] == pytest.approx(_haversine_m(lon[0], lat[0], lon[1], lat[1]), rel=1e-9)
+    assert d[1] == pytest.approx(12_960_000, rel=0.01)  # Shenzhen - New York, about 12,960 km
+
+
+def test_far_points_agrees_with_brute_force():
+    rng = np.random.default_rng(3)
+    anchors = rng.uniform(0, 20_000, (30, 2))  # a 20 km network: extent ~28 km, threshold 50 km
+    points = np.vstack([rng.uniform(-100_000, 120_000, (2000, 2)), [[np.nan, 0.0]]])
+    far, dist, limit = far_points(points, anchors, 50_000)
+    assert limit == 50_000
+    brute = np.sqrt(((points[:, None, :] - anchors[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    want = np.flatnonzero(~(brute <= 50_000))  # NaN counts as far
+    assert far.tolist() == want.tolist()
+    assert dist[:-1] == pytest.approx(brute[want[:-1]]) and np.isinf(dist[-1])
+
+
+def test_far_points_threshold_grows_with_the_extent():
+    anchors = np.array([[0.0, 0.0], [300_000.0, 400_000.0]])  # extent 500 km
+    far, _, limit = far_points(np.array([[150_000.0, 200_000.0], [900_000.0, 400_000.0]]), anchors, 50_000)
+    assert limit == 500_000 and far.tolist() == [1]
+    assert far_points(np.zeros((0, 2)), anchors, 1.0)[0].tolist() == []
+
+
+def test_infinite_edge_length_raises():
+    with pytest.raises(ValueError, match="length_m"):
+        access_times(np.zeros((1, 2)), LINE_NODES, _edges([("A", "B", 60.0, np.inf)]), 6.0, 1, 1.0)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import (
+    REPO,
     TINY,
     frames_from,
     industry,
@@ -19,7 +20,9 @@ from helpers import (
     write_text_files,
 )
 
-from optimizer.scenario import build_scenario, load_scenario
+from optimizer.errors import ScenarioError
+from optimizer.scenario import build_scenario, load_scenario, schema
+from optimizer.scenario.config import check_config
 
 
 def test_tiny_loads_with_types_and_rows(tiny):
@@ -200,3 +203,84 @@ def test_lon_lat_network_access_times(tmp_path):
     sc = load_scenario(write_scenario_folder(tmp_path, config, frames))
     dist_m = 0.009 * math.pi / 180 * 6_371_000
     assert sc.access["metro"].tolist() == pytest.approx([dist_m * 1.3 / 200.0, 0.0], rel=5e-3, abs=1e-9)
+
+
+# --- strict schema, cross-checks and warnings ----------------------------------------------------------------------
+def test_tiny_warns_about_its_park(tiny):
+    assert tiny.warnings == ("parcels.csv, field 'zone': zone 'G1' (1 parcel, 0.005 km², first at row 6) is allowed "
+                             "for no industry, so these parcels stay empty",)
+
+
+@pytest.mark.parametrize("variant", ["", "before", "after"])
+def test_qianhai_variants_load_with_their_numbers(variant):
+    sc = load_scenario(REPO / "scenarios" / "qianhai" / variant)
+    n = 603 if variant == "before" else 3330
+    assert sc.n_parcels == n and sc.n_industries == 16
+    assert len(sc.rules.access_rules) == 14 and sc.network.crs == "EPSG:4326"
+    assert sc.solver.name == "auto" and sc.solver.threads == 2
+    assert sc.rules.total_budget_yuan == (45e9 if variant == "before" else 60e9)
+    assert all("matches no parcel" in w or "zone 'G1'" in w for w in sc.warnings)
+
+
+def test_config_defaults_fill_every_key():
+    cfg = check_config({"scenario": {"name": "x"}})
+    assert cfg["solver"] == {"name": "highs", "time_limit_s": 60.0, "mip_gap": 1e-4, "threads": 0}
+    assert cfg["access_rules"] == [] and cfg["rules.industry_budget_yuan"] == {}
+    assert np.isnan(cfg["rules"]["total_budget_yuan"])
+
+
+@pytest.mark.parametrize("config, field, words", [
+    ({"access_rule": []}, "access_rule", "did you mean `access_rules`?"),
+    ({"solver": {"threads": 2.7}}, "solver.threads", "whole number"),
+    ({"solver": {"threads": np.int64(2)}}, None, None),  # numpy integers from generators are integers
+    ({"network": {"access_links": True}}, "network.access_links", "got true"),
+    ({"objective": {"cost_weight": 10**400}}, "objective.cost_weight", "finite"),
+    ({"metric_rules": [{"metric": "jobs", "min": 1.0, "maxx": 2.0}]}, "metric_rules[1].maxx", "did you mean `max`?"),
+])
+def test_in_memory_configs_are_checked_too(config, field, words):
+    frames = frames_from([parcel("P1", 1000, "B", 2)], [industry("k", 10, "B", 1, 2)])
+    if field is None:
+        build_scenario({"scenario": {"name": "x"}, **config}, frames)
+        return
+    with pytest.raises(ScenarioError) as exc:
+        build_scenario({"scenario": {"name": "x"}, **config}, frames)
+    assert (exc.value.file, exc.value.field) == ("scenario.toml", field)
+    assert words in str(exc.value)
+
+
+def test_zones_file_and_compatibility_columns(tmp_path):
+    write_text_files(tmp_path, {
+        "scenario.toml": '[scenario]\nname = "z"\n[data]\nparcels = "p.csv"\nindustries = "i.csv"\nzones = "z.csv"\n',
+        "p.csv": "parcel_id,area_m2,zone,far_max,subarea\nP1,1000,B2,2,core\nP2,1000,G1,0.2,core\n",
+        "i.csv": "industry_id,name,output_per_m2,jobs_per_m2,allowed_zones,far_min,far_max\nk,K,10,0.1,B2;B1,1,2\n",
+        "z.csv": "code,name,class\nB1,Commercial,business\nB2,Offices,business\nG1,Park,green\n",
+    })
+    sc = load_scenario(tmp_path)
+    assert list(sc.compatibility.columns) == ["zone", "industry_id"]
+    assert sc.files["zones"] == "z.csv"
+    assert [w.split(":")[1].split("(")[0].strip() for w in sc.warnings] == ["zone 'G1'", "zone 'B1'"]
+
+
+def test_blank_lines_and_byte_order_mark(tmp_path):
+    write_text_files(tmp_path, {
+        "scenario.toml": '[scenario]\nname = "b"\n[data]\nparcels = "p.csv"\nindustries = "i.csv"\n',
+        "p.csv": "\ufeffparcel_id,area_m2,zone,far_max,subarea\r\nP1,1000,B2,2,core\r\n\r\n  \r\nP2,1000,B2,2,core\r\n",
+        "i.csv": 'industry_id,name,output_per_m2,jobs_per_m2,allowed_zones,far_min,far_max\nk,"K, ""the"" one",10,0.1,B2,1,2\n',
+    })
+    sc = load_scenario(tmp_path)
+    assert sc.parcels["parcel_id"].tolist() == ["P1", "P2"]
+    assert sc.parcels["_row"].tolist() == [2, 5]  # the blank lines are rows 3 and 4
+    assert sc.industries["name"].tolist() == ['K, "the" one']
+
+
+def test_docs_name_every_key_and_column():
+    doc = (REPO / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    for table in schema.TOML_TABLES:
+        assert f"[{table.name}]" in doc or f"`{table.name}." in doc, table.name
+        for key in table.keys:
+            assert f"{table.name}.{key.name}" in doc or f"{table.name}[i].{key.name}" in doc \
+                or f", `{key.name}`" in doc, f"{table.name}.{key.name}"
+    for columns in (schema.PARCEL_COLUMNS, schema.INDUSTRY_COLUMNS, schema.PAIR_COLUMNS, schema.ZONE_COLUMNS,
+                    schema.NODE_COLUMNS, schema.EDGE_COLUMNS):
+        for col in columns:
+            assert col.name in doc, col.name
