@@ -87,6 +87,75 @@ def test_smoothed_gradient_matches_finite_differences():
         assert fd == pytest.approx(g0[i], rel=1e-4, abs=1e-6)
 
 
+# --- infeasible scenarios: the engines say "infeasible" (not "no plan"), so the pipeline explains the conflict ---
+def _budget_below_the_demand_floors(budget: float = 2.0e7):
+    """Every floor fits the parcels, but the floors cost more than the budget: finance ≥ 20,000 m² on B2 at
+    1,000 yuan/m² (2e7) and factory (its share at least 40 %) on M1 at 500 yuan/m² (at least 1e7): 3e7 > 2e7.
+    Invisible before solving; the LP relaxation is infeasible already."""
+    parcels = [parcel("P1", 10_000, "B2", 5, "core", dev_cost_per_m2=1000),
+               parcel("P2", 20_000, "B2", 2, "core", dev_cost_per_m2=1000),
+               parcel("P3", 30_000, "M1", 2, "edge", dev_cost_per_m2=500),
+               parcel("P4", 10_000, "M1", 1.5, "edge", dev_cost_per_m2=500, must_develop=True)]
+    inds = [industry("finance", 50_000, "B2", 2, 6, max_floor_total_m2=50_000, min_floor_total_m2=20_000,
+                     min_share=0.5),
+            industry("it", 30_000, "B2;M1", 1, 4, max_floor_total_m2=60_000),
+            industry("factory", 10_000, "M1", 0.5, 2, min_floor_total_m2=20_000, min_share=0.4)]
+    return make_scenario(parcels, inds, {"rules": {"total_budget_yuan": budget}})
+
+
+def _one_parcel_two_small_demands():
+    """P1 must be developed; a and b each need at least 1,000 m² there but may have at most 500 m² in all.
+    The LP relaxation is feasible (half of each: 500 m² apiece); no plan is."""
+    return make_scenario([parcel("P1", 1000, "B", 2, must_develop=True)],
+                         [industry("a", 100, "B", 1, 2, max_floor_total_m2=500),
+                          industry("b", 90, "B", 1, 2, max_floor_total_m2=500)])
+
+
+@pytest.mark.parametrize("solver", ["lagrange", "auto"])
+def test_engine_explains_an_infeasible_scenario(solver):
+    with pytest.raises(InfeasibleScenario, match="proved that no plan satisfies all rules") as info:
+        solve_scenario(_budget_below_the_demand_floors(), solver=solver)
+    assert [c for c in info.value.conflicts if c.startswith("total development budget ≤ ")] == \
+        info.value.conflicts  # the budget, and it alone
+    # the same scenario with the budget its floors need is solved, not called infeasible
+    res = solve_scenario(_budget_below_the_demand_floors(3.0e7), solver=solver, mip_gap=1e-4)
+    assert res.check.passed and res.status == "optimal"
+
+
+@pytest.mark.parametrize("solver", ["lagrange", "auto"])
+def test_engine_explains_an_integer_infeasible_scenario(solver):
+    sc = _one_parcel_two_small_demands()
+    res = solve_bundle(build_model(sc), solver, SolveOptions(time_limit_s=30))
+    assert res.status == "infeasible" and not res.has_plan
+    assert res.phases[0]["phase"] == "dual"
+    assert any(p["stopped_by"] == "infeasible" for p in res.phases)
+    with pytest.raises(InfeasibleScenario) as info:
+        solve_scenario(sc, solver=solver)
+    assert any("demand bounds of" in c or "parcel P1" in c for c in info.value.conflicts)
+
+
+def test_dual_bound_below_every_plan_proves_infeasibility():
+    P = lagrange._split(build_model(_budget_below_the_demand_floors()))
+    least = lagrange.least_objective(P)
+    res = lagrange.dual_ascent(P, 1e-5, least=least)
+    assert res.stopped_by == "infeasible" and res.bound < least
+    feasible = lagrange._split(build_model(_budget_below_the_demand_floors(3.0e7)))
+    res = lagrange.dual_ascent(feasible, 1e-5, least=lagrange.least_objective(feasible))
+    assert res.stopped_by == "converged"
+
+
+def test_engine_phases_say_what_stopped_each_step():
+    sc = scenario_from(*random_instance(2, n_parcels=60, n_industries=5))
+    res = solve_bundle(build_model(sc), "lagrange", SolveOptions(time_limit_s=60, mip_gap=1e-3))
+    dual, *repairs = res.phases
+    assert dual["phase"] == "dual" and dual["stopped_by"] in ("converged", "evaluation_limit")
+    assert dual["evaluations"] > 0 and dual["seconds"] >= 0
+    assert repairs and all(p["phase"] == f"repair {i + 1}" for i, p in enumerate(repairs))
+    assert all(p["stopped_by"] in ("gap_reached", "node_limit", "infeasible_restriction") for p in repairs)
+    assert all(p["open_parcels"] >= 1 for p in repairs)
+    assert repairs[-1]["stopped_by"] == "gap_reached" and repairs[-1]["gap"] == pytest.approx(res.gap)
+
+
 # --- sub-area absolute floor bounds and the zone-area KPI ----------------------------------------------------
 def _two_subareas(extra_rules: list[dict]):
     parcels = [parcel("A1", 10000, "B2", 4, "core", dev_cost_per_m2=5000),

@@ -45,8 +45,14 @@ def solve_bundle(bundle, solver: str = "highs", options: SolveOptions | None = N
 
 
 def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
-    """The Lagrangian engine first (bound and plan fast); if its gap is above the target and time is left,
-    HiGHS on the full model, warm-started from that plan, to improve the plan or prove the bound."""
+    """The Lagrangian engine first (bound and plan fast); if its gap is above the target, HiGHS on the full
+    model, warm-started from that plan, to improve the plan or prove the bound.
+
+    Repeatable: the engine gets the whole time limit as its ceiling and stops on its own deterministic work
+    limits (below the AUTO_LAGRANGE_PAIRS size it leaves out its full-model repair, which HiGHS does here), so
+    when HiGHS starts, and with how much time, decides nothing unless the time limit is reached, which the
+    result's phases then say.
+    """
     import time
     from dataclasses import replace
 
@@ -54,28 +60,35 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     from optimizer.solvers.base import rel_gap
 
     t0 = time.perf_counter()
-    share = options.time_limit_s if bundle.n_pairs >= AUTO_LAGRANGE_PAIRS else 0.5 * options.time_limit_s
-    first = lagrange.solve(bundle, replace(options, time_limit_s=share))
+    big = bundle.n_pairs >= AUTO_LAGRANGE_PAIRS
+    first = lagrange.solve(bundle, options, full_repair=big)
     left = options.time_limit_s - (time.perf_counter() - t0)
-    if (first.has_plan and first.gap <= options.mip_gap) or left < 1.0 or bundle.n_pairs >= AUTO_LAGRANGE_PAIRS:
+    done = first.has_plan and first.gap <= options.mip_gap
+    if first.status in ("infeasible", "unbounded") or done or big:
         return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
                        message=f"lagrange: {first.message}")
+    if left <= 0:
+        return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
+                       phases=(*first.phases, {"phase": "highs", "stopped_by": "time_limit", "seconds": 0.0}),
+                       message=f"lagrange: {first.message}; no time left for HiGHS")
     maximize = bundle.milp.sense == "maximize"
     target = None
     if np.isfinite(first.bound):
         target = first.bound * (1 - options.mip_gap) if maximize else first.bound * (1 + options.mip_gap)
     second = solve_milp(bundle.milp, "highs", replace(options, time_limit_s=left, stop_at_objective=target,
-                                                      warm_start=first.x))
+                                                      warm_start=first.x,
+                                                      threads=lagrange.engine_threads(options)))
+    phases = (*first.phases, *second.phases)
     plans = [r for r in (first, second) if r.has_plan]
     if not plans:
-        return replace(second, solver="auto", solve_s=time.perf_counter() - t0)
+        return replace(second, solver="auto", solve_s=time.perf_counter() - t0, phases=phases)
     best = max(plans, key=lambda r: r.objective) if maximize else min(plans, key=lambda r: r.objective)
     bounds = [r.bound for r in (first, second) if np.isfinite(r.bound)]
     bound = (min(bounds) if maximize else max(bounds)) if bounds else np.nan
     gap = rel_gap(best.objective, bound)
     status = "optimal" if np.isfinite(gap) and gap <= options.mip_gap else "feasible"
     return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
-                       message=f"lagrange then highs: {second.message}")
+                       message=f"lagrange then highs: {second.message}", phases=phases)
 
 
 __all__ = ["BACKENDS", "ENGINES", "SolveOptions", "SolveResult", "available_solvers", "solve_bundle", "solve_milp"]

@@ -11,6 +11,16 @@ polytope is integral, this bound equals the LP bound, which is tight on this mod
 A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it (their floor stays
 free within its range, so coupling rows can still be met); the parcels with the closest decisions stay open with
 their best few options; HiGHS solves that model, with more parcels opened while the gap is above the target.
+
+Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
+tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
+of L-BFGS-B iterations and evaluations per smoothing level, and a total evaluation budget computed from
+the time limit with a nominal cost per evaluation, never from measured speed). Each restricted repair MILP
+stops at its gap, at the target objective or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a
+fixed thread count: HiGHS's MIP search depends on the thread count but, for a given count, not on load); only
+the last repair, on the full model, runs until its gap is closed. The time limit itself is a hard ceiling:
+the phase it cuts says so in `SolveResult.phases` ("stopped_by": "time_limit"). The same scenario and options
+thus give the same plan on an idle and on a busy machine; seconds in `phases` and messages are informational.
 """
 
 from __future__ import annotations
@@ -28,6 +38,20 @@ from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
 NAME = "lagrange"
 LOCAL_FAMILIES = ("one_use", "floor_min", "floor_max")
 DEFINITION_FAMILIES = ("total_floor", "subarea_floor")
+
+# Deterministic work limits (see the module docstring). None of them is a share of the wall-clock.
+DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
+DUAL_LEVEL_EVALUATIONS = 1500  # function evaluations per smoothing level
+DUAL_TIME_SHARE = 0.5  # the dual's evaluation budget: this share of the time limit ...
+NOMINAL_WORK_PER_S = 1.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; busy 2-core machine)
+REPAIR_NODE_LIMIT = 1000  # branch-and-bound nodes of each restricted repair (the full-model repair has none)
+# HiGHS's MIP search depends on its thread count (not on load), so "threads = 0" (the solver's choice, which
+# follows the machine's cores) becomes this fixed count inside the engine: the same plan on any machine.
+ENGINE_THREADS = 2
+
+
+def engine_threads(opts: SolveOptions) -> int:
+    return int(opts.threads) if opts.threads else ENGINE_THREADS
 
 
 @dataclass
@@ -144,10 +168,37 @@ def _smoothed(P: _Problem, mu: np.ndarray, T: float, weights: bool = False):
     return smooth_val + const, grad, exact_val + const
 
 
-def dual_ascent(P: _Problem, deadline: float, target_rel: float, progress=None):
+@dataclass
+class DualResult:
+    """What the dual phase proved and why it stopped."""
+
+    bound: float  # best proven bound (internal maximisation form)
+    mu: np.ndarray  # multipliers μ = (μ_up, μ_lo) at it
+    evaluations: int
+    stopped_by: str  # "converged" | "evaluation_limit" | "time_limit" | "infeasible"
+    levels: int  # smoothing levels started
+
+
+def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
+    """Function evaluations the dual may use: DUAL_TIME_SHARE of the time limit at the nominal speed.
+
+    A cost model, not a measurement: it depends only on the problem's size and the options, so a busy machine
+    gets the same budget (and the same dual) as an idle one.
+    """
+    work = P.n + P.A1.nnz + P.A2.nnz + P.D.nnz
+    if not np.isfinite(time_limit_s):
+        return 2 ** 62
+    return max(int(DUAL_TIME_SHARE * max(time_limit_s, 0.0) * NOMINAL_WORK_PER_S / max(work, 1)), 1)
+
+
+def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, deadline: float = np.inf,
+                progress=None, least: float = -np.inf) -> DualResult:
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
-    Returns (best proven bound, the multipliers μ = (μ_up, μ_lo) at it, function evaluations, final temperature).
+    Stops when the last level converges, on the evaluation limits (per level: DUAL_LEVEL_ITERATIONS
+    iterations, DUAL_LEVEL_EVALUATIONS evaluations; in all: `max_evals`), once a proven bound falls below
+    `least` (the least objective any plan can have: no plan exists), or at `deadline` (the user's time limit,
+    on time.perf_counter(): the only clock read here).
     """
     from scipy.optimize import minimize
 
@@ -158,39 +209,60 @@ def dual_ascent(P: _Problem, deadline: float, target_rel: float, progress=None):
     _, _, exact0 = _smoothed(P, mu, 1.0)
     best = {"val": exact0, "mu": mu.copy(), "evals": 0}
     if m == 0:
-        return exact0, mu, 0, 1.0
+        return DualResult(exact0, mu, 0, "converged", 0)
+    max_evals = 2 ** 62 if max_evals is None else max(int(max_evals), 1)
     n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
     T = max(abs(exact0), 1e-9) * 1e-2 / max(n_opt, 1.0)
     T_final = max(abs(exact0), 1e-9) * target_rel / max(n_opt, 1.0)
 
     class _Stop(Exception):
-        pass
+        def __init__(self, why: str):
+            self.why = why
 
     def fun(x, T):
+        if best["evals"] >= max_evals:
+            raise _Stop("evaluation_limit")
         if time.perf_counter() > deadline:
-            raise _Stop
+            raise _Stop("time_limit")
         val, grad, exact = _smoothed(P, x, T)
         best["evals"] += 1
         if exact < best["val"]:
             best["val"], best["mu"] = exact, x.copy()
             if progress is not None:
                 progress(best["evals"], exact)
+            if exact < least:
+                raise _Stop("infeasible")
         return val, grad
 
     # a loose target (≥ 0.1 %) needs no fine dual: stop each level once it improves by less than that
     ftol = target_rel * 1e-2 if target_rel >= 1e-4 else 1e-12
+    levels, stopped_by = 0, "converged"
     while True:
+        levels += 1
         try:
             res = minimize(fun, mu, args=(T,), jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 500, "ftol": ftol, "gtol": 1e-10})
+                           options={"maxiter": DUAL_LEVEL_ITERATIONS, "maxfun": DUAL_LEVEL_EVALUATIONS,
+                                    "ftol": ftol, "gtol": 1e-10})
             mu = res.x
-        except _Stop:
+        except _Stop as stop:
+            stopped_by = stop.why
             break
         if T <= T_final:
+            # status 1: the level's iteration or evaluation limit; 0 and 2 (no further descent): converged
+            stopped_by = "evaluation_limit" if res.status == 1 else "converged"
             break
         T = max(T / 10.0, T_final)
-    mu = best["mu"]
-    return best["val"], mu, best["evals"], T_final
+    return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels)
+
+
+def least_objective(P: _Problem) -> float:
+    """The least objective (internal maximisation form) that any plan can have: each parcel at its worst
+    option (a pair at its least or most floor, or none unless it must be developed). A proven dual bound below
+    it means that no plan exists."""
+    rx, rf = P.c[:P.n], P.c[P.n:2 * P.n]
+    v = rx + np.minimum(rf * P.lo_u, rf * P.hi_u)
+    worst = np.minimum.reduceat(v, P.starts)
+    return float(np.where(P.must, worst, np.minimum(worst, 0.0)).sum())
 
 
 def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None):
@@ -235,10 +307,12 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
 
 
 def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray, opts: SolveOptions,
-            time_left: float, warm: np.ndarray | None, stop_at: float | None):
-    """Solve the MILP restricted to the kept pairs (fixed pairs' x set to 1 and substituted out).
+            time_left: float, warm: np.ndarray | None, stop_at: float | None, node_limit: int | None = None):
+    """Solve the MILP restricted to the kept pairs (fixed pairs' x set to 1 and substituted out), within
+    `node_limit` branch-and-bound nodes and the `time_left` of the user's limit.
 
-    Returns (full column vector or None, the restricted solve's result or None if the restriction is empty).
+    Returns (full column vector or None, the restricted solve's result or None if a rule is left without any
+    column that could meet it).
     """
     from dataclasses import replace
 
@@ -276,9 +350,9 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
                  col_upper=col_upper, integrality=integ, blocks=())
     ws = warm[cols] if warm is not None else None
     target = None if stop_at is None else stop_at - offset
-    res = highs.solve(rm, SolveOptions(time_limit_s=max(time_left, 0.5), mip_gap=opts.mip_gap / 4,
-                                       threads=opts.threads, log=opts.log, warm_start=ws,
-                                       stop_at_objective=target))
+    res = highs.solve(rm, SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4,
+                                       threads=engine_threads(opts), log=opts.log, warm_start=ws,
+                                       stop_at_objective=target, node_limit=node_limit))
     if not res.has_plan:
         return None, res
     x = np.zeros(m.n_cols)
@@ -303,8 +377,23 @@ def _link_rows(bundle: ModelBundle, pairs: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, int)
 
 
-def solve(bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
-    """Bound by Lagrangian relaxation, plan by restricted repair; both within the wall-clock limit."""
+def repair_schedule(n_seg: int) -> list[int]:
+    """Parcels left open by each restricted repair: increasing, all below or at the number of parcels."""
+    out: list[int] = []
+    for k in (max(100, n_seg // 50), n_seg // 10, n_seg // 3):
+        k = min(k, n_seg)
+        if k > 0 and (not out or k > out[-1]):
+            out.append(k)
+    return out
+
+
+def solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool = True) -> SolveResult:
+    """Bound by Lagrangian relaxation, plan by restricted repairs; every phase on deterministic work limits,
+    the wall-clock limit only as a hard ceiling (see the module docstring).
+
+    `full_repair=False` leaves out the last repair (the full model with every pair open): the auto solver
+    hands that step to HiGHS on the original model.
+    """
     from optimizer.solvers import highs
 
     t0 = time.perf_counter()
@@ -313,7 +402,9 @@ def solve(bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
     sign = 1.0 if m.sense == "maximize" else -1.0
     P = _split(bundle)
     if P.n == 0:  # nothing to decompose
-        return highs.solve(m, opts)
+        from dataclasses import replace
+
+        return highs.solve(m, replace(opts, threads=engine_threads(opts)))
     target = max(opts.mip_gap / 10, 1e-7)
 
     def prog(evals, v):
@@ -321,36 +412,95 @@ def solve(bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
             opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": np.nan,
                            "bound": sign * v * m.obj_scale, "gap": np.nan, "evaluations": evals})
 
-    bound, mu, n_evals, _ = dual_ascent(P, t0 + 0.5 * opts.time_limit_s, target, progress=prog)
+    least = least_objective(P)
+    scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum())
+    dual = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
+                       least=least - 1e-6 * max(scale, 1.0))
+    bound, mu = dual.bound, dual.mu
     dual_s = time.perf_counter() - t0
+    phases = [{"phase": "dual", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
+               "levels": dual.levels, "seconds": round(dual_s, 3)}]
     stop_at = sign * bound * (1 - sign * opts.mip_gap) * m.obj_scale
-    x_best, obj_best, last, tries = None, -np.inf, None, 0
+    x_best, obj_best, last = None, -np.inf, None
+    proven_infeasible = False
     n_seg = len(P.starts)
-    schedule = [max(100, n_seg // 50), n_seg // 10, n_seg // 3, n_seg]
-    for i, n_free in enumerate(schedule):
-        left = deadline - time.perf_counter()
-        if left <= 0.2:
+    tries = [(k, 3) for k in repair_schedule(n_seg)] + ([(n_seg, P.n)] if full_repair else [])
+    if dual.stopped_by == "infeasible":
+        # the bound is below any plan's objective: no plan exists. HiGHS confirms it on the LP relaxation
+        # (cheap when infeasible) before the answer is given; should it disagree, the repairs run as usual.
+        proven_infeasible = _lp_infeasible(m, opts, deadline, phases)
+        if proven_infeasible:
+            tries = []
+    for i, (n_free, top) in enumerate(tries):
+        full = top >= P.n
+        t_try = time.perf_counter()
+        left = deadline - t_try
+        entry = {"phase": f"repair {i + 1}", "open_parcels": n_free}
+        if left <= 0:
+            phases.append({**entry, "stopped_by": "time_limit", "seconds": 0.0})
             break
-        last_try = i == len(schedule) - 1
-        keep, fixed = _candidates(P, mu, max(min(n_free, n_seg), 1), top=P.n if last_try else 3,
-                                  incumbent=x_best)
-        tries += 1
-        budget = left if last_try else 0.4 * left
-        x, res = _repair(bundle, P, keep, fixed, opts, budget, x_best, stop_at)
+        keep, fixed = _candidates(P, mu, n_free, top=top, incumbent=x_best)
+        entry["open_parcels"] = int((np.bincount(P.seg_of_pair[keep & ~fixed], minlength=n_seg) > 0).sum())
+        x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
+                         node_limit=None if full else REPAIR_NODE_LIMIT)
         last = res if res is not None else last
+        why = "infeasible_restriction" if res is None else _repair_stop(res)
+        if full and why == "infeasible_restriction" and not fixed.any() and keep.all():
+            why = "infeasible"  # the "restriction" was the whole model: no plan exists
+            proven_infeasible = True
+        entry.update(stopped_by=why, nodes=_nodes(res))
         if x is not None:
             obj = float(P.c @ x[:2 * P.n])
             if obj > obj_best:
                 x_best, obj_best = x, obj
-            if rel_gap(obj_best, bound) <= opts.mip_gap:
-                break
+            entry["gap"] = float(rel_gap(obj_best, bound))
+        phases.append({**entry, "seconds": round(time.perf_counter() - t_try, 3)})
+        if why == "time_limit" or (x_best is not None and rel_gap(obj_best, bound) <= opts.mip_gap):
+            break
     solve_s = time.perf_counter() - t0
-    info = f"dual bound from {n_evals} evaluations in {dual_s:.1f} s; plan from restricted repair ({tries} tries)"
+    n_tries = sum(ph["phase"].startswith("repair") for ph in phases)
+    info = (f"dual bound from {dual.evaluations} evaluations ({dual.stopped_by.replace('_', ' ')}) in "
+            f"{dual_s:.1f} s; plan from restricted repair ({n_tries} tries)")
+    if proven_infeasible:
+        return SolveResult("infeasible", None, np.nan, np.nan, np.nan, solve_s, NAME, phases=tuple(phases),
+                           message="no plan satisfies all rules (proved: the model or its LP relaxation is "
+                                   "infeasible)")
     if x_best is None:
         msg = "no plan found by the restricted repair" + (f" ({last.message})" if last is not None else "")
         return SolveResult("no_solution", None, np.nan, sign * bound * m.obj_scale, np.nan, solve_s, NAME,
-                           message=msg)
+                           message=msg, phases=tuple(phases))
     gap = rel_gap(obj_best, bound)
     status = "optimal" if gap <= opts.mip_gap else "feasible"
     return SolveResult(status, x_best, sign * obj_best * m.obj_scale, sign * bound * m.obj_scale, gap, solve_s,
-                       NAME, message=info)
+                       NAME, message=info, phases=tuple(phases))
+
+
+def _repair_stop(res: SolveResult) -> str:
+    """A repair's HiGHS stop in the words of SolveResult.phases."""
+    why = res.phases[0]["stopped_by"] if res.phases else "other"
+    names = {"optimal": "gap_reached", "objective_target": "gap_reached",
+             "infeasible": "infeasible_restriction"}
+    return names.get(why, why)
+
+
+def _nodes(res: SolveResult | None) -> int:
+    return int(res.phases[0].get("nodes", 0)) if res is not None and res.phases else 0
+
+
+def _lp_infeasible(m, opts: SolveOptions, deadline: float, phases: list) -> bool:
+    """Whether the LP relaxation of the full model is infeasible (then so is the model); recorded as a phase.
+
+    Only a proof counts: a stop at the time limit or anything but HiGHS's "infeasible" answers False."""
+    from dataclasses import replace
+
+    from optimizer.solvers import highs
+
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        phases.append({"phase": "lp relaxation", "stopped_by": "time_limit", "seconds": 0.0})
+        return False
+    lp = replace(m, integrality=np.zeros(m.n_cols, bool))
+    res = highs.solve(lp, SolveOptions(time_limit_s=left, threads=engine_threads(opts), log=opts.log))
+    ph = res.phases[0] if res.phases else {"stopped_by": "other", "seconds": res.solve_s}
+    phases.append({"phase": "lp relaxation", "stopped_by": ph["stopped_by"], "seconds": ph["seconds"]})
+    return res.status == "infeasible"
