@@ -121,6 +121,8 @@ def build_scenario(
     for role in ("parcels", "industries"):
         if role not in frames:
             raise ScenarioError(f"no {role} table", file=f"{role}.csv")
+    if ("nodes" in frames) != ("edges" in frames):
+        raise ScenarioError("a network needs both nodes and edges", file=TOML, field="data.nodes")
     src = {role: Source(df.attrs.get("display", f"{role}.csv"), df.attrs.get("row_kind", "row"))
            for role, df in frames.items()}
 
@@ -143,16 +145,8 @@ def build_scenario(
         ("far_min", "far_max"), ("min_floor_total_m2", "max_floor_total_m2"), ("min_share", "max_share"),
         ("min_sites", "max_sites"),
     ])
-    ind_ids = industries["industry_id"]
 
-    if "compatibility" in frames:
-        compat_src, compat_field = src["compatibility"], "zone"
-        compat = validate_frame(prep("compatibility"), compat_src.display, schema.COMPAT_COLUMNS)
-        _not_empty(compat, compat_src, "compatibility")
-        _check_refs(compat, "industry_id", ind_ids, compat_src, "industry")
-    else:
-        compat_src, compat_field = src["industries"], "allowed_zones"
-        compat = _allowed_zones(industries, compat_src)
+    compat, compat_src, compat_field = _compatibility(frames, prep, src, industries)
     if "zones" in frames:
         zones = validate_frame(prep("zones"), src["zones"].display, schema.ZONE_COLUMNS, unique="code")
         _not_empty(zones, src["zones"], "zone")
@@ -162,35 +156,14 @@ def build_scenario(
         ])
     notes += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
     compat = compat[["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
+    pairs = _pairs(prep("pairs"), src["pairs"], parcels, industries) if "pairs" in frames else None
 
-    pairs = None
-    if "pairs" in frames:
-        pairs = validate_frame(prep("pairs"), src["pairs"].display, schema.PAIR_COLUMNS)
-        _check_refs(pairs, "parcel_id", parcels["parcel_id"], src["pairs"], "parcel")
-        _check_refs(pairs, "industry_id", ind_ids, src["pairs"], "industry")
-        dup = pairs.duplicated(["parcel_id", "industry_id"]).to_numpy()
-        if dup.any():
-            i = int(np.argmax(dup))
-            raise src["pairs"].error("duplicate (parcel_id, industry_id) pair", row=int(pairs[ROW].iloc[i]),
-                                     field="industry_id")
-
-    rules = _rules(cfg, set(ind_ids), set(parcels["subarea"].unique()), industries)
+    rules = _rules(cfg, set(industries["industry_id"]), set(parcels["subarea"].unique()), industries)
     network, access = None, None
     if "nodes" in frames:
         network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, notes)
     else:
-        if rules.access_rules:
-            raise ScenarioError("access rules need a transport network (data.nodes and data.edges)",
-                                file=TOML, field="access_rules")
-        px, py, rows = parcels["x"].to_numpy(float), parcels["y"].to_numpy(float), parcels[ROW].to_numpy()
-        if "network" in config and cfg["network"]["crs"] == "EPSG:4326":
-            checks.check_lonlat(px, py, rows, src["parcels"])
-        else:
-            checks.check_metres(px, py, rows, src["parcels"], declared="network" in config)
-        if "network" in config:
-            notes.append(f"{TOML}, [network]: has no effect without data.nodes and data.edges (only its crs "
-                            "is used, to check the parcels' x and y)")
-        parcels["x_m"], parcels["y_m"] = parcels["x"], parcels["y"]
+        _without_network(cfg, "network" in config, parcels, src["parcels"], rules, notes)
 
     sc = cfg["scenario"]
     obj, sol = cfg["objective"], cfg["solver"]
@@ -229,6 +202,18 @@ def _parcels(raw: pd.DataFrame, src: Source, geometry: tuple | None) -> pd.DataF
     return parcels
 
 
+def _compatibility(frames: dict[str, pd.DataFrame], prep, src: dict[str, Source],
+                   industries: pd.DataFrame) -> tuple[pd.DataFrame, Source, str]:
+    """The long table (zone, industry_id, _row) from the compatibility file or else from allowed_zones, with the
+    source and field its rows point at."""
+    if "compatibility" not in frames:
+        return _allowed_zones(industries, src["industries"]), src["industries"], "allowed_zones"
+    compat = validate_frame(prep("compatibility"), src["compatibility"].display, schema.COMPAT_COLUMNS)
+    _not_empty(compat, src["compatibility"], "compatibility")
+    _check_refs(compat, "industry_id", industries["industry_id"], src["compatibility"], "industry")
+    return compat, src["compatibility"], "zone"
+
+
 def _allowed_zones(industries: pd.DataFrame, src: Source) -> pd.DataFrame:
     """The long table (zone, industry_id, _row) from the `;`-separated allowed_zones of industries."""
     no_zones = (industries["allowed_zones"].str.replace(";", "").str.strip() == "").to_numpy()
@@ -243,6 +228,17 @@ def _allowed_zones(industries: pd.DataFrame, src: Source) -> pd.DataFrame:
                            ROW: industries[ROW].to_numpy().repeat(n)})
     compat["zone"] = compat["zone"].str.strip()
     return compat[compat["zone"] != ""].reset_index(drop=True)
+
+
+def _pairs(raw: pd.DataFrame, src: Source, parcels: pd.DataFrame, industries: pd.DataFrame) -> pd.DataFrame:
+    pairs = validate_frame(raw, src.display, schema.PAIR_COLUMNS)
+    _check_refs(pairs, "parcel_id", parcels["parcel_id"], src, "parcel")
+    _check_refs(pairs, "industry_id", industries["industry_id"], src, "industry")
+    dup = pairs.duplicated(["parcel_id", "industry_id"]).to_numpy()
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise src.error("duplicate (parcel_id, industry_id) pair", row=int(pairs[ROW].iloc[i]), field="industry_id")
+    return pairs
 
 
 def _not_empty(df: pd.DataFrame, src: Source, what: str) -> None:
@@ -357,6 +353,23 @@ def _rules(cfg: dict[str, Any], ind_ids: set, subareas: set, industries: pd.Data
 
 
 # --- network --------------------------------------------------------------------------------------------------
+def _without_network(cfg: dict[str, Any], has_table: bool, parcels: pd.DataFrame, src: Source, rules: Rules,
+                     notes: list[str]) -> None:
+    """No nodes: no access rules; parcel x, y checked against [network] crs if given (else as metres)."""
+    if rules.access_rules:
+        raise ScenarioError("access rules need a transport network (data.nodes and data.edges)", file=TOML,
+                            field="access_rules")
+    px, py, rows = parcels["x"].to_numpy(float), parcels["y"].to_numpy(float), parcels[ROW].to_numpy()
+    if has_table and cfg["network"]["crs"] == "EPSG:4326":
+        checks.check_lonlat(px, py, rows, src)
+    else:
+        checks.check_metres(px, py, rows, src, declared=has_table)
+    if has_table:
+        notes.append(f"{TOML}, [network]: has no effect without data.nodes and data.edges (only its crs is used, "
+                     "to check the parcels' x and y)")
+    parcels["x_m"], parcels["y_m"] = parcels["x"], parcels["y"]
+
+
 def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFrame, src: dict[str, Source],
              parcels: pd.DataFrame, rules: Rules, notes: list[str]) -> tuple[Network, pd.DataFrame]:
     """Nodes and edges validated, coordinates checked and projected (parcels get x_m, y_m), access times."""
