@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 5)")
     p.add_argument("--within", type=percent_arg, default=1.0, metavar="PCT",
                    help="each alternative's objective is within PCT %% of the best (default 1)")
+    p.add_argument("--frontier", type=count_arg, default=0, metavar="N",
+                   help="also the N-point frontier of output against developed land (frontier.csv, frontier.png, "
+                        "in the report); `landuse frontier` draws other pairs of KPIs")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
     p.set_defaults(func=cmd_solve)
@@ -266,6 +269,16 @@ def cmd_solve(args) -> int:
         else:
             print(f"planning answers skipped: {result.bundle.n_pairs:,} pairs (above {MAX_PAIRS:,}); "
                   "use `landuse explain` for single parcels")
+    if result.plan is not None and args.frontier >= 2:
+        from dataclasses import replace as _replace
+
+        from optimizer.analysis.frontier import frontier
+
+        try:
+            table, _ = frontier(result, "developed_land", "output", args.frontier)
+            result = _replace(result, analysis={**result.analysis, "frontier": table})
+        except ValueError as exc:
+            print_warnings([f"no frontier: {exc}"])
     if result.plan is not None and args.alternatives:
         from dataclasses import replace as _replace
 

@@ -79,3 +79,17 @@ def test_frontier_command(tmp_path):
     assert (out / "frontier.png").stat().st_size > 20_000
     assert any((out / "points").iterdir())
     assert main(["frontier", str(TINY), "--out", str(tmp_path / "g"), "--x", "land"]) == 2
+
+
+def test_solve_with_frontier_puts_it_in_the_report(tmp_path):
+    from optimizer.cli import main
+
+    out = tmp_path / "s"
+    assert main(["solve", str(TINY), "--out", str(out), "--solver", "highs", "--frontier", "3", "--alternatives",
+                 "1", "--min-diff", "1", "--within", "20"]) == 0
+    assert len(pd.read_csv(out / "frontier.csv")) == 3 and (out / "frontier.png").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    summary = html[html.index("In one minute"):html.index("</section>")]
+    assert "of 5 parcels" in summary and "4.8 billion yuan a year" in summary
+    assert "near-optimal alternative" in summary and "alt='frontier'" in summary
+    assert "finance" not in summary.replace("Finance", "")  # names, never ids

@@ -81,10 +81,11 @@ def add_frontier_command(subparsers, solve_args) -> None:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    from optimizer.analysis.frontier import frontier, frontier_figure
+    from optimizer.analysis.frontier import frontier
     from optimizer.cli import check_input_path, print_warnings, protected
     from optimizer.errors import BadOption
     from optimizer.pipeline import solve_scenario
+    from optimizer.report.answers import frontier_figure
     from optimizer.report.maps import figure_style, plan_map, save_figure
     from optimizer.report.write import check_output_target, output_folder
     from optimizer.scenario import load_scenario

@@ -23,7 +23,7 @@ from optimizer.pipeline import RunResult, finish
 from optimizer.solvers import SolveOptions, solve_bundle
 
 USING = {"developed_land": "m²", "budget": "yuan", "floor": "m²"}  # capped: x ≤ ε
-GIVING = {"jobs": "jobs", "output": "yuan a year"}  # held: x ≥ ε (and any metric)
+# held: x ≥ ε — jobs, output and any metric
 
 
 def kpi_coefficients(sc, bundle, name: str) -> np.ndarray:
@@ -98,6 +98,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         label = f"frontier: {x} {'≤' if using else '≥'} {e:,.6g}"
         model = with_rows(ymodel, "frontier", sp.csr_matrix(cx.reshape(1, -1)), [lo], [hi], [label])
         res = solve_bundle(model, result.solver, replace(solve_opts, warm_start=prev))
+        res = _at_least_the_neighbour(res, model, prev, maximize=True)
         run = finish(sc_y, model, res, {"solve_s": res.solve_s}, opts) if res.has_plan else None
         if run is not None:
             prev = res.x
@@ -110,6 +111,22 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     table = pd.DataFrame(rows)
     table = _mark(table, result, x, y, using)
     return table, plans
+
+
+def _at_least_the_neighbour(res, model, prev: np.ndarray | None, maximize: bool):
+    """The solver's answer, or the tighter neighbour's plan (feasible here too) when that one is better or the
+    solver found none in time — so that no point is lost and none falls below its neighbour."""
+    from optimizer.solvers.base import rel_gap
+
+    if prev is None:
+        return res
+    m = model.milp
+    value = float(m.c @ prev) * m.obj_scale
+    if res.has_plan and (res.objective >= value if maximize else res.objective <= value):
+        return res
+    bound = res.bound if np.isfinite(res.bound) else np.nan
+    return replace(res, status="feasible", x=prev, objective=value, bound=bound, gap=rel_gap(value, bound),
+                   message=f"kept the neighbouring point's plan ({res.message})")
 
 
 def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:
@@ -135,34 +152,5 @@ def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd
         steps = np.diff(ys) if using else -np.diff(ys)
         t.loc[s.index, "monotone"] = np.r_[True, steps >= -np.maximum(tol[1:], tol[:-1])]
     t.attrs["current"] = (kpi_value(result, x), kpi_value(result, y))
+    t.attrs["axes"] = (x, y)
     return t
-
-
-def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
-    from optimizer.report.maps import new_figure
-
-    unit = {**USING, **GIVING}
-    fig = new_figure(8.0, 5.0)
-    ax = fig.add_subplot(1, 1, 1)
-    ok = table["y"].notna()
-    sx = 1e6 if unit.get(x) == "m²" else (1e9 if unit.get(x, "").startswith("yuan") else 1.0)
-    sy = 1e9 if unit.get(y, "").startswith("yuan") else 1.0
-    xl = {1e6: "km²" if unit.get(x) == "m²" else "million", 1e9: "bn yuan", 1.0: unit.get(x, x)}[sx]
-    yl = "bn yuan a year" if sy == 1e9 else unit.get(y, y)
-    ax.plot(table.loc[ok, "x"] / sx, table.loc[ok, "y"] / sy, "-o", color="#0072b2", ms=4, lw=1.5,
-            label="best plan for each level (ε-constraint)")
-    cur = table.attrs.get("current")
-    if cur:
-        ax.plot(cur[0] / sx, cur[1] / sy, "s", color="#d55e00", ms=8, label="the scenario's plan")
-    knee = table[table["knee"]]
-    if len(knee):
-        ax.plot(knee["x"] / sx, knee["y"] / sy, "D", color="#009e73", ms=9, label="knee")
-    best = table[table["best_y_per_x"]]
-    if len(best):
-        ax.plot(best["x"] / sx, best["y"] / sy, "*", color="#cc79a7", ms=14, label=f"most {y} per unit of {x.replace('_', ' ')}")
-    ax.set_xlabel(f"{x.replace('_', ' ')} ({xl})")
-    ax.set_ylabel(f"{y} ({yl})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(title, loc="left", fontsize=11)
-    return fig

@@ -11,9 +11,11 @@ def extra_writers() -> list:
     charts; no network: no access map). matplotlib is imported only when a figure is drawn.
     """
     from optimizer.report.alternatives import write_alternative_maps
+    from optimizer.report.answers import write_frontier_chart
     from optimizer.report.charts import write_charts
     from optimizer.report.geojson import write_geojson
     from optimizer.report.html import write_html
     from optimizer.report.maps import write_access_map, write_map
 
-    return [write_geojson, write_map, write_access_map, write_charts, write_alternative_maps, write_html]
+    return [write_geojson, write_map, write_access_map, write_charts, write_alternative_maps,
+            write_frontier_chart, write_html]

@@ -32,6 +32,7 @@ p.lead{color:#555;margin:0 0 16px}
 .card{flex:1 1 170px;border:1px solid #e3e1da;border-radius:6px;padding:10px 12px;background:#fbfbf9}
 .card .v{font-size:21px;font-weight:600}.card .l{font-size:12px;color:#666}
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;font-size:13px;color:#fff}
+section.exec{background:#f3f7fb;border:1px solid #d6e2ee;border-radius:6px;padding:4px 18px 10px;margin:14px 0}
 .ok{background:#2e7d32}.bad{background:#c62828}.warn{background:#ef6c00}
 table{border-collapse:collapse;width:100%;font-size:13px;margin:6px 0}
 th,td{padding:4px 8px;border-bottom:1px solid #ebe9e3;text-align:right}
@@ -84,6 +85,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
     add(f"<h1>{_e(sc.name)}: land-use plan</h1>")
     if sc.description:
         add(f"<p class='lead'>{_e(sc.description)}</p>")
+    add(executive_summary(result, folder))
 
     # solve status and check
     status_cls = {"optimal": "ok", "feasible": "warn"}.get(result.status, "bad")
@@ -244,6 +246,85 @@ def _subarea_table(result: RunResult) -> str:
     return "".join(out)
 
 
+def display_names(sc) -> dict[str, str]:
+    """Industry and sub-area ids → the names a reader knows (industries.csv `name`, the sub-area file's `name`)."""
+    from optimizer.report.charts import _subarea_labels
+
+    names = {str(k): str(v) for k, v in zip(sc.industries["industry_id"], sc.industries["name"], strict=True) if v}
+    names.update({k: v for k, v in _subarea_labels(sc).items() if v})
+    return names
+
+
+def humanize(text: str, names: dict[str, str]) -> str:
+    """A rule label with every industry and sub-area id replaced by its name."""
+    import re
+
+    if not names:
+        return text
+    ids = sorted(names, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(i) for i in ids) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(1)], text)
+
+
+def _sentence_bn(v: float) -> str:
+    return f"{v / 1e9:,.1f} billion" if abs(v) >= 1e9 else f"{v / 1e6:,.0f} million"
+
+
+def executive_summary(result: RunResult, folder: Path | None = None) -> str:
+    """A one-minute read: the answer, what holds it back, the trade-off, how firm the choice of parcels is."""
+    sc, k = result.scenario, result.kpis
+    if result.plan is None or not k:
+        return ("<section class='exec'><h2>In one minute</h2><p>No plan: "
+                f"{_e(result.message or 'the solver found none within its limits')}.</p></section>")
+    names = display_names(sc)
+    land_all, land_dev = k["land_all_m2"], k["land_developed_m2"]
+    zone = k.get("output_per_km2_zone_yuan")
+    per_used = k["output_per_km2_developed_yuan"]
+    paras = [
+        f"The plan develops <b>{k['parcels_developed']:,}</b> of {k['parcels_total']:,} parcels — "
+        f"<b>{land_dev / 1e6:,.2f} km²</b> of {land_all / 1e6:,.2f} km² of parcel land, leaving "
+        f"{(land_all - land_dev) / 1e6:,.2f} km² in reserve — and produces <b>{_sentence_bn(k['total_output_yuan'])} "
+        f"yuan a year</b>"
+        + (f": {_sentence_bn(zone)} per km² of the zone's {k['zone_area_km2']:,.2f} km²" if zone is not None else "")
+        + f" and {_sentence_bn(per_used)} per km² of the land it uses, with about {k['jobs']:,.0f} jobs."]
+    gap = result.plan.gap
+    firm = (f"No better plan exists within {gap:.2%}" if _ok(gap) and gap > 0 else
+            "No better plan exists" if _ok(gap) else "Its distance from the best possible plan is not proven")
+    checked = "it meets every rule of the scenario (independent check)" if result.check and result.check.passed \
+        else "it was not checked"
+    paras.append(f"{firm}; {checked}.")
+    top = sorted((r for r in k["by_industry"] if r["sites"]), key=lambda r: -r["output_yuan"])[:3]
+    if top:
+        paras.append("The largest contributions come from " + ", ".join(
+            f"{_e(names.get(r['industry_id'], r['industry_id']))} ({_sentence_bn(r['output_yuan'])})" for r in top)
+            + ".")
+    out = ["<section class='exec'><h2>In one minute</h2>"] + [f"<p>{p}</p>" for p in paras]
+    worth = result.analysis.get("marginal_values")
+    if worth is not None and not worth.empty:
+        rows = worth[worth["binding"] & (worth["impact_of_step"].abs() > 0)]
+        rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(5)
+        if len(rows):
+            items = "".join(
+                f"<li>{_e(humanize(r['rule'], names))}: relaxing it by {r['step']:,.6g} {_e(r['unit'])} would "
+                f"add about {_sentence_bn(r['impact_of_step'])} yuan a year</li>" for _, r in rows.iterrows())
+            out.append(f"<p>What holds the plan back most:</p><ol class='tight'>{items}</ol>")
+        else:
+            out.append("<p>No single rule holds the plan back: relaxing any one a little gains nothing.</p>")
+    alts = result.analysis.get("alternatives")
+    if alts:
+        diffs = [a.analysis["differs_from"][0] for a in alts]
+        gaps = [a.plan.objective / result.plan.objective - 1 for a in alts]
+        out.append(f"<p>{len(alts)} near-optimal alternative plans (within {max(abs(g) for g in gaps):.2%}) "
+                   f"change {min(diffs)}–{max(diffs)} parcels: the choice of those parcels is a close call; the "
+                   "rest of the plan holds.</p>")
+    if folder is not None and (Path(folder) / "frontier.png").is_file():
+        out.append(f"<figure><img alt='frontier' src='{_img(Path(folder) / 'frontier.png')}'><figcaption>The "
+                   "best output for each amount of developed land: where the curve flattens, more land buys little."
+                   "</figcaption></figure>")
+    out.append("</section>")
+    return "".join(out)
+
+
 def _holding_back(result: RunResult) -> str:
     """What holds the plan back: the binding rules whose relaxation gains most (marginal_values.csv)."""
     t = result.analysis.get("marginal_values")
@@ -255,8 +336,9 @@ def _holding_back(result: RunResult) -> str:
         return "<h2>What holds the plan back</h2><p>No rule binds: relaxing any one alone gains nothing.</p>"
     head = ("<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, million yuan a year</th>"
             "<th>worth per unit</th><th class='t'>how it was found</th></tr>")
+    names = display_names(result.scenario)
     body = "".join(
-        f"<tr><td class='t'>{_e(r['rule'])}</td><td>{r['step']:,.6g} {_e(r['unit'])}</td>"
+        f"<tr><td class='t'>{_e(humanize(r['rule'], names))}</td><td>{r['step']:,.6g} {_e(r['unit'])}</td>"
         f"<td>{r['impact_of_step'] / 1e6:,.1f}</td><td>{r['marginal_value']:,.4g} {_e(r['marginal_unit'])}</td>"
         f"<td class='t'>{_e(r['method'])}</td></tr>" for _, r in rows.iterrows())
     return ("<h2>What holds the plan back</h2><p class='muted'>The rules that bind, ranked by what relaxing each by "

@@ -47,7 +47,7 @@ TMP_RE = re.compile(r"^\.(?P<name>.*)\.landuse-(?P<kind>tmp|old)-(?P<host>[0-9a-
 NAME_MAX = 255
 MAX_NAME_IN_TMP = 100  # bytes of the folder name kept in a temporary folder's name (it must fit NAME_MAX)
 SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv", "marginal_values.csv",
-                 "explain.csv", "alternatives", "plan.geojson", "map.png",
+                 "explain.csv", "frontier.csv", "frontier.png", "alternatives", "plan.geojson", "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
                  "carriers.png", "report.html")
 HINT_OTHER = "choose a new or empty folder"
@@ -523,7 +523,7 @@ def write_tables(result: RunResult, folder: Path) -> None:
 
         pd.DataFrame(k["by_industry"]).to_csv(folder / "by_industry.csv", index=False, float_format="%.6f")
         pd.DataFrame(k["by_subarea"]).to_csv(folder / "by_subarea.csv", index=False, float_format="%.6f")
-    for name in ("marginal_values", "explain"):  # the planning answers, when they were asked for
+    for name in ("marginal_values", "explain", "frontier"):  # the planning answers, when they were asked for
         table = result.analysis.get(name)
         if table is not None:
             table.to_csv(folder / f"{name}.csv", index=False, float_format="%.6g")

@@ -1,0 +1,54 @@
+"""Figures and writers of the planning answers that optimizer.analysis puts in `result.analysis`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.pipeline import RunResult
+
+FRONTIER_UNITS = {"developed_land": "m²", "budget": "yuan", "floor": "m²", "jobs": "jobs", "output": "yuan a year"}
+
+
+def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
+    from optimizer.report.maps import new_figure
+
+    unit = {**FRONTIER_UNITS}
+    fig = new_figure(8.0, 5.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ok = table["y"].notna()
+    sx = 1e6 if unit.get(x) == "m²" else (1e9 if unit.get(x, "").startswith("yuan") else 1.0)
+    sy = 1e9 if unit.get(y, "").startswith("yuan") else 1.0
+    xl = {1e6: "km²" if unit.get(x) == "m²" else "million", 1e9: "bn yuan", 1.0: unit.get(x, x)}[sx]
+    yl = "bn yuan a year" if sy == 1e9 else unit.get(y, y)
+    ax.plot(table.loc[ok, "x"] / sx, table.loc[ok, "y"] / sy, "-o", color="#0072b2", ms=4, lw=1.5,
+            label="best plan for each level (ε-constraint)")
+    cur = table.attrs.get("current")
+    if cur:
+        ax.plot(cur[0] / sx, cur[1] / sy, "s", color="#d55e00", ms=8, label="the scenario's plan")
+    knee = table[table["knee"]]
+    if len(knee):
+        ax.plot(knee["x"] / sx, knee["y"] / sy, "D", color="#009e73", ms=9, label="knee")
+    best = table[table["best_y_per_x"]]
+    if len(best):
+        ax.plot(best["x"] / sx, best["y"] / sy, "*", color="#cc79a7", ms=14, label=f"most {y} per unit of {x.replace('_', ' ')}")
+    ax.set_xlabel(f"{x.replace('_', ' ')} ({xl})")
+    ax.set_ylabel(f"{y} ({yl})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title, loc="left", fontsize=11)
+    return fig
+
+
+def write_frontier_chart(result: RunResult, folder: Path) -> None:
+    """frontier.png, when the run carries a frontier (landuse solve --frontier N)."""
+    from optimizer.report.maps import figure_style, save_figure
+
+    table = result.analysis.get("frontier")
+    if table is None or result.plan is None:
+        return
+    x, y = table.attrs.get("axes", ("developed_land", "output"))
+    with figure_style():
+        save_figure(frontier_figure(table, x, y, f"{result.scenario.name}: best {y} for each level of "
+                                                 f"{x.replace('_', ' ')}"), Path(folder) / "frontier.png")
