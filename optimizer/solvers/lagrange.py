@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from optimizer.model.build import ModelBundle
-from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
+from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, rel_gap
 
 NAME = "lagrange"
 LOCAL_FAMILIES = ("one_use", "floor_min", "floor_max")
@@ -43,7 +43,7 @@ DEFINITION_FAMILIES = ("total_floor", "subarea_floor")
 DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
 DUAL_LEVEL_EVALUATIONS = 1500  # function evaluations per smoothing level
 DUAL_TIME_SHARE = 0.5  # the dual's evaluation budget: this share of the time limit ...
-NOMINAL_WORK_PER_S = 1.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; busy 2-core machine)
+NOMINAL_WORK_PER_S = 2.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; ~1/5 of idle here)
 REPAIR_NODE_LIMIT = 1000  # branch-and-bound nodes of each restricted repair (the full-model repair has none)
 # HiGHS's MIP search depends on its thread count (not on load), so "threads = 0" (the solver's choice, which
 # follows the machine's cores) becomes this fixed count inside the engine: the same plan on any machine.
@@ -351,6 +351,7 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     ws = warm[cols] if warm is not None else None
     target = None if stop_at is None else stop_at - offset
     res = highs.solve(rm, SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4,
+                                       mip_abs_gap=opts.mip_abs_gap / 4,
                                        threads=engine_threads(opts), log=opts.log, warm_start=ws,
                                        stop_at_objective=target, node_limit=node_limit))
     if not res.has_plan:
@@ -420,7 +421,8 @@ def solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool = True) -> 
     dual_s = time.perf_counter() - t0
     phases = [{"phase": "dual", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
                "levels": dual.levels, "seconds": round(dual_s, 3)}]
-    stop_at = sign * bound * (1 - sign * opts.mip_gap) * m.obj_scale
+    best_possible = sign * bound * m.obj_scale  # the proven bound, in scenario units and sense
+    stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
     x_best, obj_best, last = None, -np.inf, None
     proven_infeasible = False
     n_seg = len(P.starts)
@@ -455,7 +457,8 @@ def solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool = True) -> 
                 x_best, obj_best = x, obj
             entry["gap"] = float(rel_gap(obj_best, bound))
         phases.append({**entry, "seconds": round(time.perf_counter() - t_try, 3)})
-        if why == "time_limit" or (x_best is not None and rel_gap(obj_best, bound) <= opts.mip_gap):
+        if why == "time_limit" or (x_best is not None and gap_closed(obj_best * m.obj_scale, bound * m.obj_scale,
+                                                                     opts)):
             break
     solve_s = time.perf_counter() - t0
     n_tries = sum(ph["phase"].startswith("repair") for ph in phases)
@@ -470,7 +473,7 @@ def solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool = True) -> 
         return SolveResult("no_solution", None, np.nan, sign * bound * m.obj_scale, np.nan, solve_s, NAME,
                            message=msg, phases=tuple(phases))
     gap = rel_gap(obj_best, bound)
-    status = "optimal" if gap <= opts.mip_gap else "feasible"
+    status = "optimal" if gap_closed(obj_best * m.obj_scale, bound * m.obj_scale, opts) else "feasible"
     return SolveResult(status, x_best, sign * obj_best * m.obj_scale, sign * bound * m.obj_scale, gap, solve_s,
                        NAME, message=info, phases=tuple(phases))
 
