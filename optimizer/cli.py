@@ -158,15 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _fmt_money(v) -> str:
-    return "-" if v is None else f"{v / 1e9:,.3f} bn"
-
-
 def print_run(result) -> None:
     s = result.summary()
     gap = s["gap"]
-    print(f"scenario {s['scenario']}: {s['status']} with {s['solver']}  objective {_fmt_money(s['objective'])} yuan"
-          f"  bound {_fmt_money(s['bound'])}  gap {'-' if gap is None else f'{gap:.4%}'}"
+    from optimizer.data import objective_text
+
+    kind = result.scenario.objective.kind
+    print(f"scenario {s['scenario']}: {s['status']} with {s['solver']}  objective "
+          f"{objective_text(kind, s['objective'])}  bound {objective_text(kind, s['bound'])}"
+          f"  {'ratio ' if kind == 'output_per_land' else ''}gap {'-' if gap is None else f'{gap:.4%}'}"
           f"  build {s['build_s'] or 0:.2f} s  solve {s['solve_s'] or 0:.2f} s")
     if result.plan is None:
         print(f"no plan: {s['message']}")

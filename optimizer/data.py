@@ -67,6 +67,17 @@ WEIGHT_UNITS = {
 }
 
 
+def objective_text(kind: str, value) -> str:
+    """An objective value with its unit, as a planner reads it."""
+    if value is None or value != value:
+        return "-"
+    if kind == "output_per_land":
+        return f"{value:,.1f} yuan per m² of developed land a year"
+    if kind == "weighted":
+        return f"{value:,.6g} (weighted sum of KPIs)"
+    return f"{value / 1e9:,.3f} bn yuan a year"
+
+
 @dataclass(frozen=True)
 class Objective:
     """What the plan maximises (or minimises).

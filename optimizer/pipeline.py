@@ -121,7 +121,12 @@ def solve_scenario(
         raise InfeasibleScenario(conflicts, "(found before solving)")
     bundle = build_model(sc, pairs)
     timings["build_s"] = bundle.build_s
-    res = solve_bundle(bundle, solver, opts)
+    if sc.objective.kind == "output_per_land":
+        from optimizer.solvers import fractional
+
+        res = fractional.solve(bundle, lambda b, o: solve_bundle(b, solver, o), opts)
+    else:
+        res = solve_bundle(bundle, solver, opts)
     timings["solve_s"] = res.solve_s
     if res.status in ("infeasible", "unbounded"):
         if res.status == "unbounded":

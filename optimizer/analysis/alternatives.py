@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer.analysis import solve_like
 from optimizer.model.build import with_rows
 from optimizer.pipeline import RunResult, finish
-from optimizer.solvers import SolveOptions, solve_bundle
+from optimizer.solvers import SolveOptions
 
 
 def parcels_differing(a: pd.DataFrame, b: pd.DataFrame) -> int:
@@ -56,8 +57,13 @@ def alternative_plans(result: RunResult, k: int, min_diff: int, within: float,
     maximize = m.sense == "maximize"
     best = result.plan.objective
     target = best - abs(best) * within if maximize else best + abs(best) * within
-    obj_row = sp.csr_matrix(m.c.reshape(1, -1))
-    lo, hi = (target / m.obj_scale, np.inf) if maximize else (-np.inf, target / m.obj_scale)
+    if bundle.denominator is not None and result.scenario.objective.kind == "output_per_land":
+        # output / land ≥ target  ⇔  output − target × land ≥ 0 (land > 0): still one linear row
+        obj_row = sp.csr_matrix((m.c * m.obj_scale - target * bundle.denominator).reshape(1, -1))
+        lo, hi = 0.0, np.inf
+    else:
+        obj_row = sp.csr_matrix(m.c.reshape(1, -1))
+        lo, hi = (target / m.obj_scale, np.inf) if maximize else (-np.inf, target / m.obj_scale)
     current = with_rows(bundle, "alternative_objective", obj_row, [lo], [hi],
                         [f"objective within {within:.2%} of the best ({best:,.6g})"])
     plans = [result]
@@ -70,8 +76,8 @@ def alternative_plans(result: RunResult, k: int, min_diff: int, within: float,
         row, const = _distance_row(bundle, plans[-1].x)
         current = with_rows(current, "alternative_distance", row, [min_diff - const], [np.inf],
                             [f"at least {min_diff} parcels differ from plan {len(plans) - 1}"])
-        res = solve_bundle(current, result.solver, replace(opts, time_limit_s=left, warm_start=None,
-                                                           progress=None, log=False))
+        res = solve_like(result, current, replace(opts, time_limit_s=left, warm_start=None, progress=None,
+                                                  log=False))
         if not res.has_plan:
             break
         alt = finish(result.scenario, current, res, {"solve_s": res.solve_s}, opts)

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer.analysis import solve_like
 from optimizer.analysis.pricing import price_pairs
 from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, pair_grids
 from optimizer.pipeline import RunResult
-from optimizer.solvers import SolveOptions, solve_bundle
+from optimizer.solvers import SolveOptions
 
 UNDEVELOPED = "(undeveloped)"
 COLUMNS = ["parcel_id", "subarea", "zone", "area_m2", "status", "industry_id", "floor_area_m2", "output_yuan",
@@ -28,6 +29,15 @@ COLUMNS = ["parcel_id", "subarea", "zone", "area_m2", "status", "industry_id", "
 
 def _bn(v: float) -> str:
     return f"{v / 1e9:,.3f} bn" if abs(v) >= 1e8 else f"{v / 1e6:,.2f} million"
+
+
+def _cost_words(result: RunResult, v: float) -> str:
+    """A forcing cost in the objective's units."""
+    if result.scenario.objective.kind == "output_per_land":
+        return f"{v:,.2f} yuan per m² of land a year"
+    if result.scenario.objective.kind == "weighted":
+        return f"{v:,.6g} (weighted objective)"
+    return f"{_bn(v)} yuan a year"
 
 
 def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -40,12 +50,16 @@ def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str,
     import time
 
     deadline = time.perf_counter() + resolve_s
-    sc, bundle, x = result.scenario, result.bundle, result.x
-    if result.plan is None or bundle is None or x is None:
+    from optimizer.analysis import linear_view
+
+    sc, x = result.scenario, result.x
+    if result.plan is None or result.bundle is None or x is None:
         return pd.DataFrame(columns=COLUMNS)
+    bundle, div = linear_view(result)  # costs below are in the linear model's units, divided by div
     pairs, m = bundle.pairs, bundle.milp
     n, n_p = len(pairs), sc.n_parcels
     prices = price_pairs(bundle, sc)
+    plan_value = float(m.c @ x) * m.obj_scale
     kid = sc.industries["industry_id"].to_numpy(str)
     par = sc.parcels
     chosen_pair = np.full(n_p, -1)
@@ -66,8 +80,7 @@ def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str,
     runner, cost = np.full(n_p, "", dtype=object), np.full(n_p, np.nan)
     if prices is not None:
         v = prices.value
-        gap = max(prices.bound - result.plan.objective, 0.0) if m.sense == "maximize" else \
-            max(result.plan.objective - prices.bound, 0.0)
+        gap = max(prices.bound - plan_value, 0.0) if m.sense == "maximize" else max(plan_value - prices.bound, 0.0)
         # best option other than the chosen one, per parcel ("none" = 0 unless must-develop)
         masked = v.copy()
         masked[chosen_pair[developed]] = -np.inf
@@ -89,7 +102,7 @@ def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str,
         und = ~developed & has_pair
         runner = np.where(und, kid[pairs.industry[np.maximum(best_other_pair, 0)]], runner)
         runner_value = np.where(und, other, runner_value)
-        cost = np.maximum(prices.best - runner_value - gap, 0.0)
+        cost = np.maximum(prices.best - runner_value - gap, 0.0) / div
         cost = np.where(runner == "", np.nan, cost)
     out["runner_up"] = runner
     out["forcing_cost_yuan"] = cost
@@ -131,9 +144,9 @@ def _reasons(result: RunResult, out: pd.DataFrame, prices, chosen_pair: np.ndarr
             if not np.isfinite(cost):
                 text += f"; next best: {what}, but then no plan could meet every rule"
             elif str(methods[i]).startswith("re-solved"):
-                text += f"; next best: {what}, which would cost {_bn(cost)} yuan a year"
+                text += f"; next best: {what}, which would cost {_cost_words(result, cost)}"
             else:
-                text += f"; next best: {what}, which would cost at least {_bn(cost)} yuan a year"
+                text += f"; next best: {what}, which would cost at least {_cost_words(result, cost)}"
         reasons[i] = text
     # not eligible: the first rule that excludes each industry
     blocked = np.flatnonzero(status == "not eligible")
@@ -233,8 +246,8 @@ def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: flo
         lo[e] = 1.0
     forced = replace(bundle, milp=replace(m, col_lower=lo, col_upper=hi))
     opts = result.options or SolveOptions()
-    res = solve_bundle(forced, result.solver, replace(opts, time_limit_s=time_limit_s, progress=None, log=False,
-                                                       warm_start=None))
+    res = solve_like(result, forced, replace(opts, time_limit_s=time_limit_s, progress=None, log=False,
+                                             warm_start=None))
     if res.status == "infeasible":
         return np.inf, np.nan
     if not res.has_plan:  # no plan within the time limit: unknown

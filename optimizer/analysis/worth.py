@@ -23,8 +23,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from optimizer.analysis import solve_like
 from optimizer.pipeline import RunResult
-from optimizer.solvers import SolveOptions, solve_bundle
+from optimizer.solvers import SolveOptions
 
 DUAL = "LP dual, choices fixed"
 RESOLVE = "re-solve"
@@ -61,7 +62,9 @@ def _unit_word(unit: str) -> str:
 
 def rule_rows(result: RunResult) -> pd.DataFrame:
     """One row per bound of every coupling rule (and every access limit), with the fixed-choice LP duals."""
-    bundle, x, sc = result.bundle, result.x, result.scenario
+    from optimizer.analysis import linear_view
+
+    (bundle, div), x, sc = linear_view(result), result.x, result.scenario
     m = bundle.milp
     n = bundle.n_pairs
     sense = 1.0 if m.sense == "maximize" else -1.0
@@ -83,7 +86,7 @@ def rule_rows(result: RunResult) -> pd.DataFrame:
                 if not np.isfinite(bound):
                     continue
                 relax = 1.0 if side == "max" else -1.0  # direction in which the bound moves when relaxed
-                per_row_unit = sense * relax * duals[r] * m.obj_scale  # objective per unit of the scaled row
+                per_row_unit = sense * relax * duals[r] * m.obj_scale / div  # objective per unit of the row
                 if share:  # Σ f_k − s·T ≥ 0 (or ≤): one percentage point of s moves the row by T/100
                     s = -float(vals[aux][0]) * nat / bundle.floor_unit_m2
                     total_m2 = float(x[cols[aux][0]]) * bundle.floor_unit_m2
@@ -216,7 +219,7 @@ def _objective_unit(result: RunResult) -> str:
 def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float, opts: SolveOptions):
     bundle = _relaxed_bundle(result.bundle, row, step)
     o = replace(opts, time_limit_s=time_limit_s, warm_start=result.x, progress=None, log=False)
-    res = solve_bundle(bundle, result.solver, o)
+    res = solve_like(result, bundle, o)
     if not res.has_plan:
         return None
     return float(res.objective), float(res.gap) if res.gap is not None else np.nan

@@ -95,8 +95,11 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         f"<span class='muted'>{_e(result.message)}</span></dd>"
     )
     add(f"<dt>solver</dt><dd>{_e(result.solver)}</dd>")
-    add(f"<dt>objective</dt><dd>{_bn(s['objective'])} yuan</dd>")
-    add(f"<dt>best bound</dt><dd>{_bn(s['bound'])} yuan</dd>")
+    from optimizer.data import objective_text
+
+    kind = sc.objective.kind
+    add(f"<dt>objective</dt><dd>{_e(kind.replace('_', ' '))}: {_e(objective_text(kind, s['objective']))}</dd>")
+    add(f"<dt>best bound</dt><dd>{_e(objective_text(kind, s['bound']))}</dd>")
     gap = s["gap"]
     add(f"<dt>gap</dt><dd>{'–' if gap is None else f'{gap:.4%}'}</dd>")
     times = s.get("timings_s") or {}
@@ -266,6 +269,18 @@ def humanize(text: str, names: dict[str, str]) -> str:
     return pattern.sub(lambda m: names[m.group(1)], text)
 
 
+def _step_words(step: float, unit: str) -> str:
+    """A relaxation step in words: 600 million yuan, 10,000 m² of floor, 1 site, 1 percentage point."""
+    if unit == "yuan":
+        return f"{_sentence_bn(step)} yuan"
+    if unit == "m2":
+        return f"{step:,.0f} m² of floor"
+    words = {"sites": "site", "share": "percentage point", "minutes": "minute"}
+    if unit in words:
+        return f"{step:,.6g} {words[unit]}" + ("" if step == 1 else "s")
+    return f"{step:,.6g} {unit}"
+
+
 def _sentence_bn(v: float) -> str:
     return f"{v / 1e9:,.1f} billion" if abs(v) >= 1e9 else f"{v / 1e6:,.0f} million"
 
@@ -305,8 +320,8 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
         rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(5)
         if len(rows):
             items = "".join(
-                f"<li>{_e(humanize(r['rule'], names))}: relaxing it by {r['step']:,.6g} {_e(r['unit'])} would "
-                f"add about {_sentence_bn(r['impact_of_step'])} yuan a year</li>" for _, r in rows.iterrows())
+                f"<li>{_e(humanize(r['rule'], names))}: relaxing it by {_e(_step_words(r['step'], r['unit']))} "
+                f"would add about {_sentence_bn(r['impact_of_step'])} yuan a year</li>" for _, r in rows.iterrows())
             out.append(f"<p>What holds the plan back most:</p><ol class='tight'>{items}</ol>")
         else:
             out.append("<p>No single rule holds the plan back: relaxing any one a little gains nothing.</p>")
@@ -314,11 +329,12 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
     if alts:
         diffs = [a.analysis["differs_from"][0] for a in alts]
         gaps = [a.plan.objective / result.plan.objective - 1 for a in alts]
-        out.append(f"<p>{len(alts)} near-optimal alternative plans (within {max(abs(g) for g in gaps):.2%}) "
+        out.append(f"<p>{len(alts)} near-optimal alternative plans (within {max(abs(g) for g in gaps):.3%}) "
                    f"change {min(diffs)}–{max(diffs)} parcels: the choice of those parcels is a close call; the "
                    "rest of the plan holds.</p>")
     if folder is not None and (Path(folder) / "frontier.png").is_file():
-        out.append(f"<figure><img alt='frontier' src='{_img(Path(folder) / 'frontier.png')}'><figcaption>The "
+        out.append(f"<figure><img alt='frontier' style='max-width:640px' src='{_img(Path(folder) / 'frontier.png')}'>"
+                   "<figcaption>The "
                    "best output for each amount of developed land: where the curve flattens, more land buys little."
                    "</figcaption></figure>")
     out.append("</section>")
@@ -338,7 +354,7 @@ def _holding_back(result: RunResult) -> str:
             "<th>worth per unit</th><th class='t'>how it was found</th></tr>")
     names = display_names(result.scenario)
     body = "".join(
-        f"<tr><td class='t'>{_e(humanize(r['rule'], names))}</td><td>{r['step']:,.6g} {_e(r['unit'])}</td>"
+        f"<tr><td class='t'>{_e(humanize(r['rule'], names))}</td><td>{_e(_step_words(r['step'], r['unit']))}</td>"
         f"<td>{r['impact_of_step'] / 1e6:,.1f}</td><td>{r['marginal_value']:,.4g} {_e(r['marginal_unit'])}</td>"
         f"<td class='t'>{_e(r['method'])}</td></tr>" for _, r in rows.iterrows())
     return ("<h2>What holds the plan back</h2><p class='muted'>The rules that bind, ranked by what relaxing each by "

@@ -166,17 +166,48 @@ def build_scenario(
         _without_network(cfg, "network" in config, parcels, src["parcels"], rules, notes)
 
     sc = cfg["scenario"]
-    obj, sol = cfg["objective"], cfg["solver"]
+    sol = cfg["solver"]
     return Scenario(
         name=sc["name"], parcels=parcels, industries=industries, compatibility=compat, pairs=pairs,
         network=network, access=access, rules=rules,
-        objective=Objective(sense=obj["sense"], cost_weight=obj["cost_weight"]),
+        objective=_objective(cfg, industries),
         solver=SolverDefaults(name=sol["name"], time_limit_s=sol["time_limit_s"], mip_gap=sol["mip_gap"],
                               threads=sol["threads"]),
         description=sc["description"], assumptions=sc["assumptions"], total_area_km2=sc["total_area_km2"],
         folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path,
         files={role: s.display for role, s in src.items()}, warnings=tuple(notes),
     )
+
+
+def _objective(cfg: dict, industries: pd.DataFrame) -> Objective:
+    """[objective] with its weights and floors checked against the KPIs and metrics the scenario has."""
+    from optimizer.data import WEIGHT_UNITS
+
+    obj = cfg["objective"]
+    kind = "total_output" if obj["kind"] == "total" else obj["kind"]
+    metrics = [c[: -len("_per_m2")] for c in industries.columns
+               if c.endswith("_per_m2") and c != "output_per_m2"]
+    weights, metric_min = cfg["objective.weights"], cfg["objective.metric_min"]
+    for name in weights:
+        if name not in WEIGHT_UNITS and name not in metrics:
+            raise ScenarioError(f"unknown KPI (choose {', '.join([*WEIGHT_UNITS, *metrics])})", file=TOML,
+                                field=f"objective.weights.{name}")
+    for name in metric_min:
+        if name not in metrics or name == "jobs":
+            have = ", ".join(m for m in metrics if m != "jobs") or "none"
+            raise ScenarioError(f"unknown metric (industries.csv has: {have}; jobs take objective.min_jobs)",
+                                file=TOML, field=f"objective.metric_min.{name}")
+    if kind == "weighted" and not weights:
+        raise ScenarioError('a weighted objective needs [objective.weights], e.g. output = 1.0, jobs = 50000',
+                            file=TOML, field="objective.weights")
+    if kind != "weighted" and weights:
+        raise ScenarioError('weights apply only to kind = "weighted"', file=TOML, field="objective.weights")
+    if kind == "output_per_land" and obj["sense"] != "maximize":
+        raise ScenarioError("output per land is maximised: sense must be 'maximize'", file=TOML,
+                            field="objective.sense")
+    return Objective(sense=obj["sense"], cost_weight=obj["cost_weight"], kind=kind, weights=dict(weights),
+                     min_total_output_yuan=obj["min_total_output_yuan"], min_jobs=obj["min_jobs"],
+                     metric_min=dict(metric_min))
 
 
 # --- tables ---------------------------------------------------------------------------------------------------

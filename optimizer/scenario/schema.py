@@ -170,9 +170,17 @@ TOML_TABLES: tuple[Table, ...] = (
     )),
     Table("objective", keys=(
         Key("sense", "text", default="maximize", choices=("maximize", "minimize")),
-        Key("kind", "text", default="total", choices=("total",)),
+        Key("kind", "text", default="total_output", choices=("total_output", "output_per_land", "weighted", "total"),
+            doc='"total" is the older name of "total_output"'),
         Key("cost_weight", "number", default=0.0, min=0.0, max=1e3, doc="yuan of objective per yuan of cost"),
+        Key("min_total_output_yuan", "number", default=NONE, min=0.0, max=MAX_YUAN,
+            doc="every plan produces at least this (yuan a year)"),
+        Key("min_jobs", "number", default=NONE, min=0.0, max=1e10, doc="every plan gives at least this many jobs"),
     )),
+    Table("objective.weights", kind="map", value=Key("<kpi>", "number", min=-1e9, max=1e9),
+          doc="weighted objective: output, jobs, developed_land, floor, cost or a metric = weight per unit"),
+    Table("objective.metric_min", kind="map", value=Key("<metric>", "number", min=0.0, max=MAX_METRIC_TOTAL),
+          doc="every plan reaches at least this total of the metric"),
     Table("solver", keys=(
         Key("name", "text", default="highs", choices=("highs", "cbc", "lagrange", "auto")),
         Key("time_limit_s", "number", default=60.0, min=0.0, max=1e7),

@@ -57,13 +57,13 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     from dataclasses import replace
 
     from optimizer.solvers import lagrange
-    from optimizer.solvers.base import rel_gap
+    from optimizer.solvers.base import gap_closed, rel_gap
 
     t0 = time.perf_counter()
     big = bundle.n_pairs >= AUTO_LAGRANGE_PAIRS
     first = lagrange.solve(bundle, options, full_repair=big)
     left = options.time_limit_s - (time.perf_counter() - t0)
-    done = first.has_plan and first.gap <= options.mip_gap
+    done = first.has_plan and gap_closed(first.objective, first.bound, options)
     if first.status in ("infeasible", "unbounded") or done or big:
         return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
                        message=f"lagrange: {first.message}")
@@ -86,7 +86,7 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     bounds = [r.bound for r in (first, second) if np.isfinite(r.bound)]
     bound = (min(bounds) if maximize else max(bounds)) if bounds else np.nan
     gap = rel_gap(best.objective, bound)
-    status = "optimal" if np.isfinite(gap) and gap <= options.mip_gap else "feasible"
+    status = "optimal" if gap_closed(best.objective, bound, options) else "feasible"
     return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
                        message=f"lagrange then highs: {second.message}", phases=phases)
 

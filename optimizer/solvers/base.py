@@ -21,6 +21,7 @@ class SolveOptions:
     progress: object = None  # callable(dict(elapsed_s, objective, bound, gap)) on improvements, or None
     stop_at_objective: float | None = None  # stop once a plan this good is found (scenario units, e.g. yuan)
     node_limit: int | None = None  # deterministic work limit of a MIP search: branch-and-bound nodes (HiGHS)
+    mip_abs_gap: float = 0.0  # absolute gap at which to stop as well (scenario units), for objectives near 0
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,10 @@ def rel_gap(objective: float, bound: float) -> float:
     if not (np.isfinite(objective) and np.isfinite(bound)):
         return np.nan
     return abs(bound - objective) / max(abs(objective), 1e-9)
+
+
+def gap_closed(objective: float, bound: float, opts: SolveOptions) -> bool:
+    """The stop test of every backend: the relative gap within mip_gap, or the absolute one within mip_abs_gap."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return False
+    return rel_gap(objective, bound) <= opts.mip_gap or abs(bound - objective) <= opts.mip_abs_gap

@@ -55,6 +55,8 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         h.writeModel(str(mps))
         cmd = [path, str(mps), "-timeMode", "elapsed", "-sec", f"{max(opts.time_limit_s, 0.0):g}",
                "-ratioGap", f"{opts.mip_gap:g}", "-randomSeed", "1"]
+        if opts.mip_abs_gap > 0:
+            cmd += ["-allowableGap", f"{opts.mip_abs_gap / m.obj_scale:g}"]
         if opts.threads:
             cmd += ["-threads", str(int(opts.threads))]
         if opts.warm_start is not None:

@@ -102,6 +102,8 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
     h.passModel(to_highs_lp(m))
     h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.0)))
     h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+    if opts.mip_abs_gap > 0:
+        h.setOptionValue("mip_abs_gap", float(opts.mip_abs_gap / m.obj_scale))
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", 0)

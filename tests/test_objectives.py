@@ -1,0 +1,162 @@
+"""Objective kinds: output per land (Dinkelbach) against a brute force over every plan, the weighted sum by hand,
+the objective floors, every backend, and the scenario.toml keys."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import TINY, _solve_assignment, industry, make_scenario, pair_options, parcel, plan
+
+from optimizer.data import Objective
+from optimizer.errors import ScenarioError
+from optimizer.pipeline import solve_scenario
+from optimizer.scenario import load_scenario
+from optimizer.solution import check_plan
+
+BACKENDS = ["highs", "cbc", "lagrange", "auto"]
+
+
+def _case(seed: int, floor: float | None = None):
+    rng = np.random.default_rng(seed)
+    parcels = [parcel(f"P{i}", float(rng.integers(3, 30)) * 1_000, str(rng.choice(["B", "M"])),
+                      float(rng.integers(2, 10)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000])))
+               for i in range(6)]
+    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 5,
+                           max_floor_total_m2=float(rng.integers(15, 60)) * 1_000),
+                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3),
+                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
+    objective = {"kind": "output_per_land"}
+    if floor is not None:
+        objective["min_total_output_yuan"] = floor
+    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(40, 120)) * 1e6},
+                                               "objective": objective})
+
+
+def _best_ratio(sc) -> float | None:
+    """Brute force: the best output per m² of developed land over every non-empty plan meeting the rules."""
+    par, ind = sc.parcels.to_dict("records"), sc.industries.to_dict("records")
+    floor = sc.objective.min_total_output_yuan
+    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
+    best = None
+    for combo in itertools.product(*choices):
+        land = sum(p["area_m2"] for p, o in zip(par, combo, strict=True) if o is not None)
+        if land == 0:
+            continue
+        got = _solve_assignment(sc, par, ind, combo, True)  # the most output of this choice of parcels
+        if got is None or (np.isfinite(floor) and got[0] < floor):
+            continue
+        best = max(best or 0.0, got[0] / land)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_output_per_land_is_the_brute_force_best_ratio(seed):
+    sc = _case(seed, floor=1.5e8)
+    expected = _best_ratio(sc)
+    if expected is None:
+        pytest.skip("no plan meets the output floor")
+    result = solve_scenario(sc, solver="highs", mip_gap=1e-6)
+    assert result.check.passed and result.status == "optimal"
+    assert result.plan.objective == pytest.approx(expected, rel=1e-6)
+    assert result.plan.bound >= expected * (1 - 1e-9)  # a proven upper bound on the ratio
+    assert result.plan.gap <= 1e-6
+    k = result.kpis
+    assert result.plan.objective == pytest.approx(k["total_output_yuan"] / k["land_developed_m2"], rel=1e-9)
+    assert k["total_output_yuan"] >= 1.5e8 * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("solver", BACKENDS)
+def test_every_backend_solves_the_ratio(solver):
+    sc = _case(1, floor=1.5e8)
+    expected = _best_ratio(sc)
+    result = solve_scenario(sc, solver=solver, mip_gap=1e-6)
+    assert result.check.passed
+    assert result.plan.objective == pytest.approx(expected, rel=1e-5)
+
+
+def test_without_a_floor_the_ratio_takes_the_single_best_parcel():
+    """No floor: the best ratio is one parcel with the densest, most valuable use (the documented caveat)."""
+    sc = make_scenario([parcel("A", 10_000, "B", 4), parcel("B", 50_000, "B", 2)],
+                       [industry("fin", 50_000, "B", 1, 4)], {"objective": {"kind": "output_per_land"}})
+    result = solve_scenario(sc, solver="highs")
+    assert result.plan.assignment["parcel_id"].tolist() == ["A"]
+    assert result.plan.objective == pytest.approx(4 * 50_000)  # FAR 4 × 50,000 yuan per m² of floor
+
+
+def test_weighted_objective_by_hand():
+    """fin: 50,000 yuan and 0.01 jobs per m² of floor; shop: 20,000 yuan and 0.05 jobs. At 1 yuan per yuan and
+    1,000,000 yuan per job, shop's floor is worth 70,000 a m², fin's 60,000: shop wins; output alone, fin wins."""
+    parcels = [parcel("A", 10_000, "B", 3)]
+    industries = [industry("fin", 50_000, "B", 1, 3, jobs_per_m2=0.01),
+                  industry("shop", 20_000, "B", 1, 3, jobs_per_m2=0.05)]
+    weighted = make_scenario(parcels, industries,
+                             {"objective": {"kind": "weighted", "weights": {"output": 1.0, "jobs": 1e6}}})
+    for backend in BACKENDS:
+        result = solve_scenario(weighted, solver=backend, mip_gap=0.0)
+        assert result.plan.assignment["industry_id"].tolist() == ["shop"]
+        assert result.plan.objective == pytest.approx(30_000 * 70_000)
+        assert result.check.passed
+    total = solve_scenario(make_scenario(parcels, industries), solver="highs")
+    assert total.plan.assignment["industry_id"].tolist() == ["fin"]
+
+
+def test_objective_floors_are_rules_the_checker_checks():
+    sc = make_scenario([parcel("A", 10_000, "B", 3), parcel("B", 10_000, "B", 3)],
+                       [industry("fin", 50_000, "B", 1, 3, jobs_per_m2=0.01)],
+                       {"objective": {"kind": "output_per_land", "min_jobs": 400.0}})
+    result = solve_scenario(sc, solver="highs")
+    assert result.kpis["jobs"] >= 400 * (1 - 1e-9)  # 30,000 m² on one parcel gives 300 jobs: two are needed
+    assert result.plan.assignment["parcel_id"].tolist() == ["A", "B"] or len(result.plan.assignment) == 2
+    report = check_plan(sc, plan(("A", "fin", 30_000.0)))
+    assert not report.passed and any("below the objective's floor" in v for v in report.violations)
+    broken = replace(sc, objective=replace(sc.objective, kind="total_output"))
+    assert check_plan(broken, plan(("A", "fin", 30_000.0)), objective=30_000 * 50_000.0).violations
+
+
+def test_scenario_toml_keys(tmp_path):
+    import shutil
+
+    folder = tmp_path / "t"
+    shutil.copytree(TINY, folder)
+    toml = folder / "scenario.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace("[objective]", '[objective]\nkind = "output_per_land"\n'
+                                                "min_total_output_yuan = 3.0e9", 1), encoding="utf-8")
+    sc = load_scenario(folder)
+    assert sc.objective == Objective(kind="output_per_land", min_total_output_yuan=3.0e9,
+                                     sense=sc.objective.sense, cost_weight=sc.objective.cost_weight)
+    result = solve_scenario(sc, solver="highs")
+    assert result.check.passed and result.kpis["total_output_yuan"] >= 3.0e9 * (1 - 1e-9)
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[objective.weights]\nlandd = 1.0\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="objective.weights"):
+        load_scenario(folder)
+
+
+def test_planning_answers_speak_the_ratio():
+    """With output per land as the objective, rule values, forcing costs and alternatives are in yuan per m² of
+    land a year, and agree with re-solving the changed scenario."""
+    from optimizer.analysis.alternatives import alternative_plans
+    from optimizer.analysis.why import explain_plan
+    from optimizer.analysis.worth import rule_worth
+
+    sc = _case(2, floor=1.5e8)
+    result = solve_scenario(sc, solver="highs", mip_gap=1e-7)
+    worth = rule_worth(result, confirm_top=3)
+    budget = worth[worth["family"] == "budget_total"].iloc[0]
+    assert budget["marginal_unit"] == "yuan/m² of land a year per yuan"
+    if budget["method"].startswith("re-solve"):
+        more = replace(sc, rules=replace(sc.rules, total_budget_yuan=sc.rules.total_budget_yuan + budget["step"]))
+        again = solve_scenario(more, solver="highs", mip_gap=1e-7)
+        assert budget["marginal_value"] == pytest.approx((again.plan.objective - result.plan.objective)
+                                                         / budget["step"], rel=1e-4, abs=1e-9)
+    why = explain_plan(result, resolve_s=30)
+    solved = why[why["forcing_cost_method"].str.startswith("re-solved (")]
+    assert len(solved) and (solved["forcing_cost_yuan"] >= -1e-6).all()
+    assert "yuan per m² of land a year" in " ".join(solved["reason"])
+    alts = alternative_plans(result, k=2, min_diff=1, within=0.2)
+    for a in alts:
+        assert a.check.passed and a.plan.objective >= result.plan.objective * 0.8 * (1 - 1e-9)
+        assert a.plan.objective <= result.plan.objective * (1 + 1e-6)
