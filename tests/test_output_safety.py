@@ -252,7 +252,8 @@ def test_force_puts_the_outputs_beside_the_users_files(tmp_path, capsys):
     after = snapshot(out)
     assert {k: v for k, v in after.items() if k in before} == before  # every user entry, byte for byte
     m = marker(out)
-    assert set(m["manifest"]) == {"summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv"}
+    assert set(m["manifest"]) == {"summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv",
+                                  "marginal_values.csv", "explain.csv"}
     assert set(after) - set(before) == set(m["manifest"]) | {MARKER}
     # a second run without --force: the folder holds files the tool did not write
     capsys.readouterr()
@@ -504,7 +505,7 @@ def test_two_processes_writing_one_folder_both_succeed(tmp_path):
             results.append((p.returncode, err))
     assert [rc for rc, _ in results] == [0, 0], results
     assert sorted(marker(out)["manifest"]) == ["assignment.csv", "by_industry.csv", "by_subarea.csv",
-                                               "summary.json"]
+                                               "explain.csv", "marginal_values.csv", "summary.json"]
     assert all((out / n).is_file() for n in marker(out)["manifest"])
     assert temp_leftovers(tmp_path) == []
 

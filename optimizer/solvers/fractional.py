@@ -21,9 +21,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from optimizer.errors import SolverFailed
 from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
 
 MAX_ROUNDS = 60
+ROUND_REL_GAP = 0.01  # relative gap of P(λ) while it is far from 0 (a step, not a proof)
 
 
 def least_land(bundle) -> float:
@@ -66,9 +68,15 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
             break
         rounds += 1
         # P(λ): the output minus λ per m² of land, to an absolute gap that keeps the ratio bound within target
-        res = backend(replace(bundle, milp=replace(m, c=m.c - lam * d / scale)),
-                      replace(opts, time_limit_s=left, warm_start=x_best, mip_gap=1e-9,
-                              mip_abs_gap=0.5 * opts.mip_gap * lam * d_min, progress=None))
+        # far from the best ratio P(λ) is large and a loose relative gap finds a better plan fast; near it P(λ)
+        # tends to 0 and the absolute gap decides
+        try:
+            res = backend(replace(bundle, milp=replace(m, c=m.c - lam * d / scale)),
+                          replace(opts, time_limit_s=left, warm_start=x_best, mip_gap=ROUND_REL_GAP,
+                                  mip_abs_gap=0.5 * opts.mip_gap * lam * d_min, progress=None))
+        except SolverFailed as exc:  # e.g. HiGHS stuck past its limit: keep the best plan and bound so far
+            phases.append({"phase": f"ratio round {rounds}", "stopped_by": "solver_failed", "message": str(exc)})
+            break
         phases.append({"phase": f"ratio round {rounds}", "stopped_by": res.status, "ratio": lam,
                        "seconds": round(res.solve_s, 3)})
         if np.isfinite(res.bound) and d_min > 0:  # every plan: (r − λ)·D ≤ U, so r ≤ λ + U / D_min

@@ -1,4 +1,4 @@
-"""Generate every data file of the Qianhai scenario (and its `before/` and `after/` variants).
+"""Generate every data file of the Qianhai scenario (and its `before/`, `after/` and `intensive/` variants).
 
 Run from anywhere:  python scenarios/qianhai/generate.py
 The script is deterministic (numpy default_rng(SEED)); running it twice writes identical files. It reads
@@ -1157,7 +1157,10 @@ BEFORE_MIX = [
     ("bonded_port", "supply_chain", 0.35, None),
     ("mawan", "maritime", 0.10, None),
 ]
-ZONE_AREA_KM2 = {"after": 120.56, "before": 14.92}  # [scenario] total_area_km2 (confirmed, facts.md s.1.1)
+ZONE_AREA_KM2 = {"after": 120.56, "before": 14.92, "intensive": 120.56}  # total_area_km2 (facts.md s.1.1)
+# `intensive`: the expanded zone, maximising value added per m2 of developed land (the brief's "intensive use")
+# while producing at least the whole zone's 2021 value added (facts.md s.3, status C)
+GDP_2021_YUAN = 175.57e9
 
 DESCRIPTION = (
     "Qianhai Shenzhen-Hong Kong Modern Service Industry Cooperation Zone after the 2021 expansion "
@@ -1289,6 +1292,23 @@ def scenario_doc(variant: str) -> dict:
             "are dropped; budget 45 bn yuan; the sub-area development minimums of its four sub-areas apply "
             "(Guiwan 1.2, Qianwan 0.8, Mawan 0.5, bonded port 0.5 M m2); total_area_km2 = 14.92.",
         )
+    objective = {"sense": "maximize", "cost_weight": 0.0}
+    if variant == "intensive":
+        name = "qianhai_intensive"
+        desc = (
+            "Qianhai Cooperation Zone after the 2021 expansion, planned for intensive land use: the most value "
+            "added per m2 of developed land, while producing at least the whole zone's 2021 value added."
+        )
+        assumptions.insert(
+            0,
+            "INTENSIVE variant: the expanded zone with every rule of the main scenario, but the objective is value "
+            "added per m2 of developed parcel land (objective.kind = output_per_land), with a floor of 175.57 bn "
+            "yuan a year, the zone's 2021 GDP (facts.md s.3, status C). The floor is an assumption about what the "
+            "zone must at least produce; this model counts only the new productive floor of its 16 industries, "
+            "so the comparison with GDP is one of magnitude.",
+        )
+        objective = {"sense": "maximize", "kind": "output_per_land", "cost_weight": 0.0,
+                     "min_total_output_yuan": GDP_2021_YUAN}
     mix = BEFORE_MIX if before else SUBAREA_MIX
     keep = ORIGINAL if before else [s[0] for s in SUBAREAS]
     mins = [(s, v) for s, v in SUBAREA_MIN_FLOOR.items() if s in keep]
@@ -1307,7 +1327,7 @@ def scenario_doc(variant: str) -> dict:
             "subareas": "subareas.geojson",
             "basemap": "districts.geojson",
         },
-        "objective": {"sense": "maximize", "cost_weight": 0.0},
+        "objective": objective,
         "solver": dict(SOLVER),
         "rules": {"total_budget_yuan": BUDGET_BEFORE if before else BUDGET_AFTER},
         "network": dict(NETWORK),
@@ -1436,6 +1456,7 @@ def main() -> None:
     write_variant(HERE, "after", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "after", "after", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "before", "before", parcels, subareas_ll, districts, industries, nodes, edges)
+    write_variant(HERE / "intensive", "intensive", parcels, subareas_ll, districts, industries, nodes, edges)
     summary = parcels.groupby("subarea").agg(
         parcels=("parcel_id", "size"), parcel_land_km2=("area_m2", "sum")
     )
