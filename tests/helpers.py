@@ -63,6 +63,28 @@ def industry(kid: str, output_per_m2: float, zones: str, far_min: float, far_max
             "far_max": far_max, **kw}
 
 
+def small_city(seed: int, n_parcels: int = 6, lab_cap: bool = False, lab_min_m2: float | None = None,
+               objective: dict | None = None) -> Scenario:
+    """A seeded random city small enough for the brute force: parcels in zones B and M with development costs,
+    a capped high-value industry (fin, zone B), a flexible one (lab, B or M) and a low-value one (fab, M), and
+    a total budget that usually binds."""
+    rng = np.random.default_rng(seed)
+    parcels = [parcel(f"P{i}", float(rng.integers(4, 30)) * 1_000, str(rng.choice(["B", "M"])),
+                      float(rng.integers(2, 9)) / 2, f"s{i % 2}",
+                      dev_cost_per_m2=float(rng.choice([500, 1000, 2000]))) for i in range(n_parcels)]
+    lab = {"max_floor_total_m2": float(rng.integers(20, 60)) * 1_000} if lab_cap else {}
+    if lab_min_m2 is not None:
+        lab["min_floor_total_m2"] = lab_min_m2
+    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
+                           max_floor_total_m2=float(rng.integers(15, 60)) * 1_000),
+                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3, **lab),
+                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
+    config = {"rules": {"total_budget_yuan": float(rng.integers(30, 120)) * 1e6}}
+    if objective:
+        config["objective"] = objective
+    return make_scenario(parcels, industries, config)
+
+
 def plan(*rows: tuple[str, str, float]) -> pd.DataFrame:
     """An assignment table from (parcel_id, industry_id, floor_area_m2) triples."""
     return pd.DataFrame(list(rows), columns=["parcel_id", "industry_id", "floor_area_m2"])
@@ -192,6 +214,22 @@ def brute_force(sc: Scenario) -> tuple[float, list] | None:
         if got is not None and (best is None or (got[0] > best[0] if maximize else got[0] < best[0])):
             best = got
     return best
+
+
+def each_plan(sc: Scenario, keep=None):
+    """Every choice of an option (or none) per parcel that `keep(combo, land_m2)` accepts and the rules allow,
+    as (combo, developed land m², (objective, plan)) with the floors set by _solve_assignment (most output)."""
+    par = sc.parcels.to_dict("records")
+    ind = sc.industries.to_dict("records")
+    maximize = sc.objective.sense == "maximize"
+    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
+    for combo in itertools.product(*choices):
+        land = sum(p["area_m2"] for p, o in zip(par, combo, strict=True) if o is not None)
+        if keep is not None and not keep(combo, land):
+            continue
+        got = _solve_assignment(sc, par, ind, combo, maximize)
+        if got is not None:
+            yield combo, land, got
 
 
 def _solve_assignment(sc, par, ind, combo, maximize):

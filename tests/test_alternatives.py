@@ -5,48 +5,29 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pandas as pd
 import pytest
-from helpers import TINY, _solve_assignment, industry, make_scenario, pair_options, parcel
+from helpers import TINY, each_plan, small_city
 
 from optimizer.analysis.alternatives import alternative_plans, alternatives_table, parcels_differing
 from optimizer.pipeline import solve_scenario
 
 
-def _case(seed: int):
-    rng = np.random.default_rng(seed)
-    parcels = [parcel(f"P{i}", float(rng.integers(4, 20)) * 1_000, str(rng.choice(["B", "M"])),
-                      float(rng.integers(2, 8)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000])))
-               for i in range(5)]
-    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
-                           max_floor_total_m2=float(rng.integers(15, 40)) * 1_000),
-                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3),
-                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
-    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(30, 90)) * 1e6}})
-
-
 def _best_far_from(sc, plan: dict[str, str], n: int) -> float | None:
     """Brute force: the best objective over plans that give at least n parcels another industry than `plan`."""
-    par = sc.parcels.to_dict("records")
-    ind = sc.industries.to_dict("records")
-    kid = [k["industry_id"] for k in ind]
-    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
-    best = None
-    for combo in itertools.product(*choices):
-        diff = sum((kid[o[0]] if o is not None else "") != plan.get(p["parcel_id"], "")
-                   for p, o in zip(par, combo, strict=True))
-        if diff < n:
-            continue
-        got = _solve_assignment(sc, par, ind, combo, True)
-        if got is not None and (best is None or got[0] > best):
-            best = got[0]
-    return best
+    kid = sc.industries["industry_id"].tolist()
+    pids = sc.parcels["parcel_id"].tolist()
+
+    def far(combo, _land) -> bool:
+        return sum((kid[o[0]] if o is not None else "") != plan.get(p, "")
+                   for p, o in zip(pids, combo, strict=True)) >= n
+
+    return max((got[0] for _, _, got in each_plan(sc, far)), default=None)
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_alternatives_are_apart_within_reach_and_the_first_is_the_best_such_plan(seed):
-    sc = _case(seed)
+    sc = small_city(seed, n_parcels=5)
     best = solve_scenario(sc, solver="highs", mip_gap=0.0)
     n, within = 2, 0.5
     alts = alternative_plans(best, k=3, min_diff=n, within=within)

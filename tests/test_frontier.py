@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import itertools
-
-import numpy as np
 import pandas as pd
 import pytest
-from helpers import TINY, _solve_assignment, industry, make_scenario, pair_options, parcel
+from helpers import TINY, each_plan, industry, make_scenario, parcel, small_city
 
 from optimizer.analysis.frontier import frontier
 from optimizer.pipeline import solve_scenario
 
 
-def _case(seed: int):
-    rng = np.random.default_rng(seed)
-    parcels = [parcel(f"P{i}", float(rng.integers(4, 20)) * 1_000, str(rng.choice(["B", "M"])),
-                      float(rng.integers(2, 8)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000])))
-               for i in range(5)]
-    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
-                           max_floor_total_m2=float(rng.integers(15, 40)) * 1_000),
-                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3, min_floor_total_m2=5_000.0),
-                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
-    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(30, 90)) * 1e6}})
-
-
 def _best_with_land_at_most(sc, cap_m2: float) -> float | None:
     """Brute force: the best total output over plans whose developed land is at most cap_m2."""
-    par, ind = sc.parcels.to_dict("records"), sc.industries.to_dict("records")
-    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
-    best = None
-    for combo in itertools.product(*choices):
-        land = sum(p["area_m2"] for p, o in zip(par, combo, strict=True) if o is not None)
-        if land > cap_m2 * (1 + 1e-9):
-            continue
-        got = _solve_assignment(sc, par, ind, combo, True)
-        if got is not None and (best is None or got[0] > best):
-            best = got[0]
-    return best
+    plans = each_plan(sc, lambda _combo, land: land <= cap_m2 * (1 + 1e-9))
+    return max((got[0] for _, _, got in plans), default=None)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_land_frontier_points_are_the_brute_force_optima(seed):
-    sc = _case(seed)
+    sc = small_city(seed, n_parcels=5, lab_min_m2=5_000.0)
     result = solve_scenario(sc, solver="highs", mip_gap=0.0)
     table, plans = frontier(result, "developed_land", "output", points=5)
     assert table["monotone"].all() and (table["status"] == "optimal").all()

@@ -43,6 +43,7 @@ def test_qianhai_walkthrough_runs(tmp_path, monkeypatch):
     assert len(images) >= 5  # map, access, two charts, comparison
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "check passed" in text and "qianhai_before" in text
+    assert "relaxing it by" in text and "monotone" in text  # the planning answers and the frontier ran
     for name in ("map.png", "access.png", "report.html", "plan.geojson"):
         assert (tmp_path / "qianhai" / name).is_file()
     assert (tmp_path / "qianhai_compare" / "comparison.csv").is_file()

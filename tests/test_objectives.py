@@ -3,12 +3,11 @@ the objective floors, every backend, and the scenario.toml keys."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import TINY, _solve_assignment, industry, make_scenario, pair_options, parcel, plan
+from helpers import TINY, each_plan, industry, make_scenario, parcel, plan, small_city
 
 from optimizer.data import Objective
 from optimizer.errors import ScenarioError
@@ -20,36 +19,19 @@ BACKENDS = ["highs", "cbc", "lagrange", "auto"]
 
 
 def _case(seed: int, floor: float | None = None):
-    rng = np.random.default_rng(seed)
-    parcels = [parcel(f"P{i}", float(rng.integers(3, 30)) * 1_000, str(rng.choice(["B", "M"])),
-                      float(rng.integers(2, 10)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000])))
-               for i in range(6)]
-    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 5,
-                           max_floor_total_m2=float(rng.integers(15, 60)) * 1_000),
-                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3),
-                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
     objective = {"kind": "output_per_land"}
     if floor is not None:
         objective["min_total_output_yuan"] = floor
-    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(40, 120)) * 1e6},
-                                               "objective": objective})
+    return small_city(seed, objective=objective)
 
 
 def _best_ratio(sc) -> float | None:
-    """Brute force: the best output per m² of developed land over every non-empty plan meeting the rules."""
-    par, ind = sc.parcels.to_dict("records"), sc.industries.to_dict("records")
+    """Brute force: the best output per m² of developed land over every non-empty plan meeting the rules (the
+    most output of a choice of parcels gives its best ratio, since its land is fixed)."""
     floor = sc.objective.min_total_output_yuan
-    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
-    best = None
-    for combo in itertools.product(*choices):
-        land = sum(p["area_m2"] for p, o in zip(par, combo, strict=True) if o is not None)
-        if land == 0:
-            continue
-        got = _solve_assignment(sc, par, ind, combo, True)  # the most output of this choice of parcels
-        if got is None or (np.isfinite(floor) and got[0] < floor):
-            continue
-        best = max(best or 0.0, got[0] / land)
-    return best
+    ratios = [got[0] / land for _, land, got in each_plan(sc, lambda _combo, land: land > 0)
+              if not (np.isfinite(floor) and got[0] < floor)]
+    return max(ratios, default=None)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TINY, brute_force, industry, make_scenario, parcel
+from helpers import TINY, brute_force, industry, make_scenario, parcel, small_city
 
 from optimizer.analysis.pricing import price_pairs
 from optimizer.analysis.why import UNDEVELOPED, explain_plan
@@ -49,22 +49,10 @@ def test_tiny_runner_up_costs_match_the_brute_force():
     assert df.loc["P1", "forcing_cost_yuan"] == pytest.approx(0.5e9)
 
 
-def _random_case(seed: int):
-    rng = np.random.default_rng(seed)
-    parcels = [parcel(f"P{i}", float(rng.integers(4, 20)) * 1_000, str(rng.choice(["B", "M"])),
-                      float(rng.integers(2, 8)) / 2, dev_cost_per_m2=float(rng.choice([500, 1000, 2000])))
-               for i in range(6)]
-    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
-                           max_floor_total_m2=float(rng.integers(15, 40)) * 1_000),
-                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3),
-                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
-    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": float(rng.integers(30, 90)) * 1e6}})
-
-
 @pytest.mark.parametrize("seed", range(5))
 def test_forcing_cost_bounds_hold(seed):
     """Without re-solves every forcing cost is a lower bound: the brute force never finds forcing cheaper."""
-    sc = _random_case(seed)
+    sc = small_city(seed)
     result = solve_scenario(sc, solver="highs", mip_gap=0.0)
     df = explain_plan(result, resolve_s=0.0)
     checked = 0
@@ -78,7 +66,7 @@ def test_forcing_cost_bounds_hold(seed):
 
 
 def test_lagrangian_bound_equals_the_lp_bound():
-    for sc in (load_scenario(TINY), _random_case(0)):
+    for sc in (load_scenario(TINY), small_city(0)):
         prices = price_pairs(build_model(sc), sc)
         assert prices.bound == pytest.approx(prices.lp_objective, rel=1e-9)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import industry, make_scenario, parcel
+from helpers import industry, make_scenario, parcel, small_city
 
 from optimizer.analysis.worth import DUAL, RESOLVE, rule_worth
 from optimizer.pipeline import solve_scenario
@@ -56,21 +56,6 @@ def test_demand_cap_worth_and_slack_by_hand():
     assert list(df["rule"])[0] == fin["rule"]  # the rule that holds the plan back most comes first
 
 
-def _random_case(seed: int):
-    """Eight parcels, three industries, a binding budget and demand caps; solved exactly."""
-    rng = np.random.default_rng(seed)
-    parcels = [parcel(f"P{i}", float(rng.integers(4, 30)) * 1_000, str(rng.choice(["B", "M"])),
-                      float(rng.integers(2, 8)) / 2, f"s{i % 2}", dev_cost_per_m2=float(rng.choice([500, 1000, 2000])))
-               for i in range(8)]
-    industries = [industry("fin", float(rng.integers(30, 60)) * 1_000, "B", 1, 4,
-                           max_floor_total_m2=float(rng.integers(20, 60)) * 1_000),
-                  industry("lab", float(rng.integers(10, 30)) * 1_000, "B;M", 0.5, 3,
-                           max_floor_total_m2=float(rng.integers(20, 60)) * 1_000),
-                  industry("fab", float(rng.integers(5, 15)) * 1_000, "M", 0.5, 2)]
-    budget = float(rng.integers(40, 120)) * 1e6
-    return make_scenario(parcels, industries, {"rules": {"total_budget_yuan": budget}})
-
-
 def _relaxed_scenario(sc, row):
     """The scenario with the row's rule relaxed by its step, built from the scenario's own fields."""
     if row["family"] == "budget_total":
@@ -87,7 +72,7 @@ def _relaxed_scenario(sc, row):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_resolved_marginal_values_agree_with_relaxing_the_scenario(seed):
-    sc = _random_case(seed)
+    sc = small_city(seed, n_parcels=8, lab_cap=True)
     base = solve_scenario(sc, solver="highs", mip_gap=0.0)
     df = rule_worth(base, confirm_top=10)
     checked = 0

@@ -20,11 +20,21 @@ def add_command(subparsers, solve_args) -> None:
     add_frontier_command(subparsers, solve_args)
 
 
+def _solve(args: argparse.Namespace, sc):
+    """The scenario solved with the command's solver flags, its warnings printed (as `landuse solve` does)."""
+    from optimizer.cli import print_warnings
+    from optimizer.pipeline import solve_scenario
+
+    print_warnings(getattr(sc, "warnings", ()))
+    return solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
+                          threads=args.threads, log=args.log)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from optimizer.analysis.why import explain_plan
-    from optimizer.cli import check_input_path, print_warnings
+    from optimizer.cli import check_input_path
+    from optimizer.data import objective_text
     from optimizer.errors import ScenarioError
-    from optimizer.pipeline import solve_scenario
     from optimizer.scenario import load_scenario
 
     check_input_path(args.scenario)
@@ -36,15 +46,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ScenarioError(f"no parcel has id {pid!r}{hint}", file=sc.files.get("parcels", "parcels"),
                                 field="parcel_id")
-    print_warnings(getattr(sc, "warnings", ()))
-    result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
-                            threads=args.threads, log=args.log)
+    result = _solve(args, sc)
     if result.plan is None:
         print(f"no plan to explain: {result.message}")
         return 5
     table = explain_plan(result, resolve_s=0.0, parcels=tuple(args.parcel)).set_index("parcel_id")
-    print(f"scenario {sc.name}: plan {result.plan.objective / 1e9:,.3f} bn yuan a year ({result.status}, "
-          f"{result.solver})")
+    print(f"scenario {sc.name}: plan {objective_text(sc.objective.kind, result.plan.objective)} "
+          f"({result.status}, {result.solver})")
     par = sc.parcels.set_index("parcel_id")
     for pid in args.parcel:
         r, p = table.loc[pid], par.loc[pid]
@@ -82,9 +90,8 @@ def add_frontier_command(subparsers, solve_args) -> None:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     from optimizer.analysis.frontier import frontier
-    from optimizer.cli import check_input_path, print_warnings, protected
+    from optimizer.cli import check_input_path, protected
     from optimizer.errors import BadOption
-    from optimizer.pipeline import solve_scenario
     from optimizer.report.answers import frontier_figure
     from optimizer.report.maps import figure_style, plan_map, save_figure
     from optimizer.report.write import check_output_target, output_folder
@@ -96,9 +103,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     if args.points < 2:
         raise BadOption("--points must be at least 2")
     sc = load_scenario(args.scenario)
-    print_warnings(getattr(sc, "warnings", ()))
-    result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
-                            threads=args.threads, log=args.log)
+    result = _solve(args, sc)
     if result.plan is None:
         print(f"no plan, so no frontier: {result.message}")
         return 5

@@ -37,23 +37,14 @@ UNIT_WORDS = {"m2": "m² of floor", "yuan": "yuan", "sites": "site", "share": "p
 
 def _fixed_lp_duals(bundle, x: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Row duals (d objective / d active bound, model units) of the LP with the integer columns fixed at x."""
-    from optimizer.solvers.highs import new_highs, to_highs_lp
+    from optimizer.analysis.pricing import lp_solution
 
     m = bundle.milp
     xi = np.round(x)
-    lo = np.where(m.integrality, xi, m.col_lower)
-    hi = np.where(m.integrality, xi, m.col_upper)
-    lp = replace(m, col_lower=lo, col_upper=hi, integrality=np.zeros(m.n_cols, bool))
-    h = new_highs(False)
-    h.passModel(to_highs_lp(lp))
-    h.setOptionValue("time_limit", 60.0)
-    h.run()
-    import highspy
-
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    sol = h.getSolution()
-    return np.asarray(sol.row_dual, dtype=float), float(h.getInfo().objective_function_value)
+    fixed = replace(m, col_lower=np.where(m.integrality, xi, m.col_lower),
+                    col_upper=np.where(m.integrality, xi, m.col_upper))
+    got = lp_solution(fixed)
+    return None if got is None else (got[1], got[2])
 
 
 def _unit_word(unit: str) -> str:

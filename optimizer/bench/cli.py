@@ -75,7 +75,9 @@ def add_command(sub, solve_args) -> None:
 
     p = bsub.add_parser("generate", help="write a synthetic city as a scenario folder")
     p.add_argument("case", type=_size, help=f"{CASE_HELP}, or a number of parcels")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True,
+                   help="scenario folder to write: new, empty or an earlier output (replaced whole)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--industries", type=int, default=None, metavar="K", help="number of industries (1-20)")
     p.set_defaults(func=cmd_generate)
@@ -148,11 +150,16 @@ def _g(v) -> str:
     return "-" if v is None else f"{v:,.6g}"
 
 
+GENERATE_OUTPUTS = ("scenario.toml", "parcels.csv", "industries.csv", "pairs.csv", "compatibility.csv", "network")
+
+
 def cmd_generate(args) -> int:
     from optimizer.bench.synthetic import write_city
+    from optimizer.report.write import output_folder
 
-    folder = write_city(args.case, args.out, n_industries=args.industries, seed=args.seed)
-    print(f"wrote {folder} (scenario.toml, parcels.csv, industries.csv, network/)")
+    with output_folder(args.out, force=args.force, expect=GENERATE_OUTPUTS) as stage:  # whole or not at all
+        write_city(args.case, stage.folder, n_industries=args.industries, seed=args.seed)
+    print(f"wrote {args.out} (scenario.toml, parcels.csv, industries.csv, network/)")
     return 0
 
 

@@ -1,0 +1,104 @@
+"""Speed of the planning answers on the Qianhai scenarios, each case against plain HiGHS in the same run.
+
+    python benchmarks/planning.py [--time-limit S] [--points N] [--json OUT]
+
+Cases (each in its own process, since a stuck HiGHS presolve cannot be abandoned inside one):
+  ratio      scenarios/qianhai/intensive: output per m² of land by Dinkelbach's method to a 0.1 % ratio gap,
+             with `auto` and with plain `highs` running the same loop; target ≤ 30 s.
+  frontier   scenarios/qianhai: an N-point frontier of output against developed land; target ≤ 60 s.
+  analysis   scenarios/qianhai: marginal values and explanations after the solve; target ≤ 30 s.
+Each prints wall-clock seconds, status and gap; the requirement lines say met or NOT met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = {"ratio": 30.0, "frontier": 60.0, "analysis": 30.0}
+
+
+def _ratio(solver: str, limit: float, out) -> None:
+    from optimizer.pipeline import solve_scenario
+
+    t = time.perf_counter()
+    r = solve_scenario(REPO / "scenarios/qianhai/intensive", solver=solver, time_limit_s=limit, mip_gap=1e-3)
+    out.put({"case": "ratio", "solver": solver, "seconds": time.perf_counter() - t, "status": r.status,
+             "ratio": r.plan.objective if r.plan else None, "bound": r.plan.bound if r.plan else None,
+             "gap": r.plan.gap if r.plan else None, "rounds": sum("round" in p.get("phase", "") for p in r.phases)})
+
+
+def _frontier(solver: str, limit: float, points: int, out) -> None:
+    from optimizer.analysis.frontier import frontier
+    from optimizer.pipeline import solve_scenario
+
+    r = solve_scenario(REPO / "scenarios/qianhai", solver=solver, time_limit_s=limit, mip_gap=1e-3)
+    t = time.perf_counter()
+    table, _ = frontier(r, "developed_land", "output", points, time_limit_s=limit)
+    out.put({"case": "frontier", "solver": solver, "seconds": time.perf_counter() - t, "points": points,
+             "solved": int(table["y"].notna().sum()), "max_gap": float(table["gap"].max()),
+             "monotone": bool(table["monotone"].all())})
+
+
+def _analysis(solver: str, limit: float, out) -> None:
+    from optimizer.analysis.run import analyse
+    from optimizer.pipeline import solve_scenario
+
+    r = solve_scenario(REPO / "scenarios/qianhai", solver=solver, time_limit_s=limit)
+    t = time.perf_counter()
+    a = analyse(r, time_limit_s=30.0)
+    worth = a.analysis["marginal_values"]
+    out.put({"case": "analysis", "solver": solver, "seconds": time.perf_counter() - t,
+             "rules": len(worth), "re_solved": int(worth["method"].str.startswith("re-solve").sum()),
+             "parcels_explained": len(a.analysis["explain"])})
+
+
+def run(case, *args, timeout: float) -> dict:
+    q = mp.get_context("spawn").Queue()
+    p = mp.get_context("spawn").Process(target=case, args=(*args, q))
+    p.start()
+    p.join(timeout)
+    if p.is_alive():
+        p.kill()
+        return {"case": case.__name__.strip("_"), "solver": args[0], "seconds": timeout, "status": "killed"}
+    return q.get() if not q.empty() else {"case": case.__name__.strip("_"), "solver": args[0], "status": "failed"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--points", type=int, default=10)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    from optimizer.bench.harness import machine_info, package_versions
+
+    rows = []
+    for solver in ("auto", "highs"):
+        rows.append(run(_ratio, solver, args.time_limit, timeout=args.time_limit + 120))
+        rows.append(run(_frontier, solver, args.time_limit, args.points, timeout=3 * args.time_limit + 120))
+    rows.append(run(_analysis, "auto", args.time_limit, timeout=args.time_limit + 120))
+    ok = True
+    for r in rows:
+        print(json.dumps(r))
+    for case, target in TARGETS.items():
+        got = [r for r in rows if r["case"] == case and r["solver"] == "auto"]
+        met = bool(got) and got[0].get("seconds", 1e9) <= target and (
+            case != "ratio" or (got[0].get("gap") is not None and got[0]["gap"] <= 1e-3))
+        ok &= met
+        print(f"requirement {case} with auto ≤ {target:g} s{' at a 0.1 % ratio gap' if case == 'ratio' else ''}: "
+              f"{'met' if met else 'NOT met'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": machine_info(), "packages": package_versions(),
+                                         "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv),
+                                         "rows": rows}, indent=2), encoding="utf-8")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
