@@ -121,11 +121,7 @@ def rule_rows(result: RunResult) -> pd.DataFrame:
 def _step(row: pd.Series, step_rel: float) -> float:
     """The relaxation step in the rule's unit: `step_rel` of the bound, at least one whole site, one percentage
     point of a share, one minute of an access limit."""
-    if row["unit"] == "share":
-        return 1.0
-    if row["unit"] == "minutes":
-        return 1.0
-    if row["unit"] == "sites":
+    if row["unit"] in ("share", "minutes", "sites"):
         return 1.0
     return max(step_rel * abs(row["bound"]), 1e-9 * max(abs(row["value"]), 1.0)) or 1.0
 
