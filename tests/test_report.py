@@ -308,27 +308,38 @@ def test_geojson_every_parcel_with_plan_industries(geo_scenario, geo_result, geo
     assert n_dev == len(plan) > 0
 
 
-def test_geojson_points_and_crs_note_without_polygons(tiny_out):
+def test_geojson_local_metres_go_to_plan_local_only(tiny_out):
     from shapely.geometry import shape
 
     result, out = tiny_out
-    doc = json.loads((out / "plan.geojson").read_text(encoding="utf-8"))
+    assert not (out / "plan.geojson").exists()  # local metres with no anchor are not lon/lat
+    doc = json.loads((out / "plan_local.geojson").read_text(encoding="utf-8"))
     assert len(doc["features"]) == result.scenario.n_parcels == 5
-    assert "local" in doc["crs_note"]  # tiny's x/y are metres, not lon/lat
+    assert doc["coordinates"] == "local metres" and "plan_local.geojson" in doc["crs_note"]
     for f, (_, r) in zip(doc["features"], result.scenario.parcels.iterrows(), strict=True):
         g = shape(f["geometry"])
         assert g.geom_type == "Point" and (g.x, g.y) == (r["x"], r["y"])
+        assert "id" not in f  # the parcel's id is the parcel_id property, not duplicated
+        jobs = f["properties"]["jobs"]
+        assert isinstance(jobs, int) or not float(jobs).is_integer()  # whole counts written as integers
     dev = {f["properties"]["parcel_id"]: f["properties"]["industry_id"] for f in doc["features"]}
     assert dev == {
         **dict.fromkeys(result.scenario.parcels["parcel_id"]),
         **dict(zip(result.plan.assignment["parcel_id"], result.plan.assignment["industry_id"], strict=True)),
     }
+    assert "plan_local.geojson" in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_geojson_opens_in_geopandas_if_installed(geo_out):
-    gpd = pytest.importorskip("geopandas")
+def test_geojson_opens_in_geopandas_wgs84_with_matching_areas(geo_scenario, geo_out):
+    import geopandas as gpd
+
     gdf = gpd.read_file(geo_out / "plan.geojson")
     assert len(gdf) == 12 and gdf.crs is not None and gdf.crs.to_epsg() == 4326
+    assert list(gdf["parcel_id"]) == list(geo_scenario.parcels["parcel_id"])
+    lcea = gdf.to_crs("+proj=cea +lon_0=114 +lat_ts=22.5 +datum=WGS84 +units=m").area  # equal-area
+    assert np.allclose(gdf["geometry_area_m2"], lcea, rtol=1e-4)
+    sc_area = geo_scenario.parcels["area_m2"].to_numpy(float)
+    assert np.allclose(gdf["area_m2"], sc_area)  # area_m2 stays the scenario's figure
 
 
 # --- report.html -----------------------------------------------------------------------------------------
@@ -396,7 +407,8 @@ def test_points_with_local_metre_network(tmp_path):
     assert_png(out / "map.png", min_kb=20)
     img = assert_png(out / "access.png", min_kb=20)
     assert img.shape[1] > 1.3 * img.shape[0]  # metro and rail panels
-    doc = json.loads((out / "plan.geojson").read_text(encoding="utf-8"))
+    assert not (out / "plan.geojson").exists()
+    doc = json.loads((out / "plan_local.geojson").read_text(encoding="utf-8"))
     assert "crs_note" in doc and len(doc["features"]) == 6
 
 
@@ -534,7 +546,7 @@ def test_cli_solve_tiny_end_to_end(tmp_path):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f"{summary['kpis']['total_output_yuan'] / 1e9:,.2f} bn" in page
-    doc = json.loads((out / "plan.geojson").read_text(encoding="utf-8"))
+    doc = json.loads((out / "plan_local.geojson").read_text(encoding="utf-8"))
     assert len(doc["features"]) == len(load_scenario(TINY).parcels)
 
 

@@ -109,7 +109,7 @@ def test_solve_writes_the_planning_answers(tmp_path, capsys):
     assert {"rule", "binding", "marginal_value", "method"} <= set(worth.columns)
     why = pd.read_csv(out / "explain.csv", keep_default_na=False).set_index("parcel_id")
     assert why.loc["P1", "runner_up"] == "it" and float(why.loc["P1", "forcing_cost_yuan"]) == pytest.approx(5e8)
-    doc = json.loads((out / "plan.geojson").read_text(encoding="utf-8"))
+    doc = json.loads((out / "plan_local.geojson").read_text(encoding="utf-8"))
     props = {f["properties"]["parcel_id"]: f["properties"] for f in doc["features"]}
     assert props["P5"]["status"] == "not eligible" and "zone G1" in props["P5"]["reason"]
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -1,5 +1,12 @@
 """The plan as GeoJSON (RFC 7946): every parcel, developed or not, with its industry and figures.
 
+Coordinates are always WGS84 lon/lat in ``plan.geojson``. A scenario in local metres with no anchor on the
+Earth cannot be placed honestly, so its parcels go to ``plan_local.geojson`` (same features, x/y in metres,
+labelled ``"coordinates": "local metres"``) and no ``plan.geojson`` is written. Each parcel is identified by
+its ``parcel_id`` property (the key of assignment.csv); there is no duplicate top-level feature ``id``.
+``area_m2`` is the scenario's figure; ``geometry_area_m2`` is the polygon's own area on the WGS84 ellipsoid
+(a local projection at the parcel, exact to about 1e-7 for parcels), so the two can be compared.
+
 Also home of two helpers the maps and charts share: :func:`parcel_table` (every parcel joined with the plan)
 and :func:`coordinate_system` (are the parcel coordinates lon/lat or local metres?).
 """
@@ -21,6 +28,7 @@ PROPERTY_ORDER = [
     "subarea",
     "zone",
     "area_m2",
+    "geometry_area_m2",
     "developed",
     "industry_id",
     "industry",
@@ -84,6 +92,24 @@ def parcel_table(result: RunResult) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+LOCAL_NOTE = ("coordinates are the scenario's local x/y in metres with no anchor on the Earth; they are not "
+              "WGS84 lon/lat, so this file is plan_local.geojson and there is no plan.geojson")
+
+
+def geojson_name(sc: Scenario) -> str:
+    """plan.geojson (WGS84 lon/lat, or no coordinates at all) or plan_local.geojson (local metres, no anchor)."""
+    if coordinate_system(sc) == "lonlat":
+        return "plan.geojson"
+    xy = sc.parcels[["x", "y"]].to_numpy(float) if {"x", "y"} <= set(sc.parcels.columns) else np.empty((0, 2))
+    return "plan_local.geojson" if np.isfinite(xy).all(axis=1).any() else "plan.geojson"
+
+
+def _count(v) -> float | int | None:
+    """A count (jobs): an integer when it is whole, else the number."""
+    v = _num(v)
+    return int(v) if v is not None and float(v).is_integer() else v
+
+
 def _num(v) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
@@ -105,6 +131,27 @@ def _rfc7946_orient(g):
     return g
 
 
+WGS84_A, WGS84_F = 6378137.0, 1 / 298.257223563
+
+
+def lonlat_area_m2(g) -> float:
+    """Area in m² of a lon/lat polygon: a local projection on the WGS84 ellipsoid at the polygon's centre
+    (meridian and prime-vertical radii), exact to about 1e-7 for parcel-sized shapes."""
+    import shapely
+
+    if g is None or g.is_empty or g.area == 0:
+        return 0.0
+    c = g.centroid
+    phi = np.radians(c.y)
+    e2 = WGS84_F * (2 - WGS84_F)
+    w = 1 - e2 * np.sin(phi) ** 2
+    m = WGS84_A * (1 - e2) / w**1.5  # meridian radius of curvature
+    n = WGS84_A / np.sqrt(w)  # prime-vertical radius of curvature
+    kx, ky = np.radians(1) * n * np.cos(phi), np.radians(1) * m
+    local = shapely.transform(g, lambda xy: np.column_stack([(xy[:, 0] - c.x) * kx, (xy[:, 1] - c.y) * ky]))
+    return float(local.area)
+
+
 def _geometry(sc: Scenario, i: int, x: float, y: float) -> dict | None:
     from shapely.geometry import mapping
 
@@ -120,20 +167,27 @@ def plan_geojson(result: RunResult) -> dict:
     """The plan as a GeoJSON FeatureCollection (a dict ready for json.dump)."""
     sc = result.scenario
     df = parcel_table(result)
+    lonlat = coordinate_system(sc) == "lonlat"
     feats = []
     for i, r in enumerate(df.itertuples(index=False)):
+        g = sc.geometry[i] if sc.geometry is not None else None
+        if g is None or g.is_empty:
+            geo_area = None
+        else:
+            geo_area = round(lonlat_area_m2(g) if lonlat else float(g.area), 2)
         props = {
             "parcel_id": str(r.parcel_id),
             "subarea": str(r.subarea),
             "zone": str(r.zone),
             "area_m2": _num(r.area_m2),
+            "geometry_area_m2": geo_area,
             "developed": bool(r.developed),
             "industry_id": r.industry_id,
             "industry": r.industry,
             "floor_area_m2": _num(r.floor_area_m2),
             "far": _num(r.far),
             "output_yuan": _num(r.output_yuan),
-            "jobs": _num(r.jobs),
+            "jobs": _count(r.jobs),
             "far_max": _num(r.far_max),
             "existing_use": str(getattr(r, "existing_use", "") or ""),
             "must_develop": bool(getattr(r, "must_develop", False)),
@@ -145,17 +199,14 @@ def plan_geojson(result: RunResult) -> dict:
         feats.append(
             {
                 "type": "Feature",
-                "id": str(r.parcel_id),
                 "geometry": _geometry(sc, i, float(r.x), float(r.y)),
                 "properties": props,
             }
         )
     doc: dict = {"type": "FeatureCollection", "name": f"{sc.name} plan"}
-    if coordinate_system(sc) != "lonlat":
-        doc["crs_note"] = (
-            "coordinates are the scenario's local x/y in metres, not WGS84 lon/lat: GIS software "
-            "will place them wrongly unless told the real coordinate system"
-        )
+    if geojson_name(sc) == "plan_local.geojson":
+        doc["coordinates"] = "local metres"
+        doc["crs_note"] = LOCAL_NOTE
     elif sc.geometry is None:
         doc["crs_note"] = "parcels are points at their centroids (the scenario has no parcel polygons)"
     doc["features"] = feats
@@ -163,10 +214,11 @@ def plan_geojson(result: RunResult) -> dict:
 
 
 def write_geojson(result: RunResult, folder: Path) -> None:
-    """plan.geojson: every parcel with its assigned industry (skipped when there is no plan)."""
+    """plan.geojson (or plan_local.geojson, see the module): every parcel with its industry (none without a
+    plan)."""
     if result.plan is None:
         return
     doc = plan_geojson(result)
-    (Path(folder) / "plan.geojson").write_text(
+    (Path(folder) / geojson_name(result.scenario)).write_text(
         json.dumps(doc, ensure_ascii=False, allow_nan=False), encoding="utf-8"
     )

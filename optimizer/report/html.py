@@ -46,6 +46,13 @@ dl.kv{display:grid;grid-template-columns:max-content auto;gap:3px 16px;margin:0}
 """
 
 
+_FILE_NOTES = {
+    "plan.geojson": " (WGS84 lon/lat; opens in any GIS)",
+    "plan_local.geojson": (" (the scenario's local x/y in metres with no anchor on the Earth, so there is no "
+                           "plan.geojson: a GIS must be told the coordinate system)"),
+}
+
+
 def _e(v) -> str:
     return html.escape("" if v is None else str(v))
 
@@ -198,7 +205,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         if others:
             add(
                 "<h2>Files beside this report</h2><ul class='tight'>"
-                + "".join(f"<li><a href='{_e(n)}'>{_e(n)}</a></li>" for n in others)
+                + "".join(f"<li><a href='{_e(n)}'>{_e(n)}</a>{_FILE_NOTES.get(n, '')}</li>" for n in others)
                 + "</ul>"
             )
     add("</main></body></html>\n")
@@ -365,6 +372,8 @@ def _holding_back(result: RunResult) -> str:
 
 def _parcels_explained(result: RunResult) -> str:
     """How many parcels are developed, passed over or not eligible, and the closest calls (explain.csv)."""
+    from optimizer.report.geojson import geojson_name
+
     t = result.analysis.get("explain")
     if t is None or t.empty:
         return ""
@@ -376,7 +385,8 @@ def _parcels_explained(result: RunResult) -> str:
     table = ("<p>The closest calls (forcing the runner-up re-solved):</p><table><tr><th class='t'>parcel</th>"
              "<th class='t'>why</th></tr>" + rows + "</table>") if rows else ""
     return ("<h2>Why each parcel</h2><ul class='tight'>" + items + "</ul>" + table +
-            "<p class='muted'>Every parcel's reason, runner-up and forcing cost: explain.csv and plan.geojson.</p>")
+            "<p class='muted'>Every parcel's reason, runner-up and forcing cost: explain.csv and "
+            f"{geojson_name(result.scenario)}.</p>")
 
 
 def write_html(result: RunResult, folder: Path) -> None:

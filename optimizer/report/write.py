@@ -47,7 +47,8 @@ TMP_RE = re.compile(r"^\.(?P<name>.*)\.landuse-(?P<kind>tmp|old)-(?P<host>[0-9a-
 NAME_MAX = 255
 MAX_NAME_IN_TMP = 100  # bytes of the folder name kept in a temporary folder's name (it must fit NAME_MAX)
 SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv", "marginal_values.csv",
-                 "explain.csv", "frontier.csv", "frontier.png", "alternatives", "plan.geojson", "map.png",
+                 "explain.csv", "frontier.csv", "frontier.png", "alternatives", "plan.geojson", "plan_local.geojson",
+                 "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
                  "carriers.png", "report.html")
 HINT_OTHER = "choose a new or empty folder"
