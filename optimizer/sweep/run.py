@@ -1,0 +1,181 @@
+"""Running a sweep on Dask: the scenario scattered once, one task per run, each finished run persisted at once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import Scenario
+from optimizer.errors import InfeasibleScenario, LanduseError
+from optimizer.sweep.spec import SweepSpec, apply_parameters, run_key
+
+RESULT_COLUMNS = ["run", "key", "status", "objective", "bound", "gap", "output_yuan", "jobs", "developed_land_m2",
+                  "floor_area_m2", "parcels_developed", "solve_s", "attempts", "error", "assignment"]
+PART_GLOB = "run_*.csv"
+
+
+def encode_assignment(v) -> str:
+    return " ".join(str(int(i)) for i in v)
+
+
+def decode_assignments(col: pd.Series, n: int) -> np.ndarray:
+    """runs x parcels matrix of industry positions (-1 empty); runs without a plan are all -1."""
+    out = np.full((len(col), n), -1, dtype=np.int32)
+    for r, text in enumerate(col.fillna("").astype(str)):
+        if text.strip():
+            out[r] = np.array(text.split(), dtype=np.int32)
+    return out
+
+
+def run_task(sc: Scenario, run: int, key: str, params: dict, solver: dict) -> dict:
+    """One run on a worker: apply the parameters, build, solve, check, measure; a compact record.
+
+    Rule conflicts and other planned errors are results (status infeasible / error); anything unexpected is
+    raised, so that Dask retries the task.
+    """
+    import optimizer.pipeline as pipeline
+
+    rec: dict = {"run": run, "key": key, **{f"p:{k}": v for k, v in params.items()}, "attempts": 1, "error": ""}
+    t = time.perf_counter()
+    try:
+        res = pipeline.solve_scenario(apply_parameters(sc, params), solver=solver.get("name"),
+                                      time_limit_s=solver.get("time_limit_s"), mip_gap=solver.get("mip_gap"),
+                                      threads=solver.get("threads", 1))
+    except InfeasibleScenario as exc:
+        rec.update(status="infeasible", error="; ".join(exc.conflicts)[:2000])
+    except LanduseError as exc:
+        rec.update(status=f"error:{type(exc).__name__}", error=str(exc)[:2000])
+    else:
+        rec["status"] = res.status
+        if res.plan is not None:
+            p, k = res.plan, res.kpis
+            vec = np.full(sc.n_parcels, -1, dtype=np.int32)
+            a = p.assignment
+            vec[a["parcel_id"].map(sc.parcel_index()).to_numpy(int)] = \
+                a["industry_id"].map(sc.industry_index()).to_numpy(int)
+            rec.update(objective=p.objective, bound=p.bound, gap=p.gap, output_yuan=k["total_output_yuan"],
+                       jobs=k["jobs"], developed_land_m2=k["land_developed_m2"], floor_area_m2=k["floor_area_m2"],
+                       parcels_developed=k["parcels_developed"], assignment=encode_assignment(vec))
+        else:
+            rec["error"] = res.message
+    rec["solve_s"] = time.perf_counter() - t
+    return rec
+
+
+def write_part(folder: Path, rec: dict) -> None:
+    """One run's record as runs/run_<key>.csv, written whole (temporary name, then rename)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{rec['key']}.{os.getpid()}.tmp"
+    pd.DataFrame([rec]).to_csv(tmp, index=False)
+    os.replace(tmp, folder / f"run_{rec['key']}.csv")
+
+
+def read_parts(folders) -> dict[str, dict]:
+    """key -> record of every readable part in the folders (a torn or unreadable part is simply redone)."""
+    out: dict[str, dict] = {}
+    for f in folders:
+        if f is None or not Path(f).is_dir():
+            continue
+        for part in sorted(Path(f).glob(PART_GLOB)):
+            with contextlib.suppress(Exception):
+                rec = pd.read_csv(part, keep_default_na=True, dtype={"assignment": str, "key": str}).iloc[0].to_dict()
+                if rec.get("key") == part.stem[4:]:
+                    out[part.stem[4:]] = rec
+    return out
+
+
+class Progress:
+    """A one-line progress report: done, failed, left, time to go."""
+
+    def __init__(self, total: int, already: int, stream=None):
+        self.total, self.done, self.failed, self.new = total, already, 0, 0
+        self.t0 = time.perf_counter()
+        self.stream = stream if stream is not None else sys.stderr
+
+    def update(self, failed: bool) -> None:
+        self.done += 1
+        self.new += 1
+        self.failed += int(failed)
+        left = self.total - self.done
+        el = time.perf_counter() - self.t0
+        eta = el / self.new * left
+        print(f"sweep: {self.done}/{self.total} done, {self.failed} failed, {left} left, "
+              f"~{eta:,.0f} s to go", file=self.stream, flush=True)
+
+
+def execute(sc: Scenario, spec: SweepSpec, runs: list[dict], client, parts: Path | None = None,
+            previous: tuple = (), progress: Callable | None = None) -> pd.DataFrame:
+    """Solve every run not already in `parts` or `previous` (folders of run parts) on the client; each
+    finished run is written to `parts` as it arrives. A task that raises is retried once, then recorded as
+    status "failed" with its error. Returns one row per run, in run order."""
+    from distributed import as_completed
+
+    keys = [run_key(r, spec.solver) for r in runs]
+    have = read_parts((parts, *previous))
+    records: dict[str, dict] = {k: have[k] for k in keys if k in have}
+    todo = [i for i, k in enumerate(keys) if k not in records and keys.index(k) == i]
+    if parts is not None:  # resumed records from an earlier output go into this one too
+        for k, rec in records.items():
+            if not (parts / f"run_{k}.csv").exists():
+                write_part(parts, rec)
+    prog = Progress(len(set(keys)), len(records))
+    if todo:
+        tag = uuid.uuid4().hex[:8]
+        base = client.scatter(sc, broadcast=True, hash=False)
+        futures = {client.submit(run_task, base, i, keys[i], runs[i], spec.solver, retries=1, pure=False,
+                                 key=f"landuse-run-{keys[i]}-{tag}"): i for i in todo}
+        try:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                if fut.status == "finished":
+                    rec = fut.result()
+                else:
+                    exc = fut.exception()
+                    rec = {"run": i, "key": keys[i], **{f"p:{k}": v for k, v in runs[i].items()},
+                           "status": "failed", "attempts": 2,
+                           "error": f"{type(exc).__name__}: {exc}"[:2000]}
+                records[keys[i]] = rec
+                if parts is not None:
+                    write_part(parts, rec)
+                prog.update(rec["status"] == "failed")
+                if progress is not None:
+                    progress(prog)
+        finally:
+            client.cancel(list(futures))
+    rows = []
+    for i, (r, k) in enumerate(zip(runs, keys, strict=True)):
+        rec = dict(records[k])
+        rec.update(run=i, key=k, **{f"p:{p}": v for p, v in r.items()})
+        rows.append(rec)
+    df = pd.DataFrame(rows)
+    for c in RESULT_COLUMNS:
+        if c not in df.columns:
+            df[c] = np.nan
+    pcols = [f"p:{p}" for p in runs[0]] if runs else []
+    df = df[["run", "key", *pcols, *RESULT_COLUMNS[2:]]]
+    df["error"] = df["error"].fillna("").astype(str)
+    df["assignment"] = df["assignment"].fillna("").astype(str).replace("nan", "")
+    return df
+
+
+@contextlib.contextmanager
+def local_client(workers: int | None = None, scheduler: str | None = None, processes: bool = True):
+    """A Dask client: on `scheduler`, or on a LocalCluster of one single-threaded worker per core."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    n = workers or max(1, os.cpu_count() or 1)
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        yield client
