@@ -43,12 +43,25 @@ def robustness(sc: Scenario, df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def tornado_table(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+def around_base(df: pd.DataFrame, p: str, one_at_a_time: bool) -> pd.DataFrame:
+    """The runs that show parameter p's effect: all of them, or (one at a time) those with every other
+    parameter at its base value (run 0 is the base run)."""
+    if not one_at_a_time or not len(df):
+        return df
+    others = [c for c in df.columns if c.startswith("p:") and c != f"p:{p}"]
+    base = df.iloc[0]
+    keep = np.ones(len(df), dtype=bool)
+    for c in others:
+        keep &= (df[c].astype(float) == float(base[c])) | (df[c].isna() & pd.isna(base[c]))
+    return df[keep]
+
+
+def tornado_table(df: pd.DataFrame, params: list[str], one_at_a_time: bool = False) -> pd.DataFrame:
     """Each parameter's effect on output: mean output of the runs at its lowest value against its highest
-    (sampled parameters: bottom against top quarter of the draws)."""
-    ok = df[df["output_yuan"].notna()]
+    (sampled parameters: bottom against top quarter of the draws; one at a time: the others at base)."""
     rows = []
     for p in params:
+        ok = around_base(df[df["output_yuan"].notna()], p, one_at_a_time)
         col = ok[f"p:{p}"].astype(float)
         if col.nunique() < 2:
             continue
@@ -104,9 +117,12 @@ def _figures(sc: Scenario, df: pd.DataFrame, spec: SweepSpec, rob: pd.DataFrame,
     import matplotlib.pyplot as plt
 
     made = []
+    oat = spec.mode == "one_at_a_time" and "samples" not in df.attrs
     if len(torn):
-        fig, ax = plt.subplots(figsize=(7, 0.6 * len(torn) + 1.5))
-        base = np.nanmean(df["output_yuan"].astype(float)) / 1e9
+        fig, ax = plt.subplots(figsize=(8, 0.6 * len(torn) + 1.6))
+        out = df["output_yuan"].astype(float)
+        oat_base = oat and np.isfinite(out.iloc[0])
+        base = (out.iloc[0] if oat_base else np.nanmean(out)) / 1e9
         for j, r in torn.iterrows():
             lo, hi = r["output_at_low"] / 1e9, r["output_at_high"] / 1e9
             ax.barh(j, lo - base, left=base, color="#4c72b0", label="low value" if j == 0 else None)
@@ -114,8 +130,8 @@ def _figures(sc: Scenario, df: pd.DataFrame, spec: SweepSpec, rob: pd.DataFrame,
         ax.set_yticks(range(len(torn)), torn["parameter"])
         ax.axvline(base, color="grey", lw=0.8)
         ax.set_xlabel("output, bn yuan a year")
-        ax.set_title("Effect of each parameter on output (low and high end of its range)")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title("Output at the low and high end of each parameter's range", fontsize=10)
+        ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
         fig.savefig(folder / "tornado.png", dpi=110)
         plt.close(fig)
@@ -124,7 +140,7 @@ def _figures(sc: Scenario, df: pd.DataFrame, spec: SweepSpec, rob: pd.DataFrame,
     if grid:
         (folder / "lines").mkdir(exist_ok=True)
         for p in grid:
-            g = df[df["output_yuan"].notna()].groupby(f"p:{p.path}")["output_yuan"].agg(["mean", "min", "max"])
+            g = around_base(df[df["output_yuan"].notna()], p.path, oat).groupby(f"p:{p.path}")["output_yuan"].agg(["mean", "min", "max"])
             fig, ax = plt.subplots(figsize=(6, 4))
             ax.plot(g.index, g["mean"] / 1e9, marker="o", label="mean over the other parameters")
             ax.fill_between(g.index, g["min"] / 1e9, g["max"] / 1e9, alpha=0.2, label="range")
@@ -164,10 +180,12 @@ def write_outputs(sc: Scenario, df: pd.DataFrame, spec: SweepSpec, folder: Path,
     core = core_geojson(sc, rob, spec.core_share)
     (folder / "robust_core.geojson").write_text(json.dumps(core), encoding="utf-8")
     params = [c[2:] for c in df.columns if c.startswith("p:")]
-    torn = tornado_table(df, params)
+    torn = tornado_table(df, params, spec.mode == "one_at_a_time" and samples is None)
     pct = percentiles(df) if samples is not None else None
     if pct is not None:
         pct.to_csv(folder / "percentiles.csv", index=False, float_format="%.6g")
+    if samples is not None:
+        df.attrs["samples"] = samples
     made = _figures(sc, df, spec, rob, torn, folder) if figures else []
     counts = df["status"].value_counts().to_dict()
     parts = [f"<h1>Sweep of {html.escape(sc.name)}</h1>",
