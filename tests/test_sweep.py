@@ -46,7 +46,7 @@ values = [30000, 60000]
 def cluster():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0",
                       silence_logs=40) as cl, Client(cl) as client:
         yield cl, client
 
@@ -160,8 +160,6 @@ def test_same_seed_same_samples_and_results(cluster, tiny, tmp_path):
     ({"path": "industries.it.output_per_m2", "values": ["high"]}, "parameter[1].values"),
 ])
 def test_bad_spec_exits_2_naming_the_key(tmp_path, capsys, param, key):
-    import tomllib  # noqa: F401  (Python >= 3.11 in this venv)
-
     lines = ["[[parameter]]"] + [f"{k} = {_toml(v)}" for k, v in param.items()]
     spec = tmp_path / "bad.toml"
     spec.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -222,3 +220,30 @@ def test_sweep_is_not_imported_by_the_package():
             "print('dask' in sys.modules or 'distributed' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(TINY).parents[1])
     assert r.stdout.strip() == "False"
+
+
+def test_killing_a_worker_mid_sweep_still_gives_every_run(tiny):
+    import os
+    import signal
+
+    from distributed import Client, LocalCluster
+
+    from optimizer.sweep.run import execute
+
+    spec = parse_spec({"solver": {"mip_gap": 0.0}, "parameter": [
+        {"path": "industries.finance.output_per_m2", "start": 20000, "stop": 60000, "steps": 12},
+        {"path": "industries.it.max_floor_total_m2", "values": [30000, 45000, 60000]}]})
+    runs = plan_runs(tiny, spec)
+    killed: list[int] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=50) as cl, Client(cl) as client:
+        pids = sorted(client.run(os.getpid).values())
+
+        def kill_one(prog):
+            if not killed and prog.new == 2:
+                os.kill(pids[0], signal.SIGKILL)  # a worker process this test started
+                killed.append(pids[0])
+
+        df = execute(tiny, spec, runs, client, progress=kill_one)
+    assert killed and len(df) == len(runs) == 36
+    assert (df["status"] == "optimal").all()
