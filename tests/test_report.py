@@ -556,3 +556,112 @@ def test_cli_no_figures_skips_extra_outputs(tmp_path):
     assert main(["solve", str(TINY), "--out", str(tmp_path / "r"), "--no-figures"]) == 0
     names = {p.name for p in (tmp_path / "r").iterdir()}
     assert "summary.json" in names and not names & {"map.png", "report.html", "plan.geojson"}
+
+
+# --- figures a planner can read ----------------------------------------------------------------------------
+def _figures(result):
+    from optimizer.report.charts import CHARTS
+    from optimizer.report.maps import access_map, plan_map
+
+    return {"map": plan_map(result), "access": access_map(result),
+            **{name: make(result) for name, make in CHARTS}}
+
+
+def test_no_label_outside_its_plot(geo_result, tiny_out):
+    """Labels placed in data coordinates (bar values, parcel ids, place names) stay inside their axes: a value
+    past the axis end or a name off the map edge would be cut or run into the legend."""
+    from optimizer.report.maps import figure_style
+
+    with figure_style():
+        for result in (geo_result, tiny_out[0]):
+            for name, fig in _figures(result).items():
+                if fig is None:
+                    continue
+                r = fig.canvas.get_renderer()
+                fig.draw(r)
+                n = 0
+                for ax in fig.axes:
+                    box = ax.bbox
+                    for t in ax.texts:
+                        if not t.get_text().strip() or not t.get_visible() or t.get_transform() != ax.transData:
+                            continue
+                        n += 1
+                        e = t.get_window_extent(r)
+                        assert (e.x0 >= box.x0 - 1 and e.x1 <= box.x1 + 1 and e.y0 >= box.y0 - 1
+                                and e.y1 <= box.y1 + 1), f"{name}: {t.get_text()!r} at {e} outside {box}"
+                assert n > 0 or name in ("access",), name
+
+
+def test_map_legend_lists_exactly_the_industries_in_the_plan(geo_result):
+    from optimizer.report.maps import figure_style, plan_map
+
+    with figure_style():
+        fig = plan_map(geo_result)
+    legend = next(lg for ax in fig.axes for lg in ax.findobj(lambda a: a.__class__.__name__ == "Legend")
+                  if lg.get_title().get_text().startswith("Industry"))
+    shown = {t.get_text().split("  (")[0] for t in legend.get_texts()} - {"not developed"}
+    ind = geo_result.scenario.industries.set_index("industry_id")["name"]
+    assert shown == {ind[k] for k in geo_result.plan.assignment["industry_id"].unique()}
+
+
+def test_industry_colours_differ_by_a_minimum_perceptual_distance():
+    import itertools
+
+    from optimizer.report.maps import MIN_DELTA_E, delta_e, industry_colors, srgb_to_lab
+
+    assert np.allclose(srgb_to_lab([1.0, 1.0, 1.0]), [100, 0, 0], atol=0.05)
+    assert np.allclose(srgb_to_lab([1.0, 0.0, 0.0]), [53.24, 80.09, 67.20], atol=0.05)
+    sc = load_scenario(REPO / "scenarios" / "qianhai")
+    given = dict(zip(sc.industries["industry_id"], sc.industries["color"], strict=True))
+    assert delta_e(given["finance"], given["maritime"]) < MIN_DELTA_E  # the blues the data gives are too close
+    c = industry_colors(sc)
+    worst = min(delta_e(c[a], c[b]) for a, b in itertools.combinations(c, 2))
+    assert worst >= MIN_DELTA_E and len(c) == 16
+    assert delta_e(c["finance"], given["finance"]) < 1  # the first of a family keeps its colour
+
+
+def test_floor_chart_values_at_bar_ends_and_every_limit_on_the_axis(geo_result):
+    from matplotlib.patches import Rectangle
+
+    from optimizer.report.charts import floor_chart
+    from optimizer.report.maps import figure_style
+
+    with figure_style():
+        fig = floor_chart(geo_result)
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0.5]
+    texts = [t for t in ax.texts if t.get_text()[:1].isdigit()]
+    assert len(bars) == len(texts) > 0
+    for b, t in zip(bars, texts, strict=True):
+        assert t.get_position()[0] == pytest.approx(b.get_width(), abs=0.02 * ax.get_xlim()[1])
+        assert float(t.get_text().split()[0]) == pytest.approx(b.get_width(), abs=0.006)
+    ind = geo_result.scenario.industries
+    limits = pd.concat([ind["min_floor_total_m2"], ind["max_floor_total_m2"]]).dropna() / 1e6
+    assert (limits < ax.get_xlim()[1]).all()
+    assert "million m²" in ax.get_xlabel() and "?" in ax.get_title(loc="left")
+
+
+def test_carrier_counts_printed_as_whole_numbers_per_year(geo_result):
+    from optimizer.report.charts import carriers_chart
+    from optimizer.report.maps import figure_style
+
+    with figure_style():
+        fig = carriers_chart(geo_result)
+    values = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text()]
+    assert values and all(v.replace(",", "").isdigit() for v in values)
+    assert all("a year" in ax.get_title() and "per year" in ax.get_ylabel() for ax in fig.axes)
+
+
+def test_access_map_one_scale_with_the_rules_limits(geo_scenario):
+    from optimizer.report.maps import access_bands, access_types
+
+    bands = access_bands(geo_scenario, access_types(geo_scenario))
+    assert 30.0 in bands and bands[0] == 0 and (np.diff(bands) > 0).all()
+    longest = max(np.nanmax(geo_scenario.access[t].to_numpy(float)) for t in access_types(geo_scenario))
+    assert bands[-1] >= longest
+
+
+def test_gap_printed_with_the_digits_that_matter():
+    from optimizer.report.maps import fmt_gap
+
+    assert fmt_gap(0.000053) == "0.0053%" and fmt_gap(0.0125) == "1.25%" and fmt_gap(0.0) == "0%"

@@ -43,8 +43,16 @@ def _barh_figure(n_rows: int, width: float = 8.5):
     return fig, ax
 
 
+NO_LIMIT = 1e11  # caps at or above this (m² of floor, or a metric count) mean "no cap"
+
+
+def count_text(v: float) -> str:
+    """A count for people: a whole number with thousands separators."""
+    return f"{round(float(v)):,}"
+
+
 def floor_chart(result: RunResult):
-    """Floor area by industry (million m²) with each industry's demand floor and cap."""
+    """Floor area by industry (million m²): the value at each bar's end, each demand floor and cap on the axis."""
     if result.plan is None or not result.kpis:
         return None
     from matplotlib.lines import Line2D
@@ -57,31 +65,33 @@ def floor_chart(result: RunResult):
         y, df["floor_m2"] / 1e6, color=[colors[k] for k in df["industry_id"]], edgecolor=BAR_EDGE, height=0.72
     )
     ax.set_yticks(y, [names[k] for k in df["industry_id"]])
-    top = max(float(df["floor_m2"].max()), 1.0) / 1e6
-    for yi, (f, lo, hi) in enumerate(
-        zip(df["floor_m2"], df["min_floor_total_m2"], df["max_floor_total_m2"], strict=True)
-    ):
-        right = f
-        if np.isfinite(lo) and lo > 0:
-            ax.plot([lo / 1e6] * 2, [yi - 0.42, yi + 0.42], color=RULE_COLOR, lw=1.6, ls=(0, (2, 1)))
-            right = max(right, lo)
-        if np.isfinite(hi) and hi <= 1.5 * top * 1e6:
-            ax.plot([hi / 1e6] * 2, [yi - 0.42, yi + 0.42], color="#222222", lw=1.6)
-            right = max(right, hi)
-        ax.text(right / 1e6 + 0.012 * top, yi, f"{f / 1e6:,.2f}", va="center", fontsize=7.5, color="#333333")
+    lo = df["min_floor_total_m2"].to_numpy(float)
+    hi = df["max_floor_total_m2"].to_numpy(float)
+    marks = np.r_[df["floor_m2"].to_numpy(float), lo[np.isfinite(lo)], hi[np.isfinite(hi) & (hi < NO_LIMIT)]]
+    right = max(float(marks.max()), 1.0) / 1e6
+    pad = 0.012 * right
+    for yi, (f, a, b) in enumerate(zip(df["floor_m2"] / 1e6, lo / 1e6, hi / 1e6, strict=True)):
+        if np.isfinite(a) and a > 0:
+            ax.plot([a] * 2, [yi - 0.42, yi + 0.42], color=RULE_COLOR, lw=1.6, ls=(0, (2, 1)), zorder=3)
+        if np.isfinite(b) and b * 1e6 < NO_LIMIT:
+            ax.plot([b] * 2, [yi - 0.42, yi + 0.42], color="#222222", lw=1.6, zorder=3)
+        at_cap = np.isfinite(b) and abs(b - f) <= 1e-6 * max(b, 1e-9)
+        ax.text(f + pad, yi, f"{f:,.2f}" + (" (at cap)" if at_cap else ""), va="center", fontsize=7.5,
+                color="#333333", zorder=4, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5,
+                                                  "alpha": 0.8})
     ax.legend(
         [Line2D([], [], color=RULE_COLOR, lw=1.6, ls=(0, (2, 1))), Line2D([], [], color="#222222", lw=1.6)],
-        ["demand floor (min_floor_total_m2)", "demand cap (max_floor_total_m2)"],
+        ["demand floor: at least this much", "demand cap: at most this much"],
         loc="lower right",
         fontsize=7.5,
     )
-    ax.set_xlabel("floor area, million m²")
+    ax.set_xlabel("floor area built, million m²")
     ax.set_title(
-        f"{safe_text(result.scenario.name)}: floor area by industry "
-        f"(total {result.kpis['floor_area_m2'] / 1e6:,.2f} million m²)",
+        f"How much floor does each industry get? {safe_text(result.scenario.name)}: "
+        f"{result.kpis['floor_area_m2'] / 1e6:,.2f} million m² in all",
         loc="left",
     )
-    ax.set_xlim(0, 1.12 * max(top, float(np.nanmax(np.r_[df["min_floor_total_m2"].fillna(0), 0])) / 1e6))
+    ax.set_xlim(0, 1.16 * right)
     return fig
 
 
@@ -112,7 +122,8 @@ def output_chart(result: RunResult):
     ax.set_xlim(0, 1.18 * max(float(df["output_yuan"].max()), 1.0) / 1e9)
     ax.set_xlabel("value added, bn yuan per year")
     ax.set_title(
-        f"{safe_text(result.scenario.name)}: output by industry (total {fmt_bn(total)} yuan/yr)", loc="left"
+        f"Which industries produce the output? {safe_text(result.scenario.name)}: {fmt_bn(total)} yuan a year",
+        loc="left",
     )
     return fig
 
@@ -149,11 +160,11 @@ def subarea_chart(result: RunResult):
         ax.text(v + 0.01 * max(left.max(), 1e-9), yi, f"{v:,.2f}", va="center", fontsize=7.5, color="#333333")
     labels = _subarea_labels(sc)
     ax.set_yticks(y, [labels.get(s, safe_text(s)) for s in pivot.index])
-    ax.set_xlabel("floor area, million m²")
+    ax.set_xlabel("floor area built, million m²")
     ax.set_xlim(0, 1.15 * max(left.max(), 1e-9))
     ax.grid(axis="x", color="#e5e5e5", linewidth=0.7)
     ax.set_axisbelow(True)
-    ax.set_title(f"{safe_text(sc.name)}: floor area by sub-area and industry", loc="left")
+    ax.set_title(f"Where is the floor built? {safe_text(sc.name)}, by sub-area and industry", loc="left")
     dens = subs["output_per_km2_yuan"].to_numpy(float) / 1e9
     ax2.barh(y, dens, color="#5f6b73", height=0.72)
     for yi, v in enumerate(dens):
@@ -161,7 +172,7 @@ def subarea_chart(result: RunResult):
             v + 0.01 * max(dens.max(), 1e-9), yi, f"{v:,.2f}", va="center", fontsize=7.5, color="#333333"
         )
     ax2.set_xlim(0, 1.3 * max(dens.max(), 1e-9))
-    ax2.set_xlabel("bn yuan per km² of land")
+    ax2.set_xlabel("bn yuan a year per km² of sub-area land")
     ax2.tick_params(labelleft=False)
     ax2.grid(axis="x", color="#e5e5e5", linewidth=0.7)
     ax2.set_axisbelow(True)
@@ -226,10 +237,11 @@ def carriers_chart(result: RunResult):
         return None
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     colors, names = industry_colors(result.scenario), _names(result)
     n = len(rows)
-    fig = new_figure(max(4.5, 2.2 * n + 0.6), 4.8)
+    fig = new_figure(max(6.5, 2.3 * n + 0.8), 4.8)
     inds = list(dict.fromkeys(k for r in rows for k, v in r["by_industry"].items()))
     for i, r in enumerate(rows):
         ax = fig.add_subplot(1, n, i + 1)
@@ -242,7 +254,7 @@ def carriers_chart(result: RunResult):
         top = max(bottom, lo if np.isfinite(lo) else 0.0, 1e-9)
         if np.isfinite(lo):
             ax.axhline(lo, color=RULE_COLOR, lw=1.6, ls=(0, (3, 1.5)))
-        if np.isfinite(hi) and hi <= 1.5 * top:
+        if np.isfinite(hi) and hi < NO_LIMIT:
             ax.axhline(hi, color="#222222", lw=1.6)
             top = max(top, hi)
         ok = (not np.isfinite(lo) or bottom >= lo * (1 - 1e-6)) and (
@@ -251,7 +263,7 @@ def carriers_chart(result: RunResult):
         ax.text(
             0,
             bottom + 0.02 * top,
-            f"{bottom:,.1f}",
+            count_text(bottom),
             ha="center",
             va="bottom",
             fontsize=8.5,
@@ -261,27 +273,33 @@ def carriers_chart(result: RunResult):
         ax.set_ylim(0, 1.2 * top)
         ax.set_xlim(-0.7, 0.7)
         ax.set_xticks([])
-        sub = f"min {lo:,.0f}" if np.isfinite(lo) else ""
-        if np.isfinite(hi) and hi < 1e8:
-            sub += (" · " if sub else "") + f"max {hi:,.0f}"
-        ax.set_title(f"{safe_text(r['metric'])}\n{sub}", fontsize=9.5)
+        sub = f"at least {count_text(lo)}" if np.isfinite(lo) else ""
+        if np.isfinite(hi) and hi < NO_LIMIT:
+            sub += (", " if sub else "") + f"at most {count_text(hi)}"
+        ax.set_title(f"{safe_text(r['metric'])} a year\n{sub}", fontsize=9.5)
+        ax.set_ylabel(f"{safe_text(r['metric'])} per year", fontsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.grid(axis="y", color="#e5e5e5", linewidth=0.7)
         ax.set_axisbelow(True)
     handles = [Patch(facecolor=colors[k]) for k in inds] + [
         Line2D([], [], color=RULE_COLOR, lw=1.6, ls=(0, (3, 1.5)))
     ]
-    labels = [names[k] for k in inds] + ["rule minimum"]
+    labels = [names[k] for k in inds] + ["the rule's minimum"]
+    if any(np.isfinite(r["max"]) and r["max"] < NO_LIMIT for r in rows):
+        handles.append(Line2D([], [], color="#222222", lw=1.6))
+        labels.append("the rule's maximum")
     fig.legend(
         handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.1), fontsize=7.5, ncol=min(len(labels), 3)
     )
     fig.suptitle(
-        f"{safe_text(result.scenario.name)}: metric totals vs their rules",
+        f"Do the innovation carriers meet their yearly targets? {safe_text(result.scenario.name)} "
+        "(counts a year from the plan's usable floor)",
         x=0.02,
         ha="left",
         fontsize=11,
         fontweight="bold",
     )
-    fig.subplots_adjust(wspace=0.6, top=0.8, bottom=0.12, left=0.08, right=0.98)
+    fig.subplots_adjust(wspace=0.75, top=0.8, bottom=0.12, left=0.1, right=0.98)
     return fig
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +95,65 @@ CJK_FONTS = (
 # ---------------------------------------------------------------------------------------------------------
 # Shared helpers (also used by charts.py)
 # ---------------------------------------------------------------------------------------------------------
+MIN_DELTA_E = 15.0  # CIE76 distance every two industry colours keep (about "clearly different" on a map)
+_D65 = np.array([0.95047, 1.0, 1.08883])
+_M_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                   [0.0193339, 0.1191920, 0.9503041]])
+
+
+def srgb_to_lab(rgb) -> np.ndarray:
+    """sRGB in 0-1 (shape (..., 3)) to CIE L*a*b* (D65)."""
+    c = np.asarray(rgb, float)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    t = lin @ _M_XYZ.T / _D65
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def lab_to_srgb(lab) -> np.ndarray:
+    """CIE L*a*b* (D65) to sRGB 0-1, unclipped (values outside 0-1 are out of gamut)."""
+    lab = np.asarray(lab, float)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
+    t = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65
+    lin = t @ np.linalg.inv(_M_XYZ).T
+    lin = np.maximum(lin, 0.0)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def delta_e(c1, c2) -> float:
+    """CIE76 colour difference of two matplotlib colours."""
+    from matplotlib.colors import to_rgb
+
+    return float(np.linalg.norm(srgb_to_lab(to_rgb(c1)) - srgb_to_lab(to_rgb(c2))))
+
+
+def _distinct(lab: np.ndarray, taken: list[np.ndarray]) -> np.ndarray:
+    """The colour nearest `lab` (same hue family: lightness, chroma and a little hue) at least MIN_DELTA_E + 2
+    from every colour in `taken`; `lab` itself when it already is."""
+    if not taken or np.min(np.linalg.norm(np.array(taken) - lab, axis=1)) >= MIN_DELTA_E + 2:
+        return lab
+    L, a, b = lab
+    h, ch = np.arctan2(b, a), np.hypot(a, b)
+    best, best_d = lab, -1.0
+    for dl in (0, 8, -8, 16, -16, 24, -24, 32, -32, 40, -40):
+        for dh in (0, 12, -12, 24, -24, 36, -36):
+            for kc in (1.0, 0.75, 1.3, 0.5):
+                cand = np.array([L + dl, kc * ch * np.cos(h + np.radians(dh)), kc * ch * np.sin(h + np.radians(dh))])
+                if not 15 <= cand[0] <= 92 or np.abs(lab_to_srgb(cand) - np.clip(lab_to_srgb(cand), 0, 1)).max() > 1e-3:
+                    continue
+                gap = float(np.min(np.linalg.norm(np.array(taken) - cand, axis=1)))
+                if gap >= MIN_DELTA_E + 2:
+                    return cand
+                if gap > best_d:
+                    best, best_d = cand, gap
+    return best
+
+
 def industry_colors(sc: Scenario) -> dict[str, str]:
-    """Colour of each industry: its `color` column when it is a valid colour, else the next palette colour."""
+    """Colour of each industry: its `color` column when valid, else the next palette colour; a colour too close
+    (CIE76 ΔE < 17) to an earlier industry's is moved within its hue family (lightness, chroma, a little hue), so
+    the scenario's sector families stay and every two industries can be told apart."""
     from matplotlib.colors import is_color_like, to_hex, to_rgb
 
     ids = list(sc.industries["industry_id"])
@@ -105,19 +163,17 @@ def industry_colors(sc: Scenario) -> dict[str, str]:
             c = str(c).strip() if c is not None else ""
             if c and c.lower() != "nan" and is_color_like(c):
                 given[k] = to_hex(c)
-    taken = np.array([to_rgb(c) for c in given.values()]).reshape(-1, 3)
-
-    def far_from_given(c: str) -> bool:  # keep palette colours clearly distinct from the given ones
-        return not len(taken) or float(np.min(np.linalg.norm(taken - np.array(to_rgb(c)), axis=1))) > 0.3
-
-    free = [c for c in PALETTE if far_from_given(c)] or PALETTE
-    out, j = {}, 0
+    free = [c for c in PALETTE if c not in given.values()]
+    out, taken, j = {}, [], 0
     for k in ids:
         if k in given:
-            out[k] = given[k]
+            c = given[k]
         else:
-            out[k] = free[j % len(free)]
+            c = free[j % len(free)] if free else PALETTE[j % len(PALETTE)]
             j += 1
+        lab = _distinct(srgb_to_lab(to_rgb(c)), taken)
+        taken.append(lab)
+        out[k] = to_hex(np.clip(lab_to_srgb(lab), 0, 1))
     return out
 
 
@@ -189,13 +245,21 @@ def fmt_bn(v: float) -> str:
     return f"{v / 1e9:,.2f} bn" if abs(v) >= 1e8 else f"{v / 1e6:,.1f} m"
 
 
+def fmt_gap(gap: float) -> str:
+    """A relative gap in percent with the digits that matter: 1.25%, 0.0053%, 0%."""
+    pct = 100 * float(gap)
+    if pct >= 0.1 or pct == 0:
+        return f"{pct:.2f}%".replace(".00%", "%")
+    return np.format_float_positional(pct, precision=2, fractional=False, trim="-") + "%"
+
+
 def headline(result: RunResult) -> str:
     """One line of the run's key figures, for titles."""
     k = result.kpis
     if result.plan is None or not k:
         return f"no plan ({result.status}{': ' + result.message if result.message else ''})"
     gap = result.plan.gap
-    gap_s = f", gap {gap:.2%}" if gap is not None and np.isfinite(gap) and gap > 0 else ""
+    gap_s = f", gap {fmt_gap(gap)}" if gap is not None and np.isfinite(gap) and gap > 0 else ""
     if k.get("output_per_km2_zone_yuan") is not None:
         per_km2 = f"{fmt_bn(k['output_per_km2_zone_yuan'])} yuan per km² of the zone"
     else:
@@ -312,6 +376,22 @@ def read_layer(path: Path | None, key: str) -> list[tuple[str, object, dict]]:
         return out
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return []
+
+
+SUBAREA_DASH = (0, (4, 2))
+
+
+def subarea_lines(geoms) -> list[np.ndarray]:
+    """Sub-area boundaries as lines, each shared edge once: two polygons' dashes drawn over one edge out of
+    phase would look solid."""
+    import shapely
+
+    bounds = [g.boundary for g in geoms if g is not None and not g.is_empty]
+    if not bounds:
+        return []
+    merged = shapely.line_merge(shapely.union_all(bounds))
+    parts = getattr(merged, "geoms", [merged])
+    return [np.asarray(p.coords)[:, :2] for p in parts if not p.is_empty]
 
 
 def _geom_path(g):
@@ -468,17 +548,15 @@ class MapLayers:
 
     def draw_subareas(self, ax, labels: bool = True, names: dict | None = None) -> None:
         """Sub-area outlines (from the sub-area file) with labels; labels only without a file."""
-        from matplotlib.collections import PathCollection
+        from matplotlib.collections import LineCollection
 
         if self.subareas:
-            paths = [p for p in (_geom_path(g) for _, g, _ in self.subareas) if p is not None]
             ax.add_collection(
-                PathCollection(
-                    paths,
-                    facecolor="none",
-                    edgecolor="#404040",
-                    linewidth=1.1,
-                    linestyle=(0, (4, 2)),
+                LineCollection(
+                    subarea_lines([g for _, g, _ in self.subareas]),
+                    colors="#404040",
+                    linewidths=1.1,
+                    linestyles=SUBAREA_DASH,
                     zorder=5,
                 )
             )
@@ -674,8 +752,48 @@ class MapLayers:
             arrowprops=dict(facecolor=INK, edgecolor="white", width=3.5, headwidth=11, headlength=10),
         )
 
+    def scale_bar_corner(self, box_w: float, box_h: float) -> tuple[float, float]:
+        """Where the scale bar starts: the bottom corner (left, then right), else the top left, whose box covers
+        the least parcel area (the north arrow holds the top right)."""
+        x0, y0, x1, y1 = self.extent
+        W, H = x1 - x0, y1 - y0
+        fx = np.linspace(0.05, max(0.05, 0.97 - box_w / W), 7)
+        fy = np.linspace(0.045, max(0.045, 0.95 - box_h / H), 7)
+        spots = [(x0 + a * W, y0 + b * H) for b in fy for a in fx
+                 if a in (fx[0], fx[-1]) or b in (fy[0], fy[-1])]  # along the map's edges
+        spots = [p for p in spots if not (p[0] + box_w > x0 + 0.85 * W and p[1] + box_h > y0 + 0.8 * H)]
+        rings = self.shapes.rings
+        if not len(rings):
+            return spots[0]
+        bb = np.array([[r[:, 0].min(), r[:, 1].min(), r[:, 0].max(), r[:, 1].max()] for r in rings])
+
+        def covered(bx: float, by: float) -> float:
+            lx, ly = bx - 0.02 * W, by - 0.018 * H
+            dx = np.clip(np.minimum(bb[:, 2], lx + box_w) - np.maximum(bb[:, 0], lx), 0, None)
+            dy = np.clip(np.minimum(bb[:, 3], ly + box_h) - np.maximum(bb[:, 1], ly), 0, None)
+            return float((dx * dy).sum())
+
+        cover = np.array([covered(*p) for p in spots])
+        if cover[0] <= 0:
+            return spots[0]  # lower left when it is free
+        return spots[int(np.argmin(cover))]
+
+    def draw_parcel_ids(self, ax, max_parcels: int = 40) -> None:
+        """Each parcel's id at its centre, on small scenarios (up to `max_parcels`)."""
+        ids = self.sc.parcels["parcel_id"].astype(str).to_numpy()
+        if not 0 < len(ids) <= max_parcels or not len(self.shapes.rings):
+            return
+        done = set()
+        for ring, k in zip(self.shapes.rings, self.shapes.owner, strict=True):
+            if k in done:
+                continue
+            done.add(k)
+            cx, cy = ring[:-1].mean(axis=0) if len(ring) > 1 else ring[0]
+            ax.text(cx, cy, safe_text(ids[k]), ha="center", va="center", fontsize=9, fontweight="bold",
+                    color=INK, zorder=9, path_effects=_halo(2.5))
+
     def draw_scale_bar(self, ax, fraction: float = 0.22) -> None:
-        """Scale bar in km (m below 1 km), sized to about `fraction` of the map's width, lower left."""
+        """Scale bar in km (m below 1 km), sized to about `fraction` of the map's width, in the free corner."""
         from matplotlib.patches import Rectangle
 
         x0, y0, x1, y1 = self.extent
@@ -683,10 +801,10 @@ class MapLayers:
         target = max(width_m * fraction, 1e-6)
         exp = 10 ** math.floor(math.log10(target))
         nice = max(m * exp for m in (1, 2, 5) if m * exp <= target)
-        bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.045 * (y1 - y0)
         h = 0.012 * (y1 - y0)
         seg = nice / 2 / self.frame.m_per_x
         W, H = x1 - x0, y1 - y0
+        bx, by = self.scale_bar_corner(2 * seg + 0.07 * W, 0.07 * H)
         ax.add_patch(
             Rectangle(
                 (bx - 0.02 * W, by - 0.018 * H),
@@ -785,10 +903,17 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
     )
 
     map_w, map_h = layers.map_size_in(9.5, 10.5)
-    fig = new_figure(map_w + 3.4, map_h + 0.9)
-    ax = fig.add_axes(
-        (0.2 / (map_w + 3.4), 0.2 / (map_h + 0.9), map_w / (map_w + 3.4), map_h / (map_h + 0.9))
-    )
+    far_w = 0.5 * map_w if len(table) and table["developed"].any() else 0.0
+    longest = max((len(textwrap.shorten(safe_text(n) or "", 40, placeholder="…"))
+                   for n in sc.industries["name"]), default=20)
+    leg_w = min(max(3.4, 0.075 * (longest + 14) + 0.6), 5.0)  # the legend column: name, "  (0.00 km²)", patch
+    fig_w = map_w + leg_w + (far_w + 0.3 if far_w else 0.0)
+    fig = new_figure(fig_w, map_h + 0.9)
+    ax = fig.add_axes((0.2 / fig_w, 0.2 / (map_h + 0.9), map_w / fig_w, map_h / (map_h + 0.9)))
+    if far_w:
+        far_h = far_w * map_h / map_w
+        far_panel(fig, layers, table, ((map_w + leg_w) / fig_w, (0.2 + map_h - far_h) / (map_h + 0.9),
+                                       far_w / fig_w, far_h / (map_h + 0.9)))
     layers.setup_axes(ax)
     layers.draw_basemap(ax)
     layers.draw_parcels(
@@ -796,6 +921,7 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
     )
     layers.draw_subareas(ax, names=subarea_names(layers))
     net_h, net_l = layers.draw_network(ax)
+    layers.draw_parcel_ids(ax)
     layers.draw_north_arrow(ax)
     layers.draw_scale_bar(ax)
 
@@ -833,7 +959,7 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
     if layers.subareas:
         from matplotlib.lines import Line2D
 
-        extra_h.append(Line2D([], [], color="#404040", lw=1.1, ls=(0, (4, 2))))
+        extra_h.append(Line2D([], [], color="#404040", lw=1.1, ls=SUBAREA_DASH))
         extra_l.append("sub-area")
     if layers.basemap:
         extra_h.append(Patch(facecolor=LAND, edgecolor="#a29e94"))
@@ -867,6 +993,39 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
     return fig
 
 
+def far_bands(far_max: float) -> np.ndarray:
+    """FAR class edges: 0, 1, 2, 3, 4, 6, 8, 10, 15 ... up to the highest FAR."""
+    edges = [0.0, 1, 2, 3, 4, 6, 8, 10, 15, 20, 30, 50]
+    top = max(float(far_max), 1.0)
+    return np.array([e for e in edges if e < top] + [next((e for e in edges if e >= top), top)])
+
+
+def far_panel(fig, layers: MapLayers, table: pd.DataFrame, rect) -> None:
+    """A small map of density: developed parcels by FAR (floor area / parcel area), the rest grey."""
+    import matplotlib
+    from matplotlib.colors import BoundaryNorm, to_rgba
+
+    ax = fig.add_axes(rect)
+    layers.setup_axes(ax)
+    far = table["far"].to_numpy(float)
+    dev = table["developed"].to_numpy(bool) & (far > 0)
+    bands = far_bands(float(far[dev].max()) if dev.any() else 1.0)
+    cmap = matplotlib.colormaps["YlOrRd"]
+    norm = BoundaryNorm(bands, cmap.N)
+    rgba = cmap(norm(np.where(dev, far, bands[0])))
+    rgba[~dev] = to_rgba(UNDEVELOPED)
+    layers.draw_basemap(ax, labels=False)
+    layers.draw_parcels(ax, rgba)
+    ax.set_title("Density: FAR of each developed parcel", loc="left", fontsize=10)
+    fh = fig.get_figheight()
+    cax = fig.add_axes((rect[0] + 0.05 * rect[2], rect[1] - 0.45 / fh, 0.9 * rect[2], 0.13 / fh))
+    cb = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
+                      ticks=bands)
+    cb.ax.set_xticklabels([f"{v:g}" for v in bands])
+    cb.ax.tick_params(labelsize=7.5)
+    cb.set_label("FAR = floor area / parcel area (grey: not developed)", fontsize=8)
+
+
 def write_map(result: RunResult, folder: Path) -> None:
     """map.png: the plan map (parcels grey with a 'no plan' title when there is no plan)."""
     with figure_style():
@@ -890,60 +1049,129 @@ def access_types(sc: Scenario, n: int = 3) -> list[str]:
     return order[:n]
 
 
+def access_bands(sc: Scenario, types: list[str]) -> np.ndarray:
+    """One set of band edges (minutes) for every panel: the access rules' limits, filled with round steps up to
+    the longest finite time shown (round steps within 2 minutes of a limit are dropped)."""
+    limits = sorted({float(r.max_minutes) for r in sc.rules.access_rules
+                     if r.node_type in types and np.isfinite(r.max_minutes) and r.max_minutes > 0})
+    vals = np.concatenate([sc.access[t].to_numpy(float) for t in types]) if types else np.zeros(0)
+    vals = vals[np.isfinite(vals)]
+    top = max(float(vals.max()) if len(vals) else 1.0, max(limits, default=0.0), 1.0)
+    steps = time_bands(top)
+    edges = [0.0, *limits]
+    edges += [float(v) for v in steps[1:] if all(abs(v - lim) >= 2 for lim in limits)]
+    return np.array(sorted(set(edges)))
+
+
+def eligible_for_rules(result: RunResult, node_type: str) -> np.ndarray:
+    """Per parcel: can it host an industry whose access rule names this node type (zone and time limit met)?"""
+    sc = result.scenario
+    inds = {r.industry for r in sc.rules.access_rules if r.node_type == node_type and np.isfinite(r.max_minutes)}
+    out = np.zeros(sc.n_parcels, bool)
+    if not inds:
+        return out
+    if result.bundle is not None:
+        pairs = result.bundle.pairs
+    else:
+        from optimizer.model import eligible_pairs
+
+        pairs = eligible_pairs(sc)
+    ids = sc.industries["industry_id"].to_numpy()
+    hit = np.isin(ids[pairs.industry], list(inds))
+    out[pairs.parcel[hit]] = True
+    return out
+
+
 def access_map(result: RunResult, layers: MapLayers | None = None):
-    """Travel time from each parcel to the nearest node of up to three key types, one panel each; None
-    without a network."""
+    """Travel time from each parcel to the nearest node of up to three key types, one panel each, on one time
+    scale whose breaks include the access rules' limits; parcels that can host a ruled industry are outlined.
+    None without a network."""
     sc = result.scenario
     types = access_types(sc)
     if not types:
         return None
     import matplotlib
+    from matplotlib.collections import PolyCollection
     from matplotlib.colors import BoundaryNorm
+
+    from optimizer.report.html import display_names, humanize
 
     layers = layers or MapLayers(sc)
     n = len(types)
     pw, ph = layers.map_size_in(5.2, 7.8)
-    fig = new_figure(n * (pw + 0.35) + 0.3, ph + 2.2)
-    fw, fh = fig.get_size_inches()
     cmap = matplotlib.colormaps["viridis_r"]
+    bands = access_bands(sc, types)
+    vmax_all = max((float(np.nanmax(np.where(np.isfinite(v := sc.access[t].to_numpy(float)), v, np.nan)))
+                    for t in types if np.isfinite(sc.access[t].to_numpy(float)).any()), default=1.0)
+    norm = BoundaryNorm(bands, cmap.N, extend="max" if vmax_all > bands[-1] else "neither")
+    limits = sorted({float(r.max_minutes) for r in sc.rules.access_rules
+                     if r.node_type in types and np.isfinite(r.max_minutes)})
+    names = display_names(sc)
+    notes, eligible = [], []
+    for t in types:
+        minutes = sc.access[t].to_numpy(float)
+        finite = np.isfinite(minutes)
+        ok = eligible_for_rules(result, t)
+        eligible.append(ok)
+        lo = float(minutes[finite].min()) if finite.any() else 0.0
+        hi = float(minutes[finite].max()) if finite.any() else 0.0
+        med = float(np.median(minutes[finite])) if finite.any() else float("nan")
+        lines = [f"median {med:.1f} min, range {lo:.1f}-{hi:.1f} min"]
+        ruled = [r for r in sc.rules.access_rules if r.node_type == t and np.isfinite(r.max_minutes)]
+        for r in ruled[:4]:
+            name = textwrap.shorten(humanize(r.industry, names), 40, placeholder="…")
+            lines.append(f"rule: {name} within {r.max_minutes:g} min")
+        if len(ruled) > 4:
+            lines.append(f"… and {len(ruled) - 4} more rules (marginal_values.csv)")
+        if ok.any():
+            lines.append(f"outlined: {int(ok.sum()):,} parcels that can host a ruled industry (others faded)")
+        if (~finite).any():
+            lines.append(f"{int((~finite).sum()):,} parcels cannot reach one (grey)")
+        notes.append("\n".join(lines))
+    top_in = 0.75 + 0.16 * max(n.count("\n") + 1 for n in notes)
+    fig = new_figure(n * (pw + 0.35) + 0.3, ph + 1.2 + top_in)
+    fw, fh = fig.get_size_inches()
     for i, t in enumerate(types):
-        ax = fig.add_axes(((0.2 + i * (pw + 0.35)) / fw, 0.95 / fh, pw / fw, ph / fh))
+        ax = fig.add_axes(((0.2 + i * (pw + 0.35)) / fw, 1.2 / fh, pw / fw, ph / fh))
         layers.setup_axes(ax)
         layers.draw_basemap(ax, labels=False)
         minutes = sc.access[t].to_numpy(float)
         finite = np.isfinite(minutes)
-        vmin = float(minutes[finite].min()) if finite.any() else 0.0
-        vmax = float(minutes[finite].max()) if finite.any() else 1.0
-        bands = time_bands(vmax)
-        norm = BoundaryNorm(bands, cmap.N, extend="max" if vmax > bands[-1] else "neither")
-        rgba = cmap(norm(np.where(finite, minutes, vmax)))
+        rgba = cmap(norm(np.where(finite, minutes, np.nanmax(np.r_[minutes[finite], 1.0]))))
         rgba[~finite] = (0.6, 0.6, 0.6, 1.0)
+        ok = eligible[i]
+        if ok.any():
+            rgba[~ok, 3] = 0.4  # parcels no ruled industry can use are faded
         layers.draw_parcels(ax, rgba)
+        if ok.any() and len(layers.shapes.owner):
+            keep = ok[layers.shapes.owner]
+            ax.add_collection(PolyCollection([r for r, k in zip(layers.shapes.rings, keep, strict=True) if k],
+                                             facecolors="none", edgecolors="#1a1a1a", linewidths=0.35,
+                                             zorder=4))
         layers.draw_subareas(ax, labels=False)
         layers.draw_network(ax, node_types=[t], labels=False, faint=True)
         layers.draw_north_arrow(ax, 0.9, 0.95)
         layers.draw_scale_bar(ax, fraction=0.3)
-        med = float(np.median(minutes[finite])) if finite.any() else float("nan")
-        note = f"median {med:.1f} min, range {vmin:.1f}-{vmax:.1f} min"
-        ruled = [r for r in sc.rules.access_rules if r.node_type == t and np.isfinite(r.max_minutes)]
-        if ruled:
-            note += "\nrules: " + "; ".join(f"{r.industry} ≤ {r.max_minutes:g}" for r in ruled[:4])
-            note += " …" if len(ruled) > 4 else ""
-        if (~finite).any():
-            note += f"; {int((~finite).sum())} parcels cannot reach one (grey)"
-        ax.text(0.0, 1.01, note, transform=ax.transAxes, fontsize=8, color="#444444", va="bottom")
+        note = notes[i]
+        ax.text(0.0, 1.01, note, transform=ax.transAxes, fontsize=7.5, color="#444444", va="bottom")
         ax.set_title(
-            f"Minutes to the nearest {t}", loc="left", fontsize=10.5, pad=8 + 11 * (note.count("\n") + 1)
+            f"Minutes to the nearest {t}", loc="left", fontsize=10.5, pad=6 + 9.6 * (note.count("\n") + 1)
         )
-        cax = fig.add_axes(((0.2 + i * (pw + 0.35) + 0.1 * pw) / fw, 0.45 / fh, 0.8 * pw / fw, 0.16 / fh))
-        sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-        cb = fig.colorbar(sm, cax=cax, orientation="horizontal")
-        cb.set_label(f"minutes to nearest {t}", fontsize=8)
-        cb.ax.tick_params(labelsize=7.5)
+    cax = fig.add_axes((0.2 / fw + 0.15, 0.5 / fh, 0.7 - 0.4 / fw, 0.16 / fh))
+    cb = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
+                      ticks=bands)
+    cb.ax.set_xticklabels([f"{v:g}" for v in bands])
+    for tick, v in zip(cb.ax.get_xticklabels(), bands, strict=True):
+        if v in limits:
+            tick.set_fontweight("bold")
+    for v in limits:
+        cb.ax.axvline(v, color="#c0392b", lw=1.6)
+    cb.set_label("minutes (one scale for every panel; red lines and bold ticks: the rules' time limits)", fontsize=8)
+    cb.ax.tick_params(labelsize=7.5)
     fig.text(
         0.2 / fw,
-        (ph + 1.85) / fh,
-        f"{safe_text(sc.name) or 'scenario'}: travel time to key transport nodes",
+        (ph + 1.2 + top_in - 0.4) / fh,
+        f"Which parcels are within the rules' travel times? {safe_text(sc.name) or 'scenario'}",
         fontsize=13,
         fontweight="bold",
         va="bottom",
