@@ -172,7 +172,7 @@ def local_client(workers: int | None = None, scheduler: str | None = None, proce
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        with Client(scheduler, timeout="10s") as client:
             yield client
         return
     n = workers or max(1, os.cpu_count() or 1)
