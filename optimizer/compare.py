@@ -24,8 +24,10 @@ SUMMARY_COLUMNS = [
     "scenario",
     "status",
     "output_yuan",
-    "output_per_km2_all_land_yuan",
+    "zone_area_km2",
+    "output_per_km2_zone_yuan",
     "output_per_km2_developed_yuan",
+    "output_per_km2_all_land_yuan",
     "jobs",
     "floor_area_m2",
     "land_all_m2",
@@ -105,6 +107,7 @@ def summary_row(label: str, result: RunResult | None, status: str = "", message:
     if result is None:
         return row
     row["solve_s"] = _f(result.timings.get("solve_s"))
+    row["zone_area_km2"] = _f(result.scenario.total_area_km2)
     row["land_all_m2"] = float(result.scenario.parcels["area_m2"].sum())
     row["parcels_total"] = result.scenario.n_parcels
     p, k = result.plan, result.kpis
@@ -112,6 +115,7 @@ def summary_row(label: str, result: RunResult | None, status: str = "", message:
         return row
     row.update(
         output_yuan=k["total_output_yuan"],
+        output_per_km2_zone_yuan=_f(k.get("output_per_km2_zone_yuan")),
         output_per_km2_all_land_yuan=k["output_per_km2_all_land_yuan"],
         output_per_km2_developed_yuan=k["output_per_km2_developed_yuan"],
         jobs=k["jobs"],
@@ -244,13 +248,15 @@ def comparison_figure(comp: Comparison):
         ax.set_axisbelow(True)
 
     gs = fig.add_gridspec(1, 5, width_ratios=[1, 1.35, 1, 1.5, 0.02], wspace=0.45)
-    bars(fig.add_subplot(gs[0]), t["output_yuan"] / 1e9, "output, bn yuan/yr", lambda v: f"{v:,.1f}")
+    bars(fig.add_subplot(gs[0]), t["output_yuan"] / 1e9, "output, bn yuan a year", lambda v: f"{v:,.1f}")
     ax = fig.add_subplot(gs[1])
     w = 0.38
+    per_zone = t["output_per_km2_zone_yuan"].notna().any()
     for j, (col, lab, c) in enumerate(
         (
-            ("output_per_km2_all_land_yuan", "parcel land", "#7f9cb8"),
-            ("output_per_km2_developed_yuan", "developed land", "#1f4e79"),
+            ("output_per_km2_zone_yuan" if per_zone else "output_per_km2_all_land_yuan",
+             "of the zone (all its land)" if per_zone else "of parcel land", "#7f9cb8"),
+            ("output_per_km2_developed_yuan", "of developed land", "#1f4e79"),
         )
     ):
         v = np.nan_to_num(t[col].to_numpy(float) / 1e9)
@@ -260,7 +266,7 @@ def comparison_figure(comp: Comparison):
     top = max(float(np.nan_to_num(t["output_per_km2_developed_yuan"].to_numpy(float)).max()) / 1e9, 1e-9)
     ax.set_ylim(0, 1.2 * top)
     ax.set_xticks(x, labels, rotation=20 if n > 2 else 0, ha="right" if n > 2 else "center", fontsize=8)
-    ax.set_title("output per km², bn yuan/yr", fontsize=9.5, loc="left")
+    ax.set_title("output per km², bn yuan a year", fontsize=9.5, loc="left")
     ax.legend(fontsize=7.5, loc="upper left")
     ax.grid(axis="y", color="#e8e8e8", linewidth=0.7)
     ax.set_axisbelow(True)
@@ -315,7 +321,8 @@ def comparison_figure(comp: Comparison):
         frameon=False,
     )
     fig.suptitle(
-        "Scenario comparison: " + " vs ".join(labels), x=0.01, ha="left", fontsize=12, fontweight="bold"
+        "What changes between the scenarios? " + " vs ".join(labels), x=0.01, ha="left", fontsize=12,
+        fontweight="bold"
     )
     fig.subplots_adjust(left=0.05, right=0.86, bottom=0.18, top=0.84)
     return fig
@@ -330,8 +337,10 @@ def format_table(comp: Comparison) -> str:
     rows = [
         ("status", lambda r: str(r["status"])),
         ("output, bn yuan/yr", lambda r: _fmt(r["output_yuan"], 1e9, "{:,.2f}")),
-        ("  per km² parcel land, bn", lambda r: _fmt(r["output_per_km2_all_land_yuan"], 1e9, "{:,.2f}")),
+        ("  per km² of zone, bn", lambda r: _fmt(r["output_per_km2_zone_yuan"], 1e9, "{:,.2f}")),
         ("  per km² developed, bn", lambda r: _fmt(r["output_per_km2_developed_yuan"], 1e9, "{:,.2f}")),
+        ("  per km² parcel land, bn", lambda r: _fmt(r["output_per_km2_all_land_yuan"], 1e9, "{:,.2f}")),
+        ("zone, km²", lambda r: _fmt(r["zone_area_km2"], 1, "{:,.2f}")),
         ("jobs", lambda r: _fmt(r["jobs"], 1, "{:,.0f}")),
         ("floor, million m²", lambda r: _fmt(r["floor_area_m2"], 1e6, "{:,.2f}")),
         ("land, km²", lambda r: _fmt(r["land_all_m2"], 1e6, "{:,.2f}")),
@@ -352,20 +361,94 @@ def format_table(comp: Comparison) -> str:
     lines = [head]
     numeric = {
         "output, bn yuan/yr": "output_yuan",
-        "  per km² parcel land, bn": "output_per_km2_all_land_yuan",
+        "  per km² of zone, bn": "output_per_km2_zone_yuan",
         "  per km² developed, bn": "output_per_km2_developed_yuan",
+        "  per km² parcel land, bn": "output_per_km2_all_land_yuan",
+        "zone, km²": "zone_area_km2",
         "jobs": "jobs",
         "floor, million m²": "floor_area_m2",
         "land, km²": "land_all_m2",
         "developed land, km²": "land_developed_m2",
     }
     for name, fn in rows:
+        if name.startswith(("  per km² of zone", "zone,")) and t[numeric[name]].isna().all():
+            continue  # no scenario states its zone area
         line = f"{name[:25]:<26}" + "".join(f"{fn(r):>{width}}" for _, r in t.iterrows())
         if change and name in numeric:
             a, b = t[numeric[name]].iloc[0], t[numeric[name]].iloc[-1]
             line += f"{(f'{b / a - 1:+.0%}' if np.isfinite(a) and np.isfinite(b) and a else '–'):>12}"
         lines.append(line)
+    if t["zone_area_km2"].notna().any():
+        lines.append("(per km² of zone: the zone's whole area, streets and parks included; per km² of parcel "
+                     "land differs in what each scenario counts as parcels)")
+    changed = what_changed(comp)
+    if changed:
+        lines += ["", "What changed (first -> last):", *[f"  {c}" for c in changed]]
     return "\n".join(lines)
+
+
+def what_changed(comp: Comparison) -> list[str]:
+    """Short lines on what differs between the first and the last run: zone, budget, rules, the sub-areas'
+    output (largest changes first), and one sentence on why the shared sub-areas' output moves."""
+    import numpy as np
+
+    a, b = comp.results[0], comp.results[-1]
+    if len(comp.results) < 2 or a is None or b is None or not a.kpis or not b.kpis:
+        return []
+    la, lb = comp.labels[0], comp.labels[-1]
+    sa, sb = a.scenario, b.scenario
+    out = []
+    if sa.total_area_km2 != sb.total_area_km2 and np.isfinite(sa.total_area_km2) and np.isfinite(sb.total_area_km2):
+        out.append(f"zone: {sa.total_area_km2:,.2f} -> {sb.total_area_km2:,.2f} km²")
+    ba, bb = sa.rules.total_budget_yuan, sb.rules.total_budget_yuan
+    if not (ba == bb or (np.isnan(ba) and np.isnan(bb))):
+        out.append(f"budget: {_fmt(ba, 1e9, '{:,.1f}')} -> {_fmt(bb, 1e9, '{:,.1f}')} bn yuan")
+    kinds = {"access rules": "access_rules", "sub-area mix rules": "subarea_mix", "metric rules": "metric_rules"}
+    for words, attr in kinds.items():
+        na, nb = len(getattr(sa.rules, attr)), len(getattr(sb.rules, attr))
+        if na != nb:
+            out.append(f"{words}: {na} -> {nb}")
+    na, nb = sa.n_parcels, sb.n_parcels
+    if na != nb:
+        out.append(f"parcels: {na:,} -> {nb:,}")
+    from optimizer.report.html import display_names
+
+    names = {**display_names(sa), **display_names(sb)}
+    sub_a = {s["subarea"]: s["output_yuan"] for s in a.kpis["by_subarea"]}
+    sub_b = {s["subarea"]: s["output_yuan"] for s in b.kpis["by_subarea"]}
+    diffs = sorted(((sub_b.get(k, 0.0) - sub_a.get(k, 0.0), k) for k in set(sub_a) | set(sub_b)),
+                   key=lambda d: -abs(d[0]))
+    for d, k in diffs[:5]:
+        if abs(d) < 1e6:
+            continue
+        tag = " (new)" if k not in sub_a else " (gone)" if k not in sub_b else ""
+        out.append(f"{names.get(k, k)}{tag}: {sub_a.get(k, 0.0) / 1e9:,.1f} -> {sub_b.get(k, 0.0) / 1e9:,.1f} "
+                   f"bn yuan a year")
+    common = set(sub_a) & set(sub_b)
+    new = set(sub_b) - set(sub_a)
+    if common and new:
+        ca, cb = sum(sub_a[k] for k in common), sum(sub_b[k] for k in common)
+        caps = _at_cap(b)
+        verb = "falls" if cb < ca else "rises"
+        why = (f"the industry-wide demand caps ({caps} industries at their cap in {lb}) and the budget are "
+               f"shared with {len(new)} new sub-areas, which take {sum(sub_b[k] for k in new) / 1e9:,.1f} bn "
+               f"and leave the original ones what earns less there") if cb < ca else (
+               "the larger zone adds budget and sites the original sub-areas can use")
+        out.append(f"Why: the sub-areas in both ({len(common)}) produce {ca / 1e9:,.1f} bn in {la} and "
+                   f"{cb / 1e9:,.1f} bn in {lb}; their output {verb} because {why}.")
+    return out
+
+
+def _at_cap(result) -> int:
+    """How many industries' floor reaches their max_floor_total_m2."""
+    import numpy as np
+
+    cap = result.scenario.industries.set_index("industry_id")["max_floor_total_m2"]
+    n = 0
+    for r in result.kpis["by_industry"]:
+        c = float(cap.get(r["industry_id"], np.nan))
+        n += bool(np.isfinite(c) and r["floor_m2"] >= c * (1 - 1e-6))
+    return n
 
 
 def _fmt(v, div: float, fmt: str) -> str:

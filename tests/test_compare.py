@@ -103,6 +103,18 @@ def test_printed_table_side_by_side(comparison):
     out0, out1 = comparison.table["output_yuan"]
     assert f"{out0 / 1e9:,.2f}" in text and f"{out1 / 1e9:,.2f}" in text
     assert "land finance" in text
+    assert "per km² of zone" not in text  # tiny states no zone area: no row of blanks
+
+
+def test_what_changed_lists_the_subareas_output(comparison):
+    from optimizer.compare import what_changed
+
+    lines = what_changed(comparison)
+    subs = comparison.by_subarea.pivot(index="subarea", columns="scenario", values="output_yuan")
+    moved = subs[(subs["tiny_denser"] - subs["tiny"]).abs() > 1e6]
+    assert len(moved) > 0 and len(lines) == len(moved)  # same rules: only the sub-areas' output changed
+    for k, r in moved.iterrows():
+        assert f"{k}: {r['tiny'] / 1e9:,.1f} -> {r['tiny_denser'] / 1e9:,.1f} bn yuan a year" in lines
 
 
 def test_cli_compare(denser, tmp_path, capsys):
@@ -164,3 +176,11 @@ def test_qianhai_before_after(tmp_path):
     assert (out / "comparison.png").stat().st_size > 30 * 1024
     subs = pd.read_csv(out / "comparison_by_subarea.csv")
     assert subs.groupby("scenario")["subarea"].nunique().min() >= 4
+    # the headline compares like with like: output per km² of each zone (14.92 and 120.56 km²)
+    assert list(t["zone_area_km2"]) == [14.92, 120.56]
+    assert t["output_per_km2_zone_yuan"].to_numpy() == pytest.approx(t["output_yuan"] / t["zone_area_km2"])
+    text = format_table(comp)
+    assert text.index("per km² of zone") < text.index("per km² parcel land")
+    why = [line for line in text.splitlines() if line.strip().startswith("Why:")]
+    assert len(why) == 1 and "new sub-areas" in why[0]
+    assert "Qianwan" in text and "qianwan" not in text  # sub-areas by name
