@@ -352,8 +352,10 @@ def test_html_holds_kpis_check_and_embedded_figures(geo_result, geo_out):
     assert "passed" in page and "Everything here is made up for a test." in page
     assert page.count("data:image/png;base64,") == len(PNGS)
     assert "<script" not in page.lower() and "src='http" not in page and 'src="http' not in page
-    for name in ("Finance", "core", "works"):
+    for name in ("Finance", "Core (CBD)", "Works"):  # names, not ids
         assert name in page
+    assert ">core<" not in page and ">works<" not in page
+    assert "@media print" in page
     # the embedded images decode to the PNGs written beside the report
     import base64
     import re
@@ -665,3 +667,25 @@ def test_gap_printed_with_the_digits_that_matter():
     from optimizer.report.maps import fmt_gap
 
     assert fmt_gap(0.000053) == "0.0053%" and fmt_gap(0.0125) == "1.25%" and fmt_gap(0.0) == "0%"
+
+
+def test_assumptions_grouped_with_readme_pointers_and_counts_as_integers(tmp_path):
+    from optimizer.report.html import assumption_group, render_html
+
+    assert assumption_group("Zone areas confirmed (facts.md s.1.1)") == "Public figures"
+    assert assumption_group("Rates = counts divided by floor (derived)") == "Derived from public figures"
+    assert assumption_group("Caps are assumptions (facts.md could NOT confirm)") == "Estimates and assumptions"
+    assert assumption_group("Solver settings") == "Other notes"
+    sc = load_scenario(REPO / "scenarios" / "qianhai")
+    result = solve_scenario(sc, time_limit_s=30)
+    page = render_html(result)
+    body = page[page.index("<h2>Assumptions</h2>"):]
+    body = body[:body.index("<h2>", 5)]
+    assert body.count("<li>") == len(sc.assumptions)
+    assert "<h3>Public figures" in body and "<h3>Estimates and assumptions" in body
+    assert "facts.md s." not in body and "README.md (“What is real”)" in body
+    k = result.kpis
+    assert f"<b>{int(k['parcels_developed']):,}</b> of {int(k['parcels_total']):,} parcels" in page
+    assert ".0 / " not in page and "baoan_center" not in page
+    for m, v in k["metrics"].items():
+        assert f"{round(v):,}</div><div class=\"l\">{m} a year" in page

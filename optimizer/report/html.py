@@ -43,6 +43,11 @@ figure{margin:18px 0}figure img{max-width:100%;height:auto;border:1px solid #e3e
 figcaption{font-size:12.5px;color:#666}
 ul.tight li{margin:3px 0}.muted{color:#777;font-size:12.5px}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:3px 16px;margin:0}dl.kv dt{color:#666}dl.kv dd{margin:0}
+h3{font-size:15px;margin:16px 0 4px}
+@media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
+h2{break-after:avoid}figure,table,section.exec,.card{break-inside:avoid}
+figure img{border:none;max-height:24cm}a{color:inherit;text-decoration:none}
+section.exec{border-color:#999}.card{border-color:#999}@page{margin:1.5cm}}
 """
 
 
@@ -108,7 +113,9 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
     add(f"<dt>objective</dt><dd>{_e(kind.replace('_', ' '))}: {_e(objective_text(kind, s['objective']))}</dd>")
     add(f"<dt>best bound</dt><dd>{_e(objective_text(kind, s['bound']))}</dd>")
     gap = s["gap"]
-    add(f"<dt>gap</dt><dd>{'–' if gap is None else f'{gap:.4%}'}</dd>")
+    from optimizer.report.maps import fmt_gap
+
+    add(f"<dt>gap</dt><dd>{'–' if gap is None else fmt_gap(gap)}</dd>")
     times = s.get("timings_s") or {}
     tline = ", ".join(f"{_e(n.removesuffix('_s'))} {v:.2f} s" for n, v in times.items() if v is not None)
     add(f"<dt>time</dt><dd>{tline or '–'}</dd>")
@@ -153,7 +160,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
                 "developed / all parcel land",
             )
         )
-        add(_card(f"{k['parcels_developed']:,} / {k['parcels_total']:,}", "parcels developed / all"))
+        add(_card(f"{int(k['parcels_developed']):,} / {int(k['parcels_total']):,}", "parcels developed / all"))
         lim = k.get("budget_limit_yuan")
         add(
             _card(
@@ -162,7 +169,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
             )
         )
         for m, v in (k.get("metrics") or {}).items():
-            add(_card(f"{v:,.1f}", f"{m} (metric total)"))
+            add(_card(f"{round(v):,}", f"{m} a year"))
         add("</div>")
         add(_industry_table(result))
         add(_subarea_table(result))
@@ -184,11 +191,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
 
     # assumptions, inputs, files
     if sc.assumptions:
-        add(
-            "<h2>Assumptions</h2><ul class='tight'>"
-            + "".join(f"<li>{_e(a)}</li>" for a in sc.assumptions)
-            + "</ul>"
-        )
+        add(assumptions_html(sc))
     if sc.files:
         add(
             "<h2>Inputs</h2><p class='muted'>"
@@ -212,6 +215,66 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
     return "".join(parts)
 
 
+ASSUMPTION_GROUPS = (  # (heading, keywords); the first group whose keyword occurs takes the line
+    ("Estimates and assumptions", ("assumption", "assumed", "estimate", "approximate", "schematic", "calibrat",
+                                   "made up", "could not confirm", "order of magnitude", "tuned", "not official",
+                                   "generated")),
+    ("Derived from public figures", ("derived", "divided", "computed", "converted", "pro-rata")),
+    ("Public figures", ("facts.md", "confirmed", "public", "official", "published", "statistic")),
+)
+README_SECTIONS = {"Public figures": "What is real", "Derived from public figures": "What is estimated",
+                   "Estimates and assumptions": "What is estimated"}
+
+
+def assumption_group(text: str) -> str:
+    """Which group an assumption line belongs to, by keywords in its text ("Other notes" when none)."""
+    low = text.lower()
+    return next((g for g, words in ASSUMPTION_GROUPS if any(w in low for w in words)), "Other notes")
+
+
+def _missing_docs(sc, texts) -> set[str]:
+    """Documents (name.md, name.pdf) the assumptions cite that are not in the scenario folder or the repo."""
+    import re
+
+    names = {m for t in texts for m in re.findall(r"[\w.-]+\.(?:md|pdf|docx)\b", t)}
+    roots = [Path(sc.folder)] if sc.folder else []
+    roots += [r.parent for r in roots] + [r.parent.parent for r in roots]
+    return {n for n in names if not any((r / n).is_file() for r in roots)}
+
+
+def assumptions_html(sc) -> str:
+    """The scenario's assumptions grouped (public figure, derived, estimate, other), citations of documents
+    not in the repository replaced by the scenario README's section."""
+    import re
+
+    readme = Path(sc.folder) / "README.md" if sc.folder else None
+    heads = ""
+    if readme is not None and readme.is_file():
+        heads = readme.read_text(encoding="utf-8", errors="replace")
+    missing = _missing_docs(sc, sc.assumptions)
+    groups: dict[str, list[str]] = {}
+    for a in sc.assumptions:
+        g = assumption_group(a)
+        text = a
+        for doc in missing:
+            section = README_SECTIONS.get(g, "")
+            where = (f"README.md (“{section}”)" if section and f"## {section}" in heads else "README.md") if heads \
+                else "a document not in this repository"
+            text = re.sub(re.escape(doc) + r"(?: s\.\s?[\d.]*\d)?", where, text)
+        groups.setdefault(g, []).append(text)
+    order = [g for g, _ in ASSUMPTION_GROUPS][::-1] + ["Other notes"]
+    out = ["<h2>Assumptions</h2>"]
+    if missing and heads:
+        out.append(f"<p class='muted'>{_e(', '.join(sorted(missing)))} (the authors' research notes) are not in "
+                   f"this repository; the scenario's {_e(Path(sc.folder).name)}/README.md lists what is real and what is "
+                   "estimated.</p>")
+    for g in order:
+        if groups.get(g):
+            out.append(f"<h3>{_e(g)} ({len(groups[g])})</h3><ul class='tight'>"
+                       + "".join(f"<li>{_e(t)}</li>" for t in groups[g]) + "</ul>")
+    return "".join(out)
+
+
 def _industry_table(result: RunResult) -> str:
     from optimizer.report.maps import industry_colors
 
@@ -225,14 +288,14 @@ def _industry_table(result: RunResult) -> str:
     for r in rows:
         out.append(
             f"<tr><td class='t'><span class='sw' style='background:{colors.get(r['industry_id'], '#ccc')}'>"
-            f"</span>{_e(r['name'])} <span class='muted'>{_e(r['industry_id'])}</span></td>"
-            f"<td>{int(r['sites'])}</td><td>{_km2(r['land_m2'])}</td><td>{_km2(r['floor_m2'])}</td>"
+            f"</span>{_e(r['name'])}</td>"
+            f"<td>{int(r['sites']):,}</td><td>{_km2(r['land_m2'])}</td><td>{_km2(r['floor_m2'])}</td>"
             f"<td>{r['floor_share']:.1%}</td><td>{r['output_yuan'] / 1e9:,.2f}</td>"
             f"<td>{r['output_yuan'] / total:.1%}</td><td>{r['jobs']:,.0f}</td></tr>"
         )
     k = result.kpis
     out.append(
-        f"<tr class='total'><td class='t'>total</td><td>{k['parcels_developed']}</td>"
+        f"<tr class='total'><td class='t'>total</td><td>{int(k['parcels_developed']):,}</td>"
         f"<td>{_km2(k['land_developed_m2'])}</td><td>{_km2(k['floor_area_m2'])}</td><td></td>"
         f"<td>{k['total_output_yuan'] / 1e9:,.2f}</td><td></td><td>{k['jobs']:,.0f}</td></tr></table>"
     )
@@ -241,13 +304,14 @@ def _industry_table(result: RunResult) -> str:
 
 def _subarea_table(result: RunResult) -> str:
     rows = sorted(result.kpis["by_subarea"], key=lambda r: -r["output_yuan"])
+    names = display_names(result.scenario)
     out = [
         "<h2>By sub-area</h2><table><tr><th class='t'>sub-area</th><th>land km²</th><th>developed km²</th>"
         "<th>sites</th><th>floor km²</th><th>output bn yuan/yr</th><th>bn yuan per km²</th><th>jobs</th></tr>"
     ]
     for r in rows:
         out.append(
-            f"<tr><td class='t'>{_e(r['subarea'])}</td><td>{_km2(r['land_m2'])}</td>"
+            f"<tr><td class='t'>{_e(names.get(r['subarea'], r['subarea']))}</td><td>{_km2(r['land_m2'])}</td>"
             f"<td>{_km2(r['developed_land_m2'])}</td><td>{int(r['sites'])}</td><td>{_km2(r['floor_m2'])}</td>"
             f"<td>{r['output_yuan'] / 1e9:,.2f}</td><td>{r['output_per_km2_yuan'] / 1e9:,.2f}</td>"
             f"<td>{r['jobs']:,.0f}</td></tr>"
@@ -303,7 +367,7 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
     zone = k.get("output_per_km2_zone_yuan")
     per_used = k["output_per_km2_developed_yuan"]
     paras = [
-        f"The plan develops <b>{k['parcels_developed']:,}</b> of {k['parcels_total']:,} parcels — "
+        f"The plan develops <b>{int(k['parcels_developed']):,}</b> of {int(k['parcels_total']):,} parcels — "
         f"<b>{land_dev / 1e6:,.2f} km²</b> of {land_all / 1e6:,.2f} km² of parcel land, leaving "
         f"{(land_all - land_dev) / 1e6:,.2f} km² in reserve — and produces <b>{_sentence_bn(k['total_output_yuan'])} "
         f"yuan a year</b>"
@@ -380,8 +444,9 @@ def _parcels_explained(result: RunResult) -> str:
     counts = t["status"].value_counts()
     items = "".join(f"<li>{_e(k)}: {int(v):,} parcels</li>" for k, v in counts.items())
     close = t[t["forcing_cost_method"].str.startswith("re-solved")].sort_values("forcing_cost_yuan").head(5)
-    rows = "".join(f"<tr><td class='t'>{_e(r['parcel_id'])}</td><td class='t'>{_e(r['reason'])}</td></tr>"
-                   for _, r in close.iterrows())
+    names = display_names(result.scenario)
+    rows = "".join(f"<tr><td class='t'>{_e(r['parcel_id'])}</td><td class='t'>{_e(humanize(r['reason'], names))}"
+                   "</td></tr>" for _, r in close.iterrows())
     table = ("<p>The closest calls (forcing the runner-up re-solved):</p><table><tr><th class='t'>parcel</th>"
              "<th class='t'>why</th></tr>" + rows + "</table>") if rows else ""
     return ("<h2>Why each parcel</h2><ul class='tight'>" + items + "</ul>" + table +
