@@ -47,3 +47,20 @@ def test_qianhai_walkthrough_runs(tmp_path, monkeypatch):
     for name in ("map.png", "access.png", "report.html", "plan.geojson"):
         assert (tmp_path / "qianhai" / name).is_file()
     assert (tmp_path / "qianhai_compare" / "comparison.csv").is_file()
+
+
+@pytest.mark.notebooks
+@pytest.mark.skipif(not QIANHAI.is_file(), reason="scenarios/qianhai is not generated yet")
+def test_sensitivity_notebook_runs():
+    """The budget sweep and the uncertainty study of Qianhai on a local Dask cluster."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+
+    nb = nbformat.read(NOTEBOOKS / "02_sensitivity.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    assert "per extra yuan of budget" in text and "developed in every draw" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)
