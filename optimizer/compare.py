@@ -350,9 +350,17 @@ def format_table(comp: Comparison) -> str:
         ("solve, s", lambda r: _fmt(r["solve_s"], 1, "{:,.1f}")),
     ]
     share_cols = [c for c in t.columns if c.startswith("land_share_")]
+    names = {}
+    for res in comp.results:
+        if res is not None:
+            ind = res.scenario.industries
+            names.update({k: n for k, n in zip(ind["industry_id"], ind["name"], strict=True) if n})
     for c in share_cols:
         if t[c].fillna(0).max() > 0:
-            rows.append((f"land {c.removeprefix('land_share_')}", lambda r, c=c: _fmt(r[c], 0.01, "{:.1f}%")))
+            k = c.removeprefix("land_share_")
+            label = f"land {names.get(k, k)}"
+            label = label if len(label) <= 25 else label[:24] + "…"
+            rows.append((label, lambda r, c=c: _fmt(r[c], 0.01, "{:.1f}%")))
     width = max(14, *(len(s) + 2 for s in t["scenario"]))
     head = f"{'':<26}" + "".join(f"{s:>{width}}" for s in t["scenario"])
     change = len(t) >= 2
@@ -430,9 +438,9 @@ def what_changed(comp: Comparison) -> list[str]:
         ca, cb = sum(sub_a[k] for k in common), sum(sub_b[k] for k in common)
         caps = _at_cap(b)
         verb = "falls" if cb < ca else "rises"
-        why = (f"the industry-wide demand caps ({caps} industries at their cap in {lb}) and the budget are "
-               f"shared with {len(new)} new sub-areas, which take {sum(sub_b[k] for k in new) / 1e9:,.1f} bn "
-               f"and leave the original ones what earns less there") if cb < ca else (
+        why = (f"the zone-wide demand caps ({caps} industries at their cap in {lb}) and the budget are now "
+               f"shared with {len(new)} new sub-areas, which take {sum(sub_b[k] for k in new) / 1e9:,.1f} bn of "
+               "the output") if cb < ca else (
                "the larger zone adds budget and sites the original sub-areas can use")
         out.append(f"Why: the sub-areas in both ({len(common)}) produce {ca / 1e9:,.1f} bn in {la} and "
                    f"{cb / 1e9:,.1f} bn in {lb}; their output {verb} because {why}.")

@@ -102,7 +102,7 @@ def test_printed_table_side_by_side(comparison):
     assert "tiny" in head and "tiny_denser" in head and "change" in head
     out0, out1 = comparison.table["output_yuan"]
     assert f"{out0 / 1e9:,.2f}" in text and f"{out1 / 1e9:,.2f}" in text
-    assert "land finance" in text
+    assert "land Finance" in text and "land Next-generation IT" in text  # industries by name
     assert "per km² of zone" not in text  # tiny states no zone area: no row of blanks
 
 

@@ -689,3 +689,26 @@ def test_assumptions_grouped_with_readme_pointers_and_counts_as_integers(tmp_pat
     assert ".0 / " not in page and "baoan_center" not in page
     for m, v in k["metrics"].items():
         assert f"{round(v):,}</div><div class=\"l\">{m} a year" in page
+
+
+def test_access_outlines_the_parcels_a_ruled_industry_can_use(geo_result):
+    from optimizer.report.maps import eligible_for_rules
+
+    sc = geo_result.scenario
+    pairs = geo_result.bundle.pairs
+    fin = sc.industries["industry_id"].to_numpy()[pairs.industry] == "finance"  # the one metro rule
+    ok = eligible_for_rules(geo_result, "metro")
+    assert set(np.flatnonzero(ok)) == set(pairs.parcel[fin])
+    near = (sc.access["metro"].to_numpy(float) <= 30) & (sc.parcels["zone"] == "B2").to_numpy()
+    assert ok.any() and not ok.all() and not (ok & ~near).any()  # within the rule's 30 min, in a finance zone
+    assert not eligible_for_rules(geo_result, "airport").any()  # no rule names the airport
+
+
+def test_subarea_edges_drawn_once():
+    from shapely.geometry import box
+
+    from optimizer.report.maps import subarea_lines
+
+    lines = subarea_lines([box(0, 0, 1, 1), box(1, 0, 2, 1)])  # one shared edge
+    length = sum(float(np.hypot(*np.diff(c, axis=0).T).sum()) for c in lines)
+    assert length == pytest.approx(7.0)  # 6 outer + the shared edge once, not twice
