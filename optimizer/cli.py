@@ -295,6 +295,9 @@ def cmd_solve(args) -> int:
         print(f"no plan: the earlier output in {args.out} was left untouched")
     else:
         print(f"wrote {args.out}")
+        if (Path(args.out) / "plan_local.geojson").is_file():
+            print("  plan_local.geojson, not plan.geojson: the parcels' x/y are local metres with no anchor on "
+                  "the Earth, so there is no WGS84 file for GIS")
     return 0 if result.plan is not None else 5
 
 

@@ -550,6 +550,7 @@ def test_cli_solve_tiny_end_to_end(tmp_path):
     assert f"{summary['kpis']['total_output_yuan'] / 1e9:,.2f} bn" in page
     doc = json.loads((out / "plan_local.geojson").read_text(encoding="utf-8"))
     assert len(doc["features"]) == len(load_scenario(TINY).parcels)
+    assert "plan_local.geojson, not plan.geojson" in proc.stdout
 
 
 def test_cli_no_figures_skips_extra_outputs(tmp_path):
