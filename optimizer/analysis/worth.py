@@ -47,6 +47,11 @@ def _fixed_lp_duals(bundle, x: np.ndarray) -> tuple[np.ndarray, float] | None:
     return None if got is None else (got[1], got[2])
 
 
+def _amount(v: float, unit: str) -> str:
+    """A step as a planner reads it: 600,000,000 (yuan) or 10,000 (m²) in full, small or odd values as they are."""
+    return f"{v:,.0f}" if unit in ("yuan", "m2") and abs(v) >= 100 else f"{v:,.6g}"
+
+
 def _unit_word(unit: str) -> str:
     return UNIT_WORDS.get(unit, unit)
 
@@ -185,7 +190,8 @@ def rule_worth(result: RunResult, confirm_top: int = 5, time_limit_s: float = 30
         obj, gap = got
         df.loc[i, "marginal_value"] = sense * (obj - base) / step
         df.loc[i, "impact_of_step"] = sense * (obj - base)
-        df.loc[i, "method"] = f"{RESOLVE}, {'+' if row['side'] == 'max' else '−'}{step:,.6g} {_unit_word(row['unit'])}"
+        df.loc[i, "method"] = (f"{RESOLVE}, {'+' if row['side'] == 'max' else '−'}{_amount(step, row['unit'])} "
+                               f"{_unit_word(row['unit'])}")
         plan_gap = result.plan.gap if np.isfinite(result.plan.gap) else 0.0
         df.loc[i, "uncertainty"] = (abs(obj) * (gap if np.isfinite(gap) else 0.0) + abs(base) * plan_gap) / step
     df["marginal_unit"] = [f"{_objective_unit(result)} per {_unit_word(u)}" for u in df["unit"]]
@@ -238,8 +244,8 @@ def holding_back(table: pd.DataFrame, n: int = 5) -> list[str]:
     rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(n)
     out = []
     for _, r in rows.iterrows():
-        step = f"{r['step']:,.6g} {_unit_word(r['unit'])}" + ("s" if r["step"] != 1 and r["unit"] in
-                                                               ("sites", "share", "minutes") else "")
+        step = f"{_amount(r['step'], r['unit'])} {_unit_word(r['unit'])}" + (
+            "s" if r["step"] != 1 and r["unit"] in ("sites", "share", "minutes") else "")
         out.append(f"{r['rule']}: relaxing it by {step} gains {r['impact_of_step'] / 1e6:,.1f} million "
                    f"({r['marginal_value']:,.4g} {r['marginal_unit']}; {r['method']})")
     return out
