@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=10)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    from optimizer.bench.harness import machine_info, package_versions
+    from optimizer.bench.harness import write_figures_json
 
     rows = []
     for solver in ("auto", "highs"):
@@ -93,10 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"requirement {case} with auto ≤ {target:g} s{' at a 0.1 % ratio gap' if case == 'ratio' else ''}: "
               f"{'met' if met else 'NOT met'}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": machine_info(), "packages": package_versions(),
-                                         "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv),
-                                         "rows": rows}, indent=2), encoding="utf-8")
+        write_figures_json(args.json, rows)
     return 0 if ok else 1
 
 

@@ -90,12 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"requirement overhead ≤ 0.3 s per task on tiny: {'met' if met_overhead else 'NOT met'} "
           f"({rows['tiny']['overhead_per_task_s']:.3f} s)")
     if args.json:
-        from optimizer.bench.harness import machine_info, package_versions
+        from optimizer.bench.harness import write_figures_json
 
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": machine_info(), "packages": package_versions(),
-                                         "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv),
-                                         "rows": rows}, indent=2), encoding="utf-8")
+        write_figures_json(args.json, rows)
     return 0 if met_speed and met_overhead else 1
 
 

@@ -160,6 +160,18 @@ def package_versions() -> dict:
     return out
 
 
+def write_figures_json(path, rows) -> None:
+    """A benchmark script's figures as JSON, with the machine, package versions, date and command that made them."""
+    import sys
+    import time
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": machine_info(), "packages": package_versions(),
+                                "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv), "rows": rows},
+                               indent=2), encoding="utf-8")
+
+
 def _num(v):
     return float(v) if v is not None and np.isfinite(v) else None
 
