@@ -4,8 +4,8 @@ from __future__ import annotations
 
 
 def extra_writers() -> list:
-    """Writers beyond the tables and summary, in order: plan.geojson, map.png, access.png, the charts, and
-    report.html last (it embeds the PNGs the others wrote into the same folder).
+    """Writers beyond the tables and summary, in order: plan.geojson, map.png, access.png, the charts, the
+    interactive plan.html, and report.html last (it embeds the PNGs the others wrote into the same folder).
 
     Each is `(result, folder) -> None` and writes only what makes sense for the run (no plan: no GeoJSON or
     charts; no network: no access map). matplotlib is imported only when a figure is drawn.
@@ -15,7 +15,8 @@ def extra_writers() -> list:
     from optimizer.report.charts import write_charts
     from optimizer.report.geojson import write_geojson
     from optimizer.report.html import write_html
+    from optimizer.report.interactive import write_plan_html
     from optimizer.report.maps import write_access_map, write_map
 
     return [write_geojson, write_map, write_access_map, write_charts, write_alternative_maps,
-            write_frontier_chart, write_html]
+            write_frontier_chart, write_plan_html, write_html]

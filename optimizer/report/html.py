@@ -179,6 +179,9 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         add(f"<h2>No plan</h2><p>{_e(result.message or 'the solver found no plan within its limits')}</p>")
 
     # figures
+    if folder is not None and (Path(folder) / "plan.html").is_file():  # linked, not embedded: a few MB
+        add("<p><a id='interactive-map' href='plan.html'>Interactive map (plan.html)</a>: pan, zoom, click a "
+            "parcel for its figures; works offline.</p>")
     if folder is not None:
         figs = [(n, c) for n, c in FIGURES if (Path(folder) / n).is_file()]
         if figs:

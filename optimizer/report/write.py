@@ -50,7 +50,7 @@ SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subare
                  "explain.csv", "frontier.csv", "frontier.png", "alternatives", "plan.geojson", "plan_local.geojson",
                  "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
-                 "carriers.png", "report.html")
+                 "carriers.png", "plan.html", "report.html")
 HINT_OTHER = "choose a new or empty folder"
 HINT_FORCE = "choose a new or empty folder, or pass --force to add the outputs beside its files"
 
