@@ -133,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the planning answers (marginal_values.csv: what each rule is worth; explain.csv: "
                         "why each parcel); they run by default on models up to 200,000 pairs")
-    p.add_argument("--analysis-time", type=time_limit_arg, default=30.0, metavar="S",
-                   help="seconds the planning answers may add (default 30)")
+    p.add_argument("--analysis-time", type=time_limit_arg, default=60.0, metavar="S",
+                   help="the most seconds the planning answers may add (default 60; they re-solve a fixed number "
+                        "of rules and parcels, so the answers do not depend on the machine's speed)")
     p.add_argument("--alternatives", type=count_arg, default=0, metavar="K",
                    help="also find up to K alternative plans (written to alternatives/alt_k/)")
     p.add_argument("--min-diff", type=count_arg, default=5, metavar="N",

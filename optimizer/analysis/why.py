@@ -40,12 +40,14 @@ def _cost_words(result: RunResult, v: float) -> str:
     return f"{_bn(v)} yuan a year"
 
 
-def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str, ...] = ()) -> pd.DataFrame:
+def explain_plan(result: RunResult, resolve_s: float = 30.0, parcels: tuple[str, ...] = (),
+                 close_calls: int = 3) -> pd.DataFrame:
     """The explanation table (COLUMNS), one row per parcel in scenario order.
 
-    Forcing costs are proven lower bounds from the LP prices; within `resolve_s` seconds the closest calls (the
-    developed parcels whose runner-up is nearest at those prices), and first the `parcels` asked for, get the
-    exact figure from a re-solve with the runner-up forced (to the run's gap).
+    Forcing costs are proven lower bounds from the LP prices; the `parcels` asked for and the `close_calls`
+    closest calls (the developed parcels whose runner-up is nearest at those prices) get the exact figure from a
+    re-solve with the runner-up forced (to the run's gap). `resolve_s` is a ceiling only: which parcels are
+    re-solved depends on the plan, not on the machine's speed, unless the ceiling is reached.
     """
     import time
 
@@ -111,7 +113,7 @@ def explain_plan(result: RunResult, resolve_s: float = 10.0, parcels: tuple[str,
         margin = np.where(runner != "", prices.best - runner_value, np.inf)
         asked = [sc.parcel_index()[p] for p in parcels if p in sc.parcel_index()]
         close = [i for i in np.argsort(margin, kind="stable") if developed[i] and np.isfinite(margin[i])]
-        for i in dict.fromkeys([*asked, *close]):
+        for i in dict.fromkeys([*asked, *close[:close_calls]]):
             if runner[i] == "" or (i not in asked and time.perf_counter() > deadline):
                 continue
             exact, gap = force_cost(result, pid[i], str(runner[i]), time_limit_s=max(deadline - time.perf_counter(),
@@ -253,4 +255,5 @@ def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: flo
     if not res.has_plan:  # no plan within the time limit: unknown
         return np.nan, np.nan
     sense = 1.0 if m.sense == "maximize" else -1.0
-    return sense * (result.plan.objective - res.objective), res.gap
+    # forcing only restricts the plan: a cost below zero means the re-solve beat the plan within the gaps
+    return max(sense * (result.plan.objective - res.objective), 0.0), res.gap
