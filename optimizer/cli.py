@@ -97,6 +97,15 @@ def path_arg(text: str) -> Path:
     return Path(text)
 
 
+OUT_HELP = "output folder: new, empty or an earlier output (replaced whole, or not at all)"
+
+
+def out_args(p: argparse.ArgumentParser, help: str = OUT_HELP, **kw) -> None:
+    """--out and --force, the same on every command that writes a folder (optimizer.report.write's rules)."""
+    p.add_argument("--out", type=path_arg, required="default" not in kw, help=help, **kw)
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
 def _solve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--solver", choices=["highs", "cbc", "lagrange", "auto"], default=None,
                    help="highs or cbc (exact MIP solvers), lagrange (decomposition engine for large cities) or auto "
@@ -126,9 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a scenario and write its plan")
     p.add_argument("scenario", type=path_arg, help="scenario folder (holding scenario.toml)")
-    p.add_argument("--out", type=path_arg, required=True,
-                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    out_args(p)
     p.add_argument("--no-figures", action="store_true", help="write tables and summary only")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the planning answers (marginal_values.csv: what each rule is worth; explain.csv: "

@@ -517,7 +517,7 @@ def _write_comparison(comp: Comparison, out: str | Path, figures: bool = True, f
 # Command line
 # ---------------------------------------------------------------------------------------------------------
 def add_command(subparsers, solve_args) -> None:
-    from optimizer.cli import FORCE_HELP, path_arg
+    from optimizer.cli import out_args, path_arg
 
     p = subparsers.add_parser(
         "compare",
@@ -526,9 +526,7 @@ def add_command(subparsers, solve_args) -> None:
         "comparison_by_subarea.csv and comparison.png into --out.",
     )
     p.add_argument("scenarios", type=path_arg, nargs="+", metavar="SCENARIO_DIR", help="scenario folders")
-    p.add_argument("--out", type=path_arg, required=True,
-                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    out_args(p)
     p.add_argument("--no-figures", action="store_true", help="write the tables only")
     solve_args(p)
     p.set_defaults(func=cmd_compare)

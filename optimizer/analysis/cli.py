@@ -68,7 +68,7 @@ FRONTIER_OUTPUTS = ("frontier.csv", "frontier.png", "points")
 
 
 def add_frontier_command(subparsers, solve_args) -> None:
-    from optimizer.cli import FORCE_HELP, count_arg, path_arg
+    from optimizer.cli import count_arg, out_args, path_arg
 
     p = subparsers.add_parser(
         "frontier", help="the trade-off curve between two KPIs (ε-constraint), each point a checked plan",
@@ -80,9 +80,7 @@ def add_frontier_command(subparsers, solve_args) -> None:
                    help="developed_land, budget or floor (capped), or jobs, output or a metric (held at least)")
     p.add_argument("--y", default="output", help="the KPI to maximise: output, jobs, floor or a metric")
     p.add_argument("--points", type=count_arg, default=10, metavar="N", help="frontier points (default 10)")
-    p.add_argument("--out", type=path_arg, required=True,
-                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    out_args(p)
     p.add_argument("--no-figures", action="store_true", help="write frontier.csv only")
     solve_args(p)
     p.set_defaults(func=cmd_frontier)

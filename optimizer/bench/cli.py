@@ -28,7 +28,7 @@ def add_command(sub, solve_args) -> None:
 
     Nothing heavy is imported here, so that `landuse --help` stays fast.
     """
-    from optimizer.cli import FORCE_HELP, mip_gap_arg, path_arg, threads_arg, time_limit_arg
+    from optimizer.cli import mip_gap_arg, out_args, threads_arg, time_limit_arg
 
     bench = sub.add_parser("bench", help="benchmarks: synthetic cities, public GAP instances, build speed",
                            description="Benchmarks that go through the same pipeline as `landuse solve`.")
@@ -43,9 +43,8 @@ def add_command(sub, solve_args) -> None:
     p.add_argument("--time-limit", type=time_limit_arg, default=120.0, metavar="S", help="per solve (default 120)")
     p.add_argument("--mip-gap", type=mip_gap_arg, default=1e-4, metavar="G", help="relative MIP gap (default 1e-4)")
     p.add_argument("--threads", type=threads_arg, default=None, metavar="N")
-    p.add_argument("--out", type=path_arg, default=Path("bench-results"),
-                   help="output folder (default bench-results): new, empty or an earlier benchmark output")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    out_args(p, "output folder (default bench-results): new, empty or an earlier benchmark output",
+             default=Path("bench-results"))
     p.add_argument("--no-baselines", action="store_true", help="skip PuLP build, greedy and LP relaxation")
     p.add_argument("--pulp-max-pairs", type=int, default=None, metavar="N",
                    help="skip the PuLP baseline above this many eligible pairs")
@@ -75,9 +74,7 @@ def add_command(sub, solve_args) -> None:
 
     p = bsub.add_parser("generate", help="write a synthetic city as a scenario folder")
     p.add_argument("case", type=_size, help=f"{CASE_HELP}, or a number of parcels")
-    p.add_argument("--out", type=Path, required=True,
-                   help="scenario folder to write: new, empty or an earlier output (replaced whole)")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+    out_args(p, "scenario folder to write: new, empty or an earlier output (replaced whole)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--industries", type=int, default=None, metavar="K", help="number of industries (1-20)")
     p.set_defaults(func=cmd_generate)

@@ -81,15 +81,7 @@ def decode_text(raw: bytes, display: str) -> str:
 
 
 def read_toml(path: Path, display: str) -> dict[str, Any]:
-    text = decode_text(read_bytes(path, display), display)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"unreadable TOML ({exc})", file=display) from None
-    except RecursionError:
-        raise ScenarioError("unreadable TOML (nested too deeply)", file=display) from None
-    except ValueError as exc:  # e.g. an out-of-range date
-        raise ScenarioError(f"unreadable TOML ({exc})", file=display) from None
+    return _parse_text(path, display, tomllib.loads, tomllib.TOMLDecodeError, "unreadable TOML")
 
 
 # --- CSV ----------------------------------------------------------------------------------------------------
@@ -166,15 +158,19 @@ def _cells_per_record(raw: bytes, text: str) -> np.ndarray:
 
 # --- JSON / GeoJSON -----------------------------------------------------------------------------------------
 def read_json(path: Path, display: str) -> Any:
+    return _parse_text(path, display, json.loads, json.JSONDecodeError, "not valid JSON")
+
+
+def _parse_text(path: Path, display: str, loads, decode_error: type[Exception], what: str) -> Any:
+    """A text file parsed by `loads`; any failure (syntax, nesting too deep, an out-of-range value such as a
+    date or an integer of thousands of digits) becomes a ScenarioError naming the file."""
     text = decode_text(read_bytes(path, display), display)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"not valid JSON ({exc})", file=display) from None
+        return loads(text)
     except RecursionError:
-        raise ScenarioError("not valid JSON (nested too deeply)", file=display) from None
-    except ValueError as exc:  # e.g. an integer of thousands of digits
-        raise ScenarioError(f"not valid JSON ({exc})", file=display) from None
+        raise ScenarioError(f"{what} (nested too deeply)", file=display) from None
+    except (decode_error, ValueError) as exc:
+        raise ScenarioError(f"{what} ({exc})", file=display) from None
 
 
 POLYGONS = ("Polygon", "MultiPolygon")

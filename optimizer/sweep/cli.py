@@ -22,7 +22,7 @@ class SweepUnavailable(LanduseError):
 
 
 def add_command(subparsers, solve_args) -> None:
-    from optimizer.cli import FORCE_HELP, count_arg, path_arg
+    from optimizer.cli import count_arg, out_args, path_arg
 
     p = subparsers.add_parser(
         "sweep", help="solve a scenario for many parameter values (grid or samples) on Dask",
@@ -32,14 +32,12 @@ def add_command(subparsers, solve_args) -> None:
                     "after an interruption solves only the missing runs.")
     p.add_argument("scenario", type=path_arg, help="scenario folder (holding scenario.toml)")
     p.add_argument("--spec", type=path_arg, required=True, help="sweep spec (TOML)")
-    p.add_argument("--out", type=path_arg, required=True,
-                   help="output folder: new, empty or an earlier output (replaced whole, or not at all)")
+    out_args(p)
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     p.add_argument("--workers", type=count_arg, metavar="N", help="local worker processes (default: one per core)")
     p.add_argument("--resume", action="store_true", help="keep the runs an earlier (interrupted) sweep finished")
     p.add_argument("--samples", type=count_arg, metavar="N",
                    help="uncertainty mode: N draws of the spec's distributions (seeded by its seed)")
-    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.add_argument("--no-figures", action="store_true", help="tables and GeoJSON only")
     p.set_defaults(func=cmd_sweep)
 
