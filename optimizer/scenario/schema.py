@@ -25,6 +25,7 @@ MAX_SPEED_KMH = 1000.0
 MAX_COORD = 1e7  # |x|, |y| in metres (`local_m`, or no CRS); EPSG:4326 takes lon in [-180, 180], lat in [-90, 90]
 MAX_METRIC_PER_M2 = 1e6  # any further per-m² rate (teams, patents...)
 MAX_METRIC_TOTAL = 1e18
+ZH_DOC = "optional Chinese name, drawn beside the English one where a CJK font is installed"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ PARCEL_COLUMNS: tuple[Column, ...] = (
     Column("x", "number", required=False, default=NONE, doc="centroid x (lon or m; range by CRS, see checks.py)"),
     Column("y", "number", required=False, default=NONE, doc="centroid y (lat or m; range by CRS, see checks.py)"),
     Column("existing_use", "text", required=False, default=""),
+    Column("name_zh", "text", required=False, default="", doc=ZH_DOC),
     Column("dev_cost_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN_PER_M2,
            unit="yuan/m2 floor"),
     Column("must_develop", "bool", required=False, default=False),
@@ -71,6 +73,7 @@ INDUSTRY_COLUMNS: tuple[Column, ...] = (
     Column("max_sites", "int", required=False, default=NONE, min=0.0, max=1e9),
     Column("usable_share", "number", required=False, default=1.0, min=0.0, max=1.0),
     Column("color", "text", required=False, default=""),
+    Column("name_zh", "text", required=False, default="", doc=ZH_DOC),
 )
 METRIC_SUFFIX = "_per_m2"
 METRIC_COLUMN = Column("<metric>_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_METRIC_PER_M2)
@@ -98,6 +101,7 @@ NODE_COLUMNS: tuple[Column, ...] = (
     Column("node_id", "text"),
     Column("type", "text"),
     Column("name", "text", required=False, default=""),
+    Column("name_zh", "text", required=False, default="", doc=ZH_DOC),
     Column("x", "number"),  # range by CRS (checks.py)
     Column("y", "number"),
 )

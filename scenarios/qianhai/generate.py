@@ -199,6 +199,19 @@ SUBAREAS = [
     ),
 ]
 ORIGINAL = ["guiwan", "qianwan", "mawan", "bonded_port"]  # the 14.92 km2 before the 2021 expansion
+SUBAREA_NAMES_ZH = {  # the public Chinese names (facts.md s.1.2 and the district plans)
+    "guiwan": "桂湾",
+    "mawan": "妈湾",
+    "bonded_port": "前海湾保税港区",
+    "qianwan": "前湾",
+    "shekou": "蛇口及大小南山",
+    "dachan_bay": "大铲湾",
+    "baoan_center": "宝安中心区",
+    "xixiang": "西乡（碧海）",
+    "airport": "机场及周边",
+    "ocean_city": "海洋新城",
+    "convention_city": "会展新城",
+}
 
 
 def fit_area(bounds, free, allowed_m, target_m2):
@@ -959,6 +972,24 @@ CARRIER_COLORS = {
     "sci_park": "#274e13",
 }
 CARRIER_SITES = {"carrier_space": 2, "incubator": 3, "accelerator": 2, "sci_park": 1}
+INDUSTRY_NAMES_ZH = {  # the brief's industries by their usual Chinese names
+    "finance": "金融",
+    "leasing": "“保税+”融资租赁",
+    "business_services": "商务与专业服务",
+    "maritime": "新兴海洋产业",
+    "next_gen_it": "新一代信息技术",
+    "rnd": "研发",
+    "smart_equipment": "智能装备",
+    "aerospace": "航空航天",
+    "airport_services": "高端临空服务与航空物流",
+    "supply_chain": "供应链与现代物流",
+    "ecommerce": "跨境电商",
+    "exhibition": "会展",
+    "carrier_space": "众创空间",
+    "incubator": "孵化器",
+    "accelerator": "加速器",
+    "sci_park": "科技产业园",
+}
 
 
 def industries_table() -> pd.DataFrame:
@@ -1014,6 +1045,7 @@ def industries_table() -> pd.DataFrame:
             ]
         )
     df = pd.DataFrame(rows, columns=cols)
+    df.insert(2, "name_zh", df["industry_id"].map(INDUSTRY_NAMES_ZH))
     for c in ("min_sites", "max_sites"):
         df[c] = df[c].astype("Int64")
     return df
@@ -1404,6 +1436,7 @@ def write_variant(
                 {
                     "subarea": sid,
                     "name": name,
+                    "name_zh": SUBAREA_NAMES_ZH[sid],
                     "area_km2": round(ll_to_m(g).area / 1e6, 3),
                     "area_status": status,
                 },
