@@ -7,6 +7,7 @@ area at its x/y), with or without a network, sub-area outlines and a basemap.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -202,6 +203,20 @@ def safe_text(text) -> str:
         return s
     kept = "".join(ch for ch in s if ord(ch) in chars or ch.isspace())
     return " ".join(kept.split())
+
+
+def drawable_zh(name_zh) -> str:
+    """A Chinese name when the fonts can draw every character of it, else "" (then maps show English only)."""
+    zh = " ".join(str(name_zh if name_zh is not None else "").split())
+    if not zh or zh.lower() == "nan" or safe_text(zh) != zh:
+        return ""
+    return zh
+
+
+def bilingual(name, name_zh=None) -> str:
+    """ "English 中文" where the scenario gives a Chinese name and a CJK font can draw it, else the English."""
+    en, zh = safe_text(name), drawable_zh(name_zh)
+    return f"{en} {zh}" if zh and en and zh not in en else en or zh
 
 
 @contextmanager
@@ -448,11 +463,73 @@ def _halo(width: float = 2.5):
     return [patheffects.withStroke(linewidth=width, foreground="white")]
 
 
+NODE_LABEL_ORDER = ("airport", "seaport", "port", "border", "exhibition", "rail", "metro", "expressway")
+LABEL_PAD_PX = 2.0  # room kept free around every label (its white halo), in pixels
+# directions to try a label in, from its point: E, NE, SE, W, NW, SW, N, S
+LABEL_DIRECTIONS = np.array([(1, 0), (1, 1), (1, -1), (-1, 0), (-1, 1), (-1, -1), (0, 1), (0, -1)], float)
+ARROWS = "→↗↑↖←↙↓↘"  # by angle, counter-clockwise from east
+
+
+@dataclass
+class NodeLabel:
+    """A transport node's name waiting to be placed beside its marker (or at the map edge, off the map)."""
+
+    node_id: str
+    x: float
+    y: float
+    text: str
+    color: str
+    size: float
+    weight: str
+    marker_pt: float  # radius of the node's marker, points
+    rank: int
+
+
+def candidate_boxes(px: float, py: float, w: float, h: float, radii) -> np.ndarray:
+    """Boxes (x0, y0, x1, y1) of a w × h label beside the point (px, py), `r` away in each of the eight
+    LABEL_DIRECTIONS for each r in `radii` (nearest first)."""
+    r = np.repeat(np.asarray(radii, float), len(LABEL_DIRECTIONS))
+    ux = np.tile(LABEL_DIRECTIONS[:, 0], len(radii))
+    uy = np.tile(LABEL_DIRECTIONS[:, 1], len(radii))
+    x0 = np.where(ux > 0, px + r, np.where(ux < 0, px - r - w, px - w / 2))
+    y0 = np.where(uy > 0, py + r, np.where(uy < 0, py - r - h, py - h / 2))
+    return np.column_stack([x0, y0, x0 + w, y0 + h])
+
+
+def overlaps(boxes: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """(n, m) whether box i overlaps taken box j (boxes as rows x0, y0, x1, y1)."""
+    b, t = np.asarray(boxes, float).reshape(-1, 4), np.asarray(taken, float).reshape(-1, 4)
+    return ((b[:, None, 0] < t[None, :, 2]) & (b[:, None, 2] > t[None, :, 0])
+            & (b[:, None, 1] < t[None, :, 3]) & (b[:, None, 3] > t[None, :, 1]))
+
+
+def first_free(boxes: np.ndarray, area, taken: np.ndarray) -> int | None:
+    """Index of the first box inside `area` (x0, y0, x1, y1) that overlaps none of `taken`, or None."""
+    ok = ((boxes[:, 0] >= area[0]) & (boxes[:, 1] >= area[1]) & (boxes[:, 2] <= area[2])
+          & (boxes[:, 3] <= area[3]))
+    if len(taken):
+        ok &= ~overlaps(boxes, taken).any(axis=1)
+    hit = np.flatnonzero(ok)
+    return int(hit[0]) if len(hit) else None
+
+
+def _bbox_row(bb, pad: float = LABEL_PAD_PX) -> list[float]:
+    return [bb.x0 - pad, bb.y0 - pad, bb.x1 + pad, bb.y1 + pad]
+
+
+def fmt_distance(m: float) -> str:
+    return f"{m / 1000:,.1f} km" if m >= 950 else f"{max(m, 10.0):,.0f} m"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Map layers
 # ---------------------------------------------------------------------------------------------------------
 class MapLayers:
-    """Everything a map of the scenario draws, prepared once."""
+    """Everything a map of the scenario draws, prepared once; `view(extent)` gives the same layers for an inset.
+
+    Labels never overlap: sub-area names, then node names are placed where they cover no label, marker, north
+    arrow or scale bar already on the same axes (`place_labels`, after everything else is drawn).
+    """
 
     def __init__(self, sc: Scenario):
         self.sc = sc
@@ -466,14 +543,23 @@ class MapLayers:
             x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
         pad_x, pad_y = 0.04 * max(x1 - x0, 1e-9), 0.04 * max(y1 - y0, 1e-9)
         pad = max(pad_x * self.frame.m_per_x, pad_y * self.frame.m_per_y)  # same margin in metres both ways
-        self.node_labels: list = []
+        self.node_labels: list[NodeLabel] = []
         self.area_labels: list = []
+        self.obstacles: dict = {}  # axes -> artists that labels must not cover (north arrow, scale bar, names)
+        self.markers: dict = {}  # axes -> [(x array, y array, marker radius pt)] of the node markers drawn
         self.extent = (
             x0 - pad / self.frame.m_per_x,
             y0 - pad / self.frame.m_per_y,
             x1 + pad / self.frame.m_per_x,
             y1 + pad / self.frame.m_per_y,
         )
+
+    def view(self, extent) -> MapLayers:
+        """The same layers framed on `extent` (x0, y0, x1, y1 in map units), for an inset."""
+        v = copy.copy(self)
+        v.extent = tuple(float(e) for e in extent)
+        v.node_labels, v.area_labels, v.obstacles, v.markers = [], [], {}, {}
+        return v
 
     @property
     def size_m(self) -> tuple[float, float]:
@@ -484,6 +570,30 @@ class MapLayers:
         w, h = self.size_m
         s = min(max_w / w, max_h / h)
         return w * s, h * s
+
+    @functools.cached_property
+    def ring_bounds(self) -> np.ndarray:
+        """(n_rings, 4): x0, y0, x1, y1 of each ring of `shapes` in map units."""
+        rings = self.shapes.rings
+        if not len(rings):
+            return np.zeros((0, 4))
+        starts = np.r_[0, np.cumsum([len(r) for r in rings])[:-1]]
+        c = np.concatenate(rings)
+        return np.hstack([np.minimum.reduceat(c, starts), np.maximum.reduceat(c, starts)])
+
+    @functools.cached_property
+    def parcel_bounds(self) -> np.ndarray:
+        """(n_parcels, 4): x0, y0, x1, y1 of each parcel's outline in map units (NaN without one)."""
+        out = np.full((self.sc.n_parcels, 4), np.nan)
+        rb, own = self.ring_bounds, self.shapes.owner
+        if not len(rb):
+            return out
+        out[:, :2], out[:, 2:] = np.inf, -np.inf
+        for k in range(2):
+            np.minimum.at(out[:, k], own, rb[:, k])
+            np.maximum.at(out[:, 2 + k], own, rb[:, 2 + k])
+        out[~np.isfinite(out)] = np.nan
+        return out
 
     # -- layers ---------------------------------------------------------------------------------------------
     def setup_axes(self, ax) -> None:
@@ -500,7 +610,8 @@ class MapLayers:
         ax.set_facecolor(SEA if self.basemap else PLAIN_BACKGROUND)
 
     def draw_basemap(self, ax, labels: bool = True) -> None:
-        """District polygons: land filled light, boundaries grey (the coast shows as the land/sea edge)."""
+        """District polygons: land filled light, boundaries grey (the coast shows as the land/sea edge), and
+        their names ("English 中文" where the file has `name_zh` and a CJK font is installed)."""
         if not self.basemap:
             return
         from matplotlib.collections import PathCollection
@@ -513,43 +624,53 @@ class MapLayers:
         from shapely.geometry import box
 
         view = box(x0, y0, x1, y1)
-        for name, g, _ in self.basemap:
-            name = safe_text(name)
+        for name, g, props in self.basemap:
+            name = bilingual(safe_text(name).upper(), props.get("name_zh"))
             part = g.intersection(view)
             if not name or part.is_empty or part.area < 0.02 * view.area:
                 continue
             p = part.representative_point()
-            ax.text(
-                p.x,
-                p.y,
-                name.upper(),
-                fontsize=8,
-                color="#8d877a",
-                style="italic",
-                ha="center",
-                va="center",
-                zorder=2,
-                alpha=0.9,
-                path_effects=_halo(2),
-            )
+            t = ax.text(p.x, p.y, name, fontsize=8, color="#8d877a", style="italic", ha="center", va="center",
+                        zorder=2, alpha=0.9, path_effects=_halo(2))
+            self.obstacles.setdefault(ax, []).append(t)
 
     def draw_parcels(
         self, ax, colors: np.ndarray, edge: str = "none", lw: float = 0.0, zorder: float = 3, **kw
     ):
-        """All parcels in one PolyCollection; `colors` holds one RGBA row per parcel."""
+        """All parcels in view in one PolyCollection; `colors` holds one RGBA row per parcel."""
         from matplotlib.collections import PolyCollection
 
-        fc = colors[self.shapes.owner] if len(self.shapes.owner) else colors[:0]
-        pc = PolyCollection(
-            self.shapes.rings, facecolors=fc, edgecolors=edge, linewidths=lw, zorder=zorder, **kw
-        )
+        rb, (x0, y0, x1, y1) = self.ring_bounds, self.extent
+        keep = np.flatnonzero((rb[:, 2] >= x0) & (rb[:, 0] <= x1) & (rb[:, 3] >= y0) & (rb[:, 1] <= y1))
+        rings = self.shapes.rings if len(keep) == len(rb) else [self.shapes.rings[i] for i in keep]
+        fc = colors[self.shapes.owner[keep]] if len(keep) else colors[:0]
+        pc = PolyCollection(rings, facecolors=fc, edgecolors=edge, linewidths=lw, zorder=zorder, **kw)
         ax.add_collection(pc)
         return pc
 
-    def draw_subareas(self, ax, labels: bool = True, names: dict | None = None) -> None:
-        """Sub-area outlines (from the sub-area file) with labels; labels only without a file."""
-        from matplotlib.collections import LineCollection
+    def _taken(self, ax, renderer, fixed=()) -> np.ndarray:
+        """Boxes (display pixels, padded) that a new label must not cover on `ax`."""
+        rows = [_bbox_row(a.get_window_extent(renderer)) for a in [*fixed, *self.obstacles.get(ax, [])]
+                if a.get_figure() is not None]
+        px = ax.figure.dpi / 72
+        for xs, ys, r_pt in self.markers.get(ax, []):
+            if len(xs):
+                p = ax.transData.transform(np.column_stack([xs, ys]))
+                r = r_pt * px
+                rows += np.column_stack([p[:, 0] - r, p[:, 1] - r, p[:, 0] + r, p[:, 1] + r]).tolist()
+        return np.array(rows, float).reshape(-1, 4)
 
+    def draw_subareas(self, ax, labels: bool = True, names: dict | None = None, required: bool = True) -> None:
+        """Sub-area outlines (from the sub-area file) with labels; labels only without a file.
+
+        Each label goes to the first of its candidate spots (the visual centre of the part in view, then deep
+        interior points) that stays inside the axes and covers no label or marker already there; when none
+        does, a `required` label takes the least crowded spot and any other is left out (an inset's labels
+        repeat the main map's)."""
+        from matplotlib.collections import LineCollection
+        from shapely.geometry import Point, box
+
+        view = box(*self.extent)
         if self.subareas:
             ax.add_collection(
                 LineCollection(
@@ -560,7 +681,11 @@ class MapLayers:
                     zorder=5,
                 )
             )
-            spots = [(sid, _label_points(g, self.frame)) for sid, g, _ in self.subareas]
+            spots = []
+            for sid, g, props in self.subareas:
+                part = g if g.within(view) else g.intersection(view)
+                if not part.is_empty and part.area > 0:
+                    spots.append((sid, _label_points(part, self.frame), props.get("name_zh")))
         else:
             par = self.sc.parcels
             w = par["area_m2"].to_numpy(float)
@@ -568,42 +693,41 @@ class MapLayers:
             spots = []
             for sid, grp in par[ok].groupby("subarea", sort=False):
                 ww = w[grp.index]
-                spots.append(
-                    (
-                        sid,
-                        [(float(np.average(grp["x"], weights=ww)), float(np.average(grp["y"], weights=ww)))],
-                    )
-                )
+                xy = (float(np.average(grp["x"], weights=ww)), float(np.average(grp["y"], weights=ww)))
+                if view.contains(Point(*xy)):
+                    spots.append((sid, [xy], None))
         if not labels:
             return
         names = names or {}
         renderer = ax.figure.canvas.get_renderer()
         ax.apply_aspect()
-        taken: list = []
-        for sid, candidates in spots:
-            label = wrap_label(names.get(sid, sid))
+        axb = ax.get_window_extent(renderer)
+        area = (axb.x0 + 1, axb.y0 + 1, axb.x1 - 1, axb.y1 - 1)
+        taken = self._taken(ax, renderer)
+        for sid, candidates, zh in spots:
+            label = wrap_label(names.get(sid, sid), name_zh=zh)
             if not label:
                 continue
-            for j, (x, y) in enumerate(candidates):
-                t = ax.text(
-                    x,
-                    y,
-                    label,
-                    fontsize=7.5,
-                    fontweight="bold",
-                    color="#222222",
-                    ha="center",
-                    va="center",
-                    zorder=9,
-                    linespacing=1.0,
-                    path_effects=_halo(2.6),
-                )
-                bb = t.get_window_extent(renderer)
-                if not any(bb.overlaps(o) for o in taken) or j == len(candidates) - 1:
-                    taken.append(bb)
-                    self.area_labels.append(t)
-                    break
+            t = ax.text(candidates[0][0], candidates[0][1], label, fontsize=7.5, fontweight="bold",
+                        color="#222222", ha="center", va="center", zorder=9, linespacing=1.0,
+                        path_effects=_halo(2.6))
+            bb = t.get_window_extent(renderer)
+            p = ax.transData.transform(np.asarray(candidates, float))
+            hw, hh = bb.width / 2 + LABEL_PAD_PX, bb.height / 2 + LABEL_PAD_PX
+            boxes = np.column_stack([p[:, 0] - hw, p[:, 1] - hh, p[:, 0] + hw, p[:, 1] + hh])
+            i = first_free(boxes, area, taken)
+            if i is None and required:
+                crowd = overlaps(boxes, taken).sum(axis=1) if len(taken) else np.zeros(len(boxes))
+                inside = ((boxes[:, 0] >= area[0]) & (boxes[:, 2] <= area[2]) & (boxes[:, 1] >= area[1])
+                          & (boxes[:, 3] <= area[3]))
+                i = int(np.lexsort((crowd, ~inside))[0])
+            if i is None:
                 t.remove()
+                continue
+            t.set_position(candidates[i])
+            t.set_gid(f"subarea:{sid}")
+            taken = np.vstack([taken, boxes[i]])
+            self.area_labels.append(t)
 
     def draw_network(
         self,
@@ -612,8 +736,15 @@ class MapLayers:
         labels: bool = True,
         faint: bool = False,
         edges: bool = True,
+        skip=None,
+        offmap: bool = True,
     ) -> tuple[list, list]:
-        """Corridors (edges) as lines and nodes by type; returns legend handles and labels."""
+        """Corridors (edges) as lines and nodes by type; returns legend handles and labels.
+
+        With `labels`, every named node is queued for `place_labels` ("English 中文" with `name_zh` and a CJK
+        font): those in view beside their marker, those outside it (with `offmap`) at the map edge with an
+        arrow and the distance; nodes inside the `skip` box (x0, y0, x1, y1: an inset's window) are left to
+        the inset."""
         net = self.sc.network
         if net is None:
             return [], []
@@ -659,21 +790,19 @@ class MapLayers:
                 texts.append("planned link (dashed)")
         types = node_types if node_types is not None else _ordered_types(nodes["type"])
         other = iter(OTHER_MARKERS * 4)
+        x0, y0, x1, y1 = self.extent
+        zh = nodes["name_zh"] if "name_zh" in nodes.columns else pd.Series([""] * len(nodes), index=nodes.index)
         for t in types:
             sel = nodes[nodes["type"] == t]
             if sel.empty:
                 continue
             marker, size, color = NODE_STYLE.get(t, (next(other, "o"), 60, "#3d3d3d"))
-            ax.scatter(
-                sel["x"].astype(float),
-                sel["y"].astype(float),
-                marker=marker,
-                s=size,
-                c=color,
-                edgecolors="white",
-                linewidths=0.7,
-                zorder=8 if t != "junction" else 7,
-            )
+            sx, sy = sel["x"].to_numpy(float), sel["y"].to_numpy(float)
+            ax.scatter(sx, sy, marker=marker, s=size, c=color, edgecolors="white", linewidths=0.7,
+                       zorder=8 if t != "junction" else 7)
+            r_pt = math.sqrt(size) / 2 + 0.35
+            shown = (sx >= x0) & (sx <= x1) & (sy >= y0) & (sy <= y1)
+            self.markers.setdefault(ax, []).append((sx[shown], sy[shown], r_pt))
             if t != "junction" or node_types is not None:
                 handles.append(
                     Line2D(
@@ -687,56 +816,88 @@ class MapLayers:
                     )
                 )
                 texts.append(f"{t} ({len(sel)})")
-            if labels and (t in MAJOR_NODE_TYPES or len(sel) <= 3 and t not in ("junction", "metro")):
-                rank = MAJOR_NODE_TYPES.index(t) if t in MAJOR_NODE_TYPES else len(MAJOR_NODE_TYPES)
-                for _, r in sel.iterrows():
-                    name = short_name(r.get("name", ""))
-                    if name:
-                        self.node_labels.append((rank, float(r["x"]), float(r["y"]), name, color))
+            if not labels:
+                continue
+            rank = NODE_LABEL_ORDER.index(t) if t in NODE_LABEL_ORDER else len(NODE_LABEL_ORDER)
+            rank += 1 if t == "junction" else 0
+            major = t in MAJOR_NODE_TYPES
+            for k, (nid, name) in enumerate(zip(sel["node_id"], sel["name"], strict=True)):
+                text = bilingual(short_name(name), zh.loc[sel.index[k]])
+                if not text:
+                    continue
+                if skip is not None and skip[0] <= sx[k] <= skip[2] and skip[1] <= sy[k] <= skip[3]:
+                    continue
+                if not shown[k] and not offmap:
+                    continue
+                self.node_labels.append(NodeLabel(
+                    str(nid), float(sx[k]), float(sy[k]), text,
+                    "#555555" if t == "junction" else color, 7.0 if major else 6.5 if t != "junction" else 6.0,
+                    "normal" if t == "junction" else "bold", r_pt, rank))
         return handles, texts
 
     def place_labels(self, ax, fixed: list | None = None) -> None:
-        """Node names beside their markers, trying four positions each and dropping those that would overlap
-        a label already placed (the most important node types first)."""
-        if not self.node_labels:
+        """Place the queued node names: each beside its marker in the first of eight directions, at growing
+        distances (a thin leader line beyond the second), that stays inside the axes and covers no label,
+        marker, north arrow or scale bar; a node off the map gets its name at the map edge towards it. The
+        most important node types go first; a name that finds no free spot is left out rather than overlap."""
+        from matplotlib.lines import Line2D
+
+        labels, self.node_labels = self.node_labels, []
+        if not labels:
             return
         fig = ax.figure
         renderer = fig.canvas.get_renderer()
         ax.apply_aspect()
-        axbox = ax.get_window_extent(renderer)
-        taken = [t.get_window_extent(renderer).expanded(1.05, 1.1) for t in (fixed or [])]
-        offsets = [
-            (6, 3, "left", "bottom"),
-            (-6, 3, "right", "bottom"),
-            (6, -3, "left", "top"),
-            (-6, -3, "right", "top"),
-        ]
-        for _, x, y, name, color in sorted(self.node_labels, key=lambda r: r[0]):
-            for dx, dy, ha, va in offsets:
-                t = ax.annotate(
-                    name,
-                    (x, y),
-                    xytext=(dx, dy),
-                    textcoords="offset points",
-                    ha=ha,
-                    va=va,
-                    fontsize=7,
-                    color=color,
-                    fontweight="bold",
-                    zorder=10,
-                    path_effects=_halo(2.2),
-                    annotation_clip=True,
-                )
-                bb = t.get_window_extent(renderer)
-                inside = axbox.x0 <= bb.x0 and bb.x1 <= axbox.x1 and axbox.y0 <= bb.y0 and bb.y1 <= axbox.y1
-                if inside and not any(bb.overlaps(o) for o in taken):
-                    taken.append(bb)
-                    break
+        axb = ax.get_window_extent(renderer)
+        area = (axb.x0 + 1, axb.y0 + 1, axb.x1 - 1, axb.y1 - 1)
+        taken = self._taken(ax, renderer, fixed or [])
+        px, pad = fig.dpi / 72, LABEL_PAD_PX
+        to_data = ax.transData.inverted().transform
+        for lab in sorted(labels, key=lambda r: (r.rank, r.text)):
+            p = ax.transData.transform((lab.x, lab.y))
+            inside = axb.x0 <= p[0] <= axb.x1 and axb.y0 <= p[1] <= axb.y1
+            text = lab.text
+            if not inside:
+                c = np.array([(axb.x0 + axb.x1) / 2, (axb.y0 + axb.y1) / 2])
+                v = p - c
+                lim = np.where(v > 0, [area[2], area[3]], [area[0], area[1]])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    tt = np.where(v != 0, (lim - c) / v, np.inf)
+                edge = c + min(tt.min(), 1.0) * v
+                ex, ey = to_data(edge)
+                dist = math.hypot((lab.x - ex) * self.frame.m_per_x, (lab.y - ey) * self.frame.m_per_y)
+                arrow = ARROWS[round(math.atan2(v[1], v[0]) / (math.pi / 4)) % 8]
+                text = f"{text} {arrow} {fmt_distance(dist)}"
+            t = ax.text(lab.x, lab.y, text, fontsize=lab.size, color=lab.color, fontweight=lab.weight,
+                        ha="left", va="bottom", zorder=10, path_effects=_halo(2.2))
+            bb = t.get_window_extent(renderer)
+            w, h = bb.width + 2 * pad, bb.height + 2 * pad
+            if inside:
+                r0 = (lab.marker_pt + 1.5) * px
+                steps = np.array([0.0, 5.0, 12.0, 22.0, 36.0]) * px
+                boxes = candidate_boxes(p[0], p[1], w, h, r0 + steps)
+            else:  # along the map edge, nearest the direction of the node first
+                tangent = np.array([-v[1], v[0]]) / max(float(np.hypot(*v)), 1e-9)
+                shifts = np.array([0, 1, -1, 2, -2, 3, -3, 4, -4, 6, -6, 8, -8]) * h
+                boxes = np.vstack([candidate_boxes(*(edge + s * tangent), w, h, [1.0]) for s in shifts])
+            i = first_free(boxes, area, taken)
+            if i is None:
                 t.remove()
-        self.node_labels = []
+                continue
+            b = boxes[i]
+            taken = np.vstack([taken, b])
+            t.set_position(to_data((b[0] + pad, b[1] + pad)))
+            t.set_gid(f"node:{lab.node_id}")
+            if inside and i >= 2 * len(LABEL_DIRECTIONS):  # far from its marker: a leader line
+                q = np.clip(p, [b[0] + pad, b[1] + pad], [b[2] - pad, b[3] - pad])
+                d = float(np.hypot(*(q - p)))
+                start = p + (q - p) * min(lab.marker_pt * px / max(d, 1e-9), 1.0)
+                (sx0, sy0), (sx1, sy1) = to_data(start), to_data(q)
+                ax.add_line(Line2D([sx0, sx1], [sy0, sy1], lw=0.6, color=lab.color, alpha=0.8, zorder=9.5,
+                                   solid_capstyle="round"))
 
     def draw_north_arrow(self, ax, x: float = 0.95, y: float = 0.95) -> None:
-        ax.annotate(
+        a = ax.annotate(
             "N",
             xy=(x, y),
             xytext=(0, -34),
@@ -751,6 +912,7 @@ class MapLayers:
             path_effects=_halo(2.5),
             arrowprops=dict(facecolor=INK, edgecolor="white", width=3.5, headwidth=11, headlength=10),
         )
+        self.obstacles.setdefault(ax, []).append(a)
 
     def scale_bar_corner(self, box_w: float, box_h: float) -> tuple[float, float]:
         """Where the scale bar starts: the bottom corner (left, then right), else the top left, whose box covers
@@ -781,6 +943,7 @@ class MapLayers:
     def draw_parcel_ids(self, ax, max_parcels: int = 40) -> None:
         """Each parcel's id at its centre, on small scenarios (up to `max_parcels`)."""
         ids = self.sc.parcels["parcel_id"].astype(str).to_numpy()
+        zh = self.sc.parcels["name_zh"].to_numpy() if "name_zh" in self.sc.parcels else [""] * len(ids)
         if not 0 < len(ids) <= max_parcels or not len(self.shapes.rings):
             return
         done = set()
@@ -789,8 +952,9 @@ class MapLayers:
                 continue
             done.add(k)
             cx, cy = ring[:-1].mean(axis=0) if len(ring) > 1 else ring[0]
-            ax.text(cx, cy, safe_text(ids[k]), ha="center", va="center", fontsize=9, fontweight="bold",
-                    color=INK, zorder=9, path_effects=_halo(2.5))
+            t = ax.text(cx, cy, bilingual(ids[k], zh[k]), ha="center", va="center", fontsize=9,
+                        fontweight="bold", color=INK, zorder=9, path_effects=_halo(2.5))
+            self.obstacles.setdefault(ax, []).append(t)
 
     def draw_scale_bar(self, ax, fraction: float = 0.22) -> None:
         """Scale bar in km (m below 1 km), sized to about `fraction` of the map's width, in the free corner."""
@@ -805,7 +969,7 @@ class MapLayers:
         seg = nice / 2 / self.frame.m_per_x
         W, H = x1 - x0, y1 - y0
         bx, by = self.scale_bar_corner(2 * seg + 0.07 * W, 0.07 * H)
-        ax.add_patch(
+        back = ax.add_patch(
             Rectangle(
                 (bx - 0.02 * W, by - 0.018 * H),
                 2 * seg + 0.07 * W,
@@ -816,6 +980,7 @@ class MapLayers:
                 zorder=11,
             )
         )
+        self.obstacles.setdefault(ax, []).append(back)
         for i, color in enumerate((INK, "white")):
             ax.add_patch(
                 Rectangle(
@@ -823,12 +988,18 @@ class MapLayers:
                 )
             )
         unit, div = ("km", 1000.0) if nice >= 1000 else ("m", 1.0)
+        figures = []
         for i in range(3):
             v = i * nice / 2 / div
             lab = f"{v:g}" + (f" {unit}" if i == 2 else "")
-            ax.text(
+            figures.append(ax.text(
                 bx + i * seg, by + h * 1.6, lab, ha="center", va="bottom", fontsize=7.5, color=INK, zorder=12
-            )
+            ))
+        renderer = ax.figure.canvas.get_renderer()
+        ax.apply_aspect()
+        mid = figures[1].get_window_extent(renderer).expanded(1.2, 1.0)
+        if any(mid.overlaps(t.get_window_extent(renderer)) for t in (figures[0], figures[2])):
+            figures[1].remove()  # the middle figure only where there is room
 
 
 def corridor_modes(edges: pd.DataFrame, nodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -858,13 +1029,22 @@ def short_name(name) -> str:
     return short or s
 
 
-def wrap_label(name: str, width: int = 16, max_len: int = 26) -> str:
+def wrap_label(name: str, width: int = 16, max_len: int = 26, name_zh=None) -> str:
+    """A place label in lines of about `width` characters (a long name loses its bracketed remark), with the
+    Chinese name after the English one when it can be drawn."""
     import textwrap
 
     s = safe_text(name)
     if len(s) > max_len and " (" in s:
         s = s.split(" (")[0]
-    return "\n".join(textwrap.wrap(s, width, break_long_words=False, break_on_hyphens=False)) or s
+    lines = textwrap.wrap(s, width, break_long_words=False, break_on_hyphens=False) or ([s] if s else [])
+    zh = drawable_zh(name_zh)
+    if zh and zh not in s:
+        if lines and len(lines[-1]) + 1 + 2 * len(zh) <= width + 4:  # a CJK character is about two wide
+            lines[-1] += " " + zh
+        else:
+            lines.append(zh)
+    return "\n".join(lines)
 
 
 def _ordered_types(types: pd.Series) -> list[str]:
@@ -880,54 +1060,191 @@ def subarea_names(layers: MapLayers) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The dense core: an inset where the plan's floor is concentrated
+# ---------------------------------------------------------------------------------------------------------
+INSET_EDGE = "#1a1a1a"
+INSET_MIN_ZONE_M = 3000.0  # a zone narrower than this reads on one map at its own scale
+INSET_MIN_SHARE = 0.15  # the window holds at least this share of the plan's floor
+INSET_MIN_DENSITY = 3.0  # ... on a window at least this many times denser than the map as a whole
+INSET_MIN_PARCELS = 5
+INSET_MIN_ZOOM, INSET_SEARCH_ZOOM, INSET_MAX_ZOOM = 2.0, 4.0, 8.0
+INSET_READABLE_PT = 12.0  # developed parcels this wide on the main map need no magnifying
+
+
+@dataclass(frozen=True)
+class DenseCore:
+    """The inset's window (map units) and what it holds."""
+
+    extent: tuple[float, float, float, float]
+    floor_share: float
+    parcels: int
+    parcels_developed: int
+    zoom: float
+
+
+def dense_core(layers: MapLayers, table: pd.DataFrame, map_w_in: float, slot_w_in: float,
+               slot_h_in: float) -> DenseCore | None:
+    """Where the plan's developed floor is densest, as a window of the inset's shape (slot_w_in × slot_h_in
+    inches next to a main map map_w_in wide), or None when an inset would not help.
+
+    The window is found from the data: developed floor area weighted by its FAR (so that tall, tightly packed
+    floor counts more than a low sprawling site of the same floor) summed on a grid of quarter-window cells,
+    the window (4 × 4 cells, at INSET_SEARCH_ZOOM × the main map's scale) with the highest sum, then tightened
+    to the outlines of its developed parcels. It is kept only when the plan is uneven enough to need it: the zone is
+    at least INSET_MIN_ZONE_M wide, the window holds at least INSET_MIN_SHARE of the floor and
+    INSET_MIN_PARCELS developed parcels on an area at least INSET_MIN_DENSITY times denser than the map, shows
+    them at least INSET_MIN_ZOOM × larger, and they are smaller than INSET_READABLE_PT on the main map."""
+    if not len(table) or not table["developed"].any() or min(slot_w_in, slot_h_in) <= 0:
+        return None
+    fr = layers.frame
+    W, H = layers.size_m
+    if max(W, H) < INSET_MIN_ZONE_M:
+        return None
+    floor = table["floor_area_m2"].to_numpy(float)
+    x, y = table["x"].to_numpy(float) * fr.m_per_x, table["y"].to_numpy(float) * fr.m_per_y
+    dev = table["developed"].to_numpy(bool) & np.isfinite(x) & np.isfinite(y) & (floor > 0)
+    if dev.sum() < INSET_MIN_PARCELS:
+        return None
+    in_per_m = map_w_in / W
+    aspect = slot_h_in / slot_w_in
+    sw = slot_w_in / (INSET_SEARCH_ZOOM * in_per_m)
+    sh = sw * aspect
+    ex0, ey0 = layers.extent[0] * fr.m_per_x, layers.extent[1] * fr.m_per_y
+    cx, cy = sw / 4, sh / 4
+    nx, ny = max(int(math.ceil(W / cx)), 4), max(int(math.ceil(H / cy)), 4)
+    far = table["far"].to_numpy(float)
+    grid, _, _ = np.histogram2d(x[dev] - ex0, y[dev] - ey0, bins=[nx, ny], range=[[0, nx * cx], [0, ny * cy]],
+                                weights=floor[dev] * far[dev])
+    s = np.pad(grid.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    win = s[4:, 4:] - s[:-4, 4:] - s[4:, :-4] + s[:-4, :-4]  # floor in every 4 × 4-cell window
+    i, j = np.unravel_index(int(np.argmax(win)), win.shape)
+    wx0, wy0 = ex0 + i * cx, ey0 + j * cy
+    inside = dev & (x >= wx0) & (x <= wx0 + sw) & (y >= wy0) & (y <= wy0 + sh)
+    b = layers.parcel_bounds[inside] * [fr.m_per_x, fr.m_per_y, fr.m_per_x, fr.m_per_y]
+    b = b[np.isfinite(b).all(axis=1)]
+    if not len(b):
+        return None
+    bx0, by0, bx1, by1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad = 0.06 * max(bx1 - bx0, by1 - by0)
+    w = max(bx1 - bx0 + 2 * pad, (by1 - by0 + 2 * pad) / aspect, slot_w_in / (INSET_MAX_ZOOM * in_per_m))
+    h = w * aspect
+    wx0, wy0 = (bx0 + bx1 - w) / 2, (by0 + by1 - h) / 2
+    inside = dev & (x >= wx0) & (x <= wx0 + w) & (y >= wy0) & (y <= wy0 + h)
+    share = float(floor[inside].sum() / floor[dev].sum())
+    density = share / max(w * h / (W * H), 1e-12)
+    zoom = slot_w_in / (w * in_per_m)
+    width_pt = float(np.median(np.sqrt(table["area_m2"].to_numpy(float)[inside]))) * in_per_m * 72 \
+        if inside.any() else 0.0
+    if (zoom < INSET_MIN_ZOOM or inside.sum() < INSET_MIN_PARCELS or share < INSET_MIN_SHARE
+            or density < INSET_MIN_DENSITY or width_pt > INSET_READABLE_PT):
+        return None
+    extent = (wx0 / fr.m_per_x, wy0 / fr.m_per_y, (wx0 + w) / fr.m_per_x, (wy0 + h) / fr.m_per_y)
+    return DenseCore(extent, share, int(inside.sum()), int(dev.sum()), float(zoom))
+
+
+def draw_inset(fig, layers: MapLayers, core: DenseCore, rgba: np.ndarray, rect, main_ax) -> None:
+    """The dense core magnified on its own axes (parcels, sub-areas, network with the names of the nodes in it,
+    scale bar) and its window outlined on the main map."""
+    from matplotlib.patches import Rectangle
+
+    ax = fig.add_axes(rect)
+    v = layers.view(core.extent)
+    v.setup_axes(ax)
+    for sp in ax.spines.values():
+        sp.set_color(INSET_EDGE)
+        sp.set_linewidth(1.5)
+    v.draw_basemap(ax, labels=False)
+    v.draw_parcels(ax, rgba, edge="white", lw=0.35)
+    v.draw_scale_bar(ax, fraction=0.25)
+    v.draw_subareas(ax, names=subarea_names(layers), required=False)
+    v.draw_network(ax, offmap=False)
+    v.place_labels(ax, fixed=v.area_labels)
+    ax.set_title(f"Dense core, {core.zoom:.1f}× the map (boxed on it)\n{core.floor_share:.0%} of the floor area: "
+                 f"{core.parcels} of {core.parcels_developed:,} developed parcels", loc="left", fontsize=9,
+                 fontweight="bold", linespacing=1.3)
+    x0, y0, x1, y1 = core.extent
+    for color, lw in (("white", 3.2), (INSET_EDGE, 1.5)):
+        box = main_ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor=color,
+                                          linewidth=lw, zorder=8.5))
+    box.set_gid("dense-core")
+    layers.obstacles.setdefault(main_ax, []).append(box)  # the main map's names stay out of the window
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The plan map
 # ---------------------------------------------------------------------------------------------------------
+def industry_rgba(sc: Scenario, industry_ids) -> np.ndarray:
+    """One RGBA row per parcel: its industry's colour, UNDEVELOPED where it has none."""
+    from matplotlib.colors import to_rgba_array
+
+    colors = industry_colors(sc)
+    keys = list(colors)
+    table = to_rgba_array([colors[k] for k in keys] + [UNDEVELOPED])
+    idx = pd.Series(industry_ids, dtype=object).map({k: i for i, k in enumerate(keys)})
+    return table[idx.fillna(len(keys)).to_numpy(int)]
+
+
 def plan_map(result: RunResult, layers: MapLayers | None = None):
-    """The plan map as a matplotlib Figure: parcels by industry, sub-areas, basemap, network, legend, north
-    arrow, scale bar, title with the headline KPI."""
+    """The plan map as a matplotlib Figure: parcels by industry, sub-areas, basemap, network with every named
+    node labelled once, legend, north arrow, scale bar, title with the headline KPI; a density (FAR) panel and,
+    when the plan is concentrated, an inset of the dense core (`dense_core`)."""
     import textwrap
 
-    from matplotlib.colors import to_rgba
     from matplotlib.patches import Patch
 
     sc = result.scenario
     layers = layers or MapLayers(sc)
     colors = industry_colors(sc)
     table = parcel_table(result)
-    rgba = (
-        np.array(
-            [to_rgba(colors[k]) if isinstance(k, str) else to_rgba(UNDEVELOPED) for k in table["industry_id"]]
-        )
-        if len(table)
-        else np.zeros((0, 4))
-    )
+    rgba = industry_rgba(sc, table["industry_id"]) if len(table) else np.zeros((0, 4))
+    names = dict(zip(sc.industries["industry_id"], sc.industries["name"], strict=True))
+    names_zh = dict(zip(sc.industries["industry_id"], sc.industries["name_zh"], strict=True)) \
+        if "name_zh" in sc.industries.columns else {}
+
+    def legend_name(k) -> str:
+        en = textwrap.shorten(safe_text(names.get(k, k)) or str(k), 40, placeholder="…")
+        return bilingual(en, names_zh.get(k))
 
     map_w, map_h = layers.map_size_in(9.5, 10.5)
+    fig_h = map_h + 0.9
     far_w = 0.5 * map_w if len(table) and table["developed"].any() else 0.0
-    longest = max((len(textwrap.shorten(safe_text(n) or "", 40, placeholder="…"))
-                   for n in sc.industries["name"]), default=20)
-    leg_w = min(max(3.4, 0.075 * (longest + 14) + 0.6), 5.0)  # the legend column: name, "  (0.00 km²)", patch
+    longest = max((len(legend_name(k)) + sum(ord(c) > 0x2E80 for c in legend_name(k))  # CJK: two wide
+                   for k in sc.industries["industry_id"]), default=20)
+    leg_w = min(max(3.4, 0.075 * (longest + 14) + 0.6), 5.6)  # the legend column: name, "  (0.00 km²)", patch
     fig_w = map_w + leg_w + (far_w + 0.3 if far_w else 0.0)
-    fig = new_figure(fig_w, map_h + 0.9)
-    ax = fig.add_axes((0.2 / fig_w, 0.2 / (map_h + 0.9), map_w / fig_w, map_h / (map_h + 0.9)))
+    core, inset_rect = None, None
     if far_w:
         far_h = far_w * map_h / map_w
-        far_panel(fig, layers, table, ((map_w + leg_w) / fig_w, (0.2 + map_h - far_h) / (map_h + 0.9),
-                                       far_w / fig_w, far_h / (map_h + 0.9)))
+        slot_w, slot_h = far_w, map_h - far_h - 1.35  # below the FAR panel, its colour bar and the inset title
+        stacked = slot_h >= 2.2
+        if not stacked:  # a wide map: the inset gets a column of its own
+            slot_w, slot_h = min(far_w, 0.8 * map_h), map_h - 0.6
+        core = dense_core(layers, table, map_w, slot_w, slot_h)
+        if core is not None:
+            x_in = map_w + leg_w if stacked else fig_w
+            if not stacked:
+                fig_w += slot_w + 0.3
+            inset_rect = (x_in / fig_w, 0.2 / fig_h, slot_w / fig_w, slot_h / fig_h)
+    fig = new_figure(fig_w, fig_h)
+    ax = fig.add_axes((0.2 / fig_w, 0.2 / fig_h, map_w / fig_w, map_h / fig_h))
+    if far_w:
+        far_panel(fig, layers, table, ((map_w + leg_w) / fig_w, (0.2 + map_h - far_h) / fig_h,
+                                       far_w / fig_w, far_h / fig_h))
     layers.setup_axes(ax)
     layers.draw_basemap(ax)
     layers.draw_parcels(
         ax, rgba, edge="white" if len(table) <= 600 else "none", lw=0.3 if len(table) <= 600 else 0
     )
-    layers.draw_subareas(ax, names=subarea_names(layers))
-    net_h, net_l = layers.draw_network(ax)
     layers.draw_parcel_ids(ax)
     layers.draw_north_arrow(ax)
     layers.draw_scale_bar(ax)
+    layers.draw_subareas(ax, names=subarea_names(layers))
+    net_h, net_l = layers.draw_network(ax, skip=core.extent if core is not None else None)
+    if core is not None:
+        draw_inset(fig, layers, core, rgba, inset_rect, ax)
 
     # legends outside the map, right
-    used = table["industry_id"].dropna().unique() if len(table) else []
-    names = dict(zip(sc.industries["industry_id"], sc.industries["name"], strict=True))
+    used = set(table["industry_id"].dropna().unique()) if len(table) else set()
     land = (
         table[table["developed"]].groupby("industry_id")["area_m2"].sum()
         if len(table)
@@ -935,10 +1252,9 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
     )
     ind_h, ind_l = [], []
     for k in sc.industries["industry_id"]:
-        if k in set(used):
+        if k in used:
             ind_h.append(Patch(facecolor=colors[k], edgecolor="none"))
-            label = textwrap.shorten(safe_text(names.get(k, k)) or k, 40, placeholder="…")
-            ind_l.append(f"{label}  ({land.get(k, 0.0) / 1e6:,.2f} km²)")
+            ind_l.append(f"{legend_name(k)}  ({land.get(k, 0.0) / 1e6:,.2f} km²)")
     ind_h.append(Patch(facecolor=UNDEVELOPED, edgecolor="none"))
     undeveloped_m2 = float(table.loc[~table["developed"], "area_m2"].sum()) if len(table) else 0.0
     ind_l.append(f"not developed  ({undeveloped_m2 / 1e6:,.2f} km²)")
@@ -961,6 +1277,9 @@ def plan_map(result: RunResult, layers: MapLayers | None = None):
 
         extra_h.append(Line2D([], [], color="#404040", lw=1.1, ls=SUBAREA_DASH))
         extra_l.append("sub-area")
+    if core is not None:
+        extra_h.append(Patch(facecolor="none", edgecolor=INSET_EDGE, linewidth=1.5))
+        extra_l.append("dense core (inset)")
     if layers.basemap:
         extra_h.append(Patch(facecolor=LAND, edgecolor="#a29e94"))
         extra_l.append("district (land)")
@@ -1205,8 +1524,10 @@ DIFF_COLORS = {  # Okabe–Ito hues, told apart with any colour vision
 }
 
 
-def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayers | None = None):
-    """A map of where `alt` differs from `best`: parcels that change industry, are newly developed or dropped."""
+def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayers | None = None,
+                   base: str = "the best plan"):
+    """A map of where `alt` differs from `best`: parcels that change industry, are newly developed or dropped.
+    `base` names `best` in the legend ("the best plan", "the 60 bn budget")."""
     from matplotlib.colors import to_rgba
     from matplotlib.patches import Patch
 
@@ -1225,11 +1546,12 @@ def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayer
     layers.setup_axes(ax)
     layers.draw_basemap(ax, labels=False)
     layers.draw_parcels(ax, rgba, edge="white" if len(kind) <= 600 else "none", lw=0.3 if len(kind) <= 600 else 0)
-    layers.draw_subareas(ax, names=subarea_names(layers))
     layers.draw_scale_bar(ax)
+    layers.draw_subareas(ax, names=subarea_names(layers))
     counts = {k: int((kind == k).sum()) for k in DIFF_COLORS}
+    words = {k: k.replace("the best plan", base) for k in DIFF_COLORS}
     ax.legend([Patch(facecolor=c, edgecolor="none") for c in DIFF_COLORS.values()],
-              [f"{k} ({counts[k]:,})" for k in DIFF_COLORS], title="Against the best plan (parcels)",
+              [f"{words[k]} ({counts[k]:,})" for k in DIFF_COLORS], title=f"Against {base} (parcels)",
               loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=9, alignment="left")
     ax.set_title(safe_text(title), loc="left", pad=8, fontsize=12)
     return fig
