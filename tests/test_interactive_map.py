@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 
+import numpy as np
 import pytest
 from test_report import TINY, geo_out, geo_result, geo_scenario  # noqa: F401  (shared fixtures)
 
@@ -50,11 +51,39 @@ def test_plan_html_written_with_every_parcel_and_colours(geo_result, geo_out):  
     assert kinds == {"zones", "subareas"}
     assert len(data["nodes"]) == len(sc.network.nodes) and len(data["edges"]) == len(sc.network.edges)
     labels = {kv[0] for p in data["parcels"] for kv in p["info"]}
-    assert {"floor m²", "FAR", "output yuan", "minutes to metro"} <= labels
-    if "explain" in geo_result.analysis:
-        assert "reason" in labels
+    assert {"industry", "floor m²", "FAR", "output yuan a year", "sub-area", "minutes to metro"} <= labels
+    assert all("why" not in p for p in data["parcels"])  # no planning answers in this run
     report = (geo_out / "report.html").read_text(encoding="utf-8")
     assert "href='plan.html'" in report
+
+
+def test_legend_counts_and_network_styles(geo_result, geo_out):  # noqa: F811
+    from optimizer.report.maps import CORRIDOR_MODES, NODE_STYLE
+
+    data = page_data((geo_out / "plan.html").read_text(encoding="utf-8"))
+    plan = geo_result.plan.assignment
+    counts = {ly["key"]: ly["count"] for ly in data["layers"]}
+    ids = geo_result.scenario.industries["industry_id"]
+    assert counts == {**{k: int((plan["industry_id"] == k).sum()) for k in ids},
+                      UNDEVELOPED_KEY: len(geo_result.scenario.parcels) - len(plan)}
+    by_id = {n["id"]: n for n in data["nodes"]}
+    assert by_id["m1"]["name"] == "Central station" and by_id["m1"]["color"] == NODE_STYLE["metro"][2]
+    assert ["access rule", "Finance within 30 min"] in by_id["m1"]["info"]
+    assert by_id["j1"]["name"] == "j1"  # a node without a name is called by its id
+    assert {e["color"] for e in data["edges"]} <= {m[1] for m in CORRIDOR_MODES.values()}
+    assert [e["planned"] for e in data["edges"]] == [False, False, True, False]
+    assert {t["type"]: t["count"] for t in data["node_types"]} == {"metro": 2, "airport": 1, "seaport": 1,
+                                                                  "junction": 1}
+    assert "output" in data["subtitle"] and "jobs" in data["subtitle"]
+
+
+def test_chinese_names_in_the_page(geo_result):  # noqa: F811
+    sc = geo_result.scenario
+    sc = dataclasses.replace(sc, industries=sc.industries.assign(
+        name_zh=np.where(sc.industries["industry_id"] == "finance", "金融", "")))
+    data = page_data(render_plan_html(dataclasses.replace(geo_result, scenario=sc)))
+    names = {ly["key"]: ly["name"] for ly in data["layers"]}
+    assert names["finance"] == "Finance 金融" and names["it"] == "Next-generation IT"
 
 
 def test_scenario_text_is_escaped(geo_result):  # noqa: F811
@@ -131,3 +160,81 @@ def test_page_runs_in_chromium(browser, geo_result, geo_out):  # noqa: F811
     assert float(after.split()[2]) < float(before.split()[2])
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def _severe(browser) -> list:
+    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+VISIBLE = """return Array.from(document.querySelectorAll(arguments[0])).filter(function(e){
+  var r=e.getBoundingClientRect();return r.width>0||r.height>0;}).map(function(e){
+  return e.getAttribute('data-parcel')||e.getAttribute('data-node')||e.tagName;});"""
+
+
+def test_toggles_hide_exactly_their_layer(browser, geo_result, geo_out):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    browser.get((geo_out / "plan.html").as_uri())
+    plan = geo_result.plan.assignment.set_index("parcel_id")["industry_id"]
+    every = set(geo_result.scenario.parcels["parcel_id"])
+    assert set(browser.execute_script(VISIBLE, "[data-parcel]")) == every
+    # the legend is the layer list: each industry's colour and count beside its checkbox
+    data = page_data((geo_out / "plan.html").read_text(encoding="utf-8"))
+    for ly in data["layers"]:
+        row = browser.find_element(By.CSS_SELECTOR, f"[data-legend='{ly['key']}']")
+        assert row.text == f"{ly['name']} ({ly['count']})"
+        sw = row.find_element(By.CSS_SELECTOR, ".sw").value_of_css_property("background-color")
+        assert sw == "rgba({}, {}, {}, 1)".format(*(int(ly["color"][i:i + 2], 16) for i in (1, 3, 5)))
+    for industry in plan.unique():
+        box = browser.find_element(By.CSS_SELECTOR, f"[data-toggle='{industry}']")
+        box.click()
+        shown = set(browser.execute_script(VISIBLE, "[data-parcel]"))
+        assert shown == every - set(plan.index[plan == industry]), industry
+        box.click()
+        assert set(browser.execute_script(VISIBLE, "[data-parcel]")) == every
+    # the network: lines and nodes each have their own checkbox
+    n_lines, n_nodes = len(geo_result.scenario.network.edges), len(geo_result.scenario.network.nodes)
+    assert len(browser.execute_script(VISIBLE, "[data-layer='network-lines'] line")) == n_lines
+    browser.find_element(By.CSS_SELECTOR, "[data-toggle='network-lines']").click()
+    assert browser.execute_script(VISIBLE, "[data-layer='network-lines'] line") == []
+    assert len(browser.execute_script(VISIBLE, "[data-node]")) == n_nodes
+    browser.find_element(By.CSS_SELECTOR, "[data-toggle='network-nodes']").click()
+    assert browser.execute_script(VISIBLE, "[data-node]") == []
+    assert set(browser.execute_script(VISIBLE, "[data-parcel]")) == every
+    assert not _severe(browser)
+
+
+def test_node_popup_names_the_node(browser, geo_result, geo_out):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    browser.get((geo_out / "plan.html").as_uri())
+    popup = browser.find_element(By.ID, "popup")
+    browser.find_element(By.CSS_SELECTOR, "[data-node='m1']").click()
+    assert popup.is_displayed() and popup.get_attribute("data-popup") == "node:m1"
+    assert "Central station" in popup.text and "metro" in popup.text
+    assert "Finance within 30 min" in popup.text  # the access rule that uses the node's type
+    browser.find_element(By.CSS_SELECTOR, "[data-node='m2']").click()
+    assert popup.get_attribute("data-popup") == "node:m2" and "East station" in popup.text
+    browser.find_element(By.CSS_SELECTOR, "#popup .x").click()
+    assert not popup.is_displayed()
+    assert not _severe(browser)
+
+
+def test_parcel_popup_says_why(browser, geo_result, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    from optimizer.analysis.run import analyse
+
+    answered = analyse(geo_result, time_limit_s=20)
+    why = answered.analysis["explain"].set_index("parcel_id")
+    page = tmp_path / "plan.html"
+    page.write_text(render_plan_html(answered), encoding="utf-8")
+    browser.get(page.as_uri())
+    popup = browser.find_element(By.ID, "popup")
+    for pid in ("P05", "P03"):
+        browser.find_element(By.CSS_SELECTOR, f"[data-parcel='{pid}']").click()
+        assert popup.get_attribute("data-popup") == pid
+        text = popup.find_element(By.CSS_SELECTOR, ".why").text
+        assert text.startswith("Why: " + why.loc[pid, "reason"])
+        assert why.loc[pid, "forcing_cost_method"] in text
+    assert not _severe(browser)
