@@ -394,7 +394,17 @@ def solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool = True) -> 
 
     `full_repair=False` leaves out the last repair (the full model with every pair open): the auto solver
     hands that step to HiGHS on the original model.
+
+    BLAS runs single-threaded here: the dual's vectors are too short for threads to pay, and a threaded BLAS
+    spinning beside HiGHS's or another process's threads made the engine 2–3× slower on two cores.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _solve(bundle, opts, full_repair)
+
+
+def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveResult:
     from optimizer.solvers import highs
 
     t0 = time.perf_counter()
