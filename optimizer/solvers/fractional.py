@@ -9,6 +9,8 @@ another objective, solved by whichever backend the run uses, warm-started from t
 * when no plan beats λ, the bound U of P(λ) proves the ratio: every plan z with ratio r has
   (r − λ)·D(z) ≤ U, so r ≤ λ + U / D_min, where D_min is the least land any plan meeting the rules develops (the
   LP relaxation's minimum, or the smallest eligible parcel when no rule forces land). With U ≤ 0, λ is optimal.
+* the LP relaxation's own best ratio (Dinkelbach on the LP, a few warm re-solves) bounds every plan from the
+  start; the reported bound is the tighter of the two.
 
 P(λ)'s optimum tends to zero as λ approaches the best ratio, so its gap is set in absolute terms (mip_abs_gap):
 small enough that U / D_min stays within the ratio gap asked for.
@@ -28,18 +30,87 @@ MAX_ROUNDS = 60
 ROUND_REL_GAP = 0.01  # relative gap of P(λ) while it is far from 0 (a step, not a proof)
 
 
-def least_land(bundle) -> float:
-    """A lower bound on the developed land of any non-empty plan meeting the rules."""
-    from optimizer.solvers import solve_milp
+class RelaxedRatio:
+    """The LP relaxation's side of the ratio, on one HiGHS instance re-solved from its last basis (each warm
+    re-solve takes a fraction of the first):
 
-    m, d = bundle.milp, bundle.denominator
-    n = bundle.n_pairs
-    smallest = float(d[:n][d[:n] > 0].min()) if np.any(d[:n] > 0) else 0.0
-    lp = replace(m, c=-d / max(smallest, 1.0), obj_scale=1.0, sense="maximize",
-                 integrality=np.zeros(m.n_cols, bool))
-    res = solve_milp(lp, "highs", SolveOptions(time_limit_s=30.0, mip_gap=0.0))
-    lp_least = float(d @ res.x) if res.has_plan and res.status == "optimal" else 0.0
-    return max(lp_least, smallest)
+    * `bound`: the most output per m² of land over the LP relaxation (Dinkelbach's method on the LP from `lam`,
+      converging in a few re-solves), an upper bound on the ratio of every plan; NaN when an LP does not solve;
+    * `least_land`: a lower bound on the developed land of any non-empty plan meeting the rules (the LP's
+      minimum, or the smallest eligible parcel when no rule forces land);
+    * `least_land_above(λ)`: the same among plans whose ratio is at least λ (the LP with N − λ·D ≥ 0 added).
+    """
+
+    def __init__(self, bundle, lam: float, time_limit_s: float = 30.0):
+        from optimizer.solvers.highs import new_highs, to_highs_lp
+
+        t0 = time.perf_counter()
+        self._m, self._d, n = bundle.milp, bundle.denominator, bundle.n_pairs
+        m, d = self._m, self._d
+        self.smallest = float(d[:n][d[:n] > 0].min()) if np.any(d[:n] > 0) else 0.0
+        self.least_land, self.bound, self.rounds = self.smallest, np.nan, 0
+        self._deadline = t0 + time_limit_s
+        self._cols = np.arange(m.n_cols, dtype=np.int32)
+        self._h = new_highs(False)
+        self._ratio_row = False
+        scale = m.obj_scale
+        self._h.passModel(to_highs_lp(replace(m, c=m.c - lam * d / scale, integrality=np.zeros(m.n_cols, bool))))
+        for _ in range(MAX_ROUNDS):  # Dinkelbach on the LP: λ ← ratio of the best LP point for N − λ·D
+            self.rounds += 1
+            z = self._run()
+            if z is None:
+                break
+            land, out = float(d @ z), float(m.c @ z) * scale
+            excess = out - lam * land  # max over the LP of N − λ·D
+            if land <= 0 or excess <= 1e-9 * max(abs(lam) * land, 1.0):
+                self._converged_at = (lam, max(excess, 0.0))
+                break
+            lam = out / land
+            self._cost(m.c - lam * d / scale)
+        z = self._least(np.inf) if self.rounds else None
+        if z is not None:
+            self.least_land = max(float(d @ z), self.smallest)
+        if hasattr(self, "_converged_at") and self.least_land > 0:
+            # every LP point has N − λ·D ≤ excess, so its ratio is at most λ + excess / its land
+            lam, excess = self._converged_at
+            self.bound = lam + excess / self.least_land
+        self.seconds = time.perf_counter() - t0
+
+    def _cost(self, c: np.ndarray) -> None:
+        self._h.changeColsCost(len(self._cols), self._cols, np.asarray(c, float))
+
+    def _run(self) -> np.ndarray | None:
+        import highspy
+
+        left = self._deadline - time.perf_counter()
+        if left <= 0:
+            return None
+        self._h.setOptionValue("time_limit", float(left))
+        self._h.run()
+        if self._h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self._h.getSolution().col_value, float)
+
+    def _least(self, lam: float) -> np.ndarray | None:
+        """The LP point of least land (with N − λ·D ≥ 0 when λ is finite)."""
+        import highspy
+
+        m, d = self._m, self._d
+        if np.isfinite(lam):
+            coef = m.c - lam * d / m.obj_scale
+            if self._ratio_row:
+                row = self._h.getNumRow() - 1
+                self._h.deleteRows(1, np.array([row], dtype=np.int32))
+            self._h.addRow(0.0, highspy.kHighsInf, len(self._cols), self._cols, coef)
+            self._ratio_row = True
+        self._cost(-d / max(self.smallest, 1.0))
+        return self._run()
+
+    def least_land_above(self, lam: float, deadline: float) -> float:
+        """Least land of a plan with ratio ≥ lam (never below `least_land`); `least_land` when out of time."""
+        self._deadline = deadline
+        z = self._least(lam)
+        return max(float(self._d @ z), self.least_land) if z is not None else self.least_land
 
 
 def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
@@ -58,13 +129,19 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
     phases = [{"phase": "ratio: the most output", "stopped_by": first.status, "seconds": round(first.solve_s, 3)}]
     if not first.has_plan:
         return replace(first, phases=tuple(phases), message=f"no plan to start the ratio from: {first.message}")
-    d_min = least_land(bundle)
     x_best, lam = first.x, ratio(first.x)
-    bound, rounds = np.inf, 0
+    relaxed = RelaxedRatio(bundle, lam, time_limit_s=max(min(30.0, deadline - time.perf_counter()), 1.0))
+    d_min = relaxed.least_land
+    phases.append({"phase": "ratio: LP relaxation", "stopped_by": "converged" if np.isfinite(relaxed.bound)
+                   else "no_bound", "rounds": relaxed.rounds, "seconds": round(relaxed.seconds, 3)})
+    x_best, lam = first.x, ratio(first.x)
+    bound, rounds = (relaxed.bound if np.isfinite(relaxed.bound) else np.inf), 0
     while rounds < MAX_ROUNDS:
         left = deadline - time.perf_counter()
         if left <= 0:
             phases.append({"phase": f"ratio round {rounds + 1}", "stopped_by": "time_limit", "seconds": 0.0})
+            break
+        if bound <= lam * (1 + opts.mip_gap):  # the LP's bound already proves the plan
             break
         rounds += 1
         # P(λ): the output minus λ per m² of land, to an absolute gap that keeps the ratio bound within target
@@ -79,8 +156,11 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
             break
         phases.append({"phase": f"ratio round {rounds}", "stopped_by": res.status, "ratio": lam,
                        "seconds": round(res.solve_s, 3)})
-        if np.isfinite(res.bound) and d_min > 0:  # every plan: (r − λ)·D ≤ U, so r ≤ λ + U / D_min
-            bound = min(bound, lam + max(res.bound, 0.0) / d_min)
+        if np.isfinite(res.bound) and d_min > 0:
+            # a plan with ratio r > λ has (r − λ)·D ≤ U and at least the least land of plans with ratio ≥ λ
+            u = max(res.bound, 0.0)
+            bound = min(bound, lam + u / (relaxed.least_land_above(lam, time.perf_counter() + 10.0) if u > 0
+                                          else d_min))
         if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
             x_best, lam = res.x, ratio(res.x)  # Dinkelbach's step
             continue
