@@ -3,6 +3,7 @@ the objective floors, every backend, and the scenario.toml keys."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -142,3 +143,26 @@ def test_planning_answers_speak_the_ratio():
     for a in alts:
         assert a.check.passed and a.plan.objective >= result.plan.objective * 0.8 * (1 - 1e-9)
         assert a.plan.objective <= result.plan.objective * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_relaxed_ratio_bounds_every_plan(seed):
+    """The LP side of the ratio: its bound is above every plan's ratio, its least land below every plan's land,
+    and the least land of plans with ratio ≥ λ below the land of each such plan (brute force over every plan)."""
+    from optimizer.model import build_model
+    from optimizer.solvers.fractional import RelaxedRatio
+
+    sc = _case(seed, floor=1.5e8)
+    plans = [(got[0] / land, land) for _, land, got in each_plan(sc, lambda _combo, land: land > 0)
+             if got[0] >= 1.5e8]
+    if not plans:
+        pytest.skip("no plan meets the output floor")
+    relaxed = RelaxedRatio(build_model(sc), lam=0.0)
+    assert np.isfinite(relaxed.bound)
+    assert relaxed.bound >= max(r for r, _ in plans) * (1 - 1e-9)
+    assert relaxed.least_land <= min(land for _, land in plans) * (1 + 1e-9)
+    ratios = sorted(r for r, _ in plans)
+    for lam in (ratios[0], ratios[len(ratios) // 2], ratios[-1]):
+        above = relaxed.least_land_above(lam, deadline=time.perf_counter() + 10)
+        assert above <= min(land for r, land in plans if r >= lam) * (1 + 1e-9)
+        assert above >= relaxed.least_land
