@@ -148,6 +148,8 @@ class Scenario:
     basemap_path: Path | None = None
     files: dict[str, str] = field(default_factory=dict)  # role -> display name of the source file
     warnings: tuple[str, ...] = ()  # doubtful but accepted input (unused zone codes, far nodes...), one line each
+    parcel_crs: str = ""  # the CRS a parcel layer was read in ("EPSG:4547", "GCJ-02"; "" for WGS84 GeoJSON or CSV)
+    output_crs: str = ""  # also write the plan in this CRS (plan_crs.geojson); "" for WGS84 only
 
     @property
     def n_parcels(self) -> int:

@@ -48,6 +48,7 @@ NAME_MAX = 255
 MAX_NAME_IN_TMP = 100  # bytes of the folder name kept in a temporary folder's name (it must fit NAME_MAX)
 SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subarea.csv", "marginal_values.csv",
                  "explain.csv", "frontier.csv", "frontier.png", "alternatives", "plan.geojson", "plan_local.geojson",
+                 "plan_crs.geojson",
                  "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
                  "carriers.png", "plan.html", "report.html")

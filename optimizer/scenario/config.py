@@ -83,6 +83,10 @@ def check_value(key: Key, value: Any, field: str) -> Any:
     def fail(msg: str):
         raise ScenarioError(f"{msg} (got {_show(value)})", file=TOML, field=field)
 
+    if key.kind == "layer":  # a path, or a table naming a GIS layer and how to read it
+        from optimizer.scenario.gis import check_layer_spec
+
+        return check_layer_spec(value, field)
     if key.kind in ("text", "path"):
         if not isinstance(value, str):
             fail("must be text in quotes" if key.kind == "text" else "must be a file path in quotes")

@@ -29,7 +29,7 @@ from optimizer.data import (
     SubareaMix,
 )
 from optimizer.errors import ScenarioError
-from optimizer.scenario import checks, schema
+from optimizer.scenario import checks, gis, schema, zones
 from optimizer.scenario.checks import Source
 from optimizer.scenario.config import TOML, check_config
 from optimizer.scenario.readers import (
@@ -62,7 +62,8 @@ def load_scenario(folder: str | Path) -> Scenario:
     cfg = check_config(config)
     if "data" not in config:
         raise ScenarioError("required table [data] is missing (it names the data files)", file=TOML, field="data")
-    paths = {role: _inside(folder, rel, f"data.{role}") for role, rel in cfg["data"].items() if rel is not None}
+    paths = {role: _inside(folder, gis.spec_path(rel), f"data.{role}") for role, rel in cfg["data"].items()
+             if rel is not None}
     if ("nodes" in paths) != ("edges" in paths):
         raise ScenarioError("a network needs both nodes and edges", file=TOML,
                             field="data.nodes" if "nodes" not in paths else "data.edges")
@@ -77,7 +78,11 @@ def load_scenario(folder: str | Path) -> Scenario:
             if role in LAYER_ROLES:
                 parse_geojson(read_json(path, display), display)
                 continue
-            if path.suffix.lower() in (".geojson", ".json"):
+            if role == "parcels" and gis.is_layer(cfg["data"]["parcels"]):  # GIS formats, column map, any CRS
+                raw, geometry = gis.read_parcels(path, display, cfg["data"]["parcels"])
+            elif role == "zones" and zones.is_builtin(cfg["data"]["zones"]):  # a shipped zone table
+                raw = zones.zones_frame(cfg["data"]["zones"])
+            elif path.suffix.lower() in (".geojson", ".json"):
                 if role != "parcels":
                     raise ScenarioError("only parcels may be GeoJSON; use CSV", file=display)
                 raw, geoms = read_geojson_raw(path, display)
@@ -86,11 +91,13 @@ def load_scenario(folder: str | Path) -> Scenario:
             else:
                 raw = read_csv_raw(path, display)
                 raw.attrs["row_kind"] = "row"
-        raw.attrs["display"] = display
+        raw.attrs.setdefault("display", display)
         frames[role] = raw
-    return build_scenario(config, frames, folder=folder, geometry=geometry,
-                          subareas_path=paths["subareas"][0] if "subareas" in paths else None,
-                          basemap_path=paths["basemap"][0] if "basemap" in paths else None)
+    with gis.layer_field_names(frames["parcels"].attrs):  # errors name a mapped layer field by its own name
+        sc = build_scenario(config, frames, folder=folder, geometry=geometry,
+                            subareas_path=paths["subareas"][0] if "subareas" in paths else None,
+                            basemap_path=paths["basemap"][0] if "basemap" in paths else None)
+    return gis.warnings_in_field_names(sc, frames["parcels"].attrs)
 
 
 @contextmanager
@@ -135,7 +142,7 @@ def build_scenario(
                 out[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
         return out.rename(columns=str)
 
-    notes: list[str] = []
+    notes: list[str] = list(frames["parcels"].attrs.get("notes", ()))  # e.g. a layer's areas off their polygons
     parcels = _parcels(prep("parcels"), src["parcels"], geometry)
     industries = validate_frame(prep("industries"), src["industries"].display, schema.INDUSTRY_COLUMNS,
                                 unique="industry_id", extra=schema.METRIC_COLUMN,
@@ -176,6 +183,7 @@ def build_scenario(
         description=sc["description"], assumptions=sc["assumptions"], total_area_km2=sc["total_area_km2"],
         folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path,
         files={role: s.display for role, s in src.items()}, warnings=tuple(notes),
+        parcel_crs=frames["parcels"].attrs.get("crs", ""), output_crs=frames["parcels"].attrs.get("output_crs", ""),
     )
 
 

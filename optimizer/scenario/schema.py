@@ -120,8 +120,9 @@ EDGE_COLUMNS: tuple[Column, ...] = (
 class Key:
     """One key of a scenario.toml table.
 
-    kind: "text", "number", "int" (a TOML integer), "bool", "texts" (a list of text) or "path" (a data file
-    relative to the scenario folder). A missing optional key takes `default`.
+    kind: "text", "number", "int" (a TOML integer), "bool", "texts" (a list of text), "path" (a data file
+    relative to the scenario folder) or "layer" (a path, or a table naming a GIS layer: optimizer.scenario.gis).
+    A missing optional key takes `default`.
     """
 
     name: str
@@ -162,11 +163,13 @@ TOML_TABLES: tuple[Table, ...] = (
             doc="the zone's whole area (streets, water and green included), for KPIs"),
     )),
     Table("data", keys=(  # required by load_scenario, not by build_scenario (tables in memory)
-        Key("parcels", "path", required=True, doc=".csv or .geojson"),
+        Key("parcels", "layer", required=True,
+            doc=".csv, .geojson or a GIS layer; or a table { path, layer, crs, columns, defaults, output_crs }"),
         Key("industries", "path", required=True),
         Key("compatibility", "path", doc="long table zone,industry_id (replaces allowed_zones)"),
         Key("pairs", "path"),
-        Key("zones", "path", doc="the zone codes in use (code,name,class): unknown codes become errors"),
+        Key("zones", "path", doc="the zone codes in use (code,name,class), or a shipped table (gb50137, "
+            "territorial2020): unknown codes become errors"),
         Key("nodes", "path", doc="transport network nodes (needs edges too)"),
         Key("edges", "path"),
         Key("subareas", "path", doc="sub-area outlines (GeoJSON), for maps"),
