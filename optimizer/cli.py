@@ -342,7 +342,7 @@ def _os_reason(exc: OSError) -> str:
 def _user_paths(args) -> list[str]:
     """The paths given on the command line (so that an error on one of them is bad input, exit code 2)."""
     found = []
-    for key in ("scenario", "scenarios", "out", "files", "json", "optima"):
+    for key in ("scenario", "scenarios", "out", "files", "json", "optima", "layer"):
         v = getattr(args, key, None)
         for p in v if isinstance(v, list) else [v]:
             if isinstance(p, (str, Path)) and str(p):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-COMMAND_MODULES = ("optimizer.compare", "optimizer.bench.cli", "optimizer.analysis.cli", "optimizer.sweep.cli")
+COMMAND_MODULES = ("optimizer.compare", "optimizer.bench.cli", "optimizer.analysis.cli", "optimizer.sweep.cli",
+                   "optimizer.init")
 
 
 def add_commands(sub, solve_args) -> None:
