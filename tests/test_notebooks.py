@@ -40,10 +40,14 @@ def test_qianhai_walkthrough_runs(tmp_path, monkeypatch):
         for o in c.get("outputs", [])
         if "image/png" in o.get("data", {})
     ]
-    assert len(images) >= 5  # map, access, two charts, comparison
+    assert len(images) >= 6  # map, access, two charts, what moves, comparison
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "check passed" in text and "qianhai_before" in text
     assert "relaxing it by" in text and "monotone" in text  # the planning answers and the frontier ran
+    # one rule changed through the Python API: both plans checked, what moved and what it cost
+    assert "rules.total_budget_yuan: 60 -> 55 bn yuan" in text and text.count("check passed") >= 2
+    assert "each yuan cut costs" in text and "parcels change:" in text
+    assert (tmp_path / "qianhai_budget_55bn_difference.png").is_file()
     for name in ("map.png", "access.png", "report.html", "plan.geojson"):
         assert (tmp_path / "qianhai" / name).is_file()
     assert (tmp_path / "qianhai_compare" / "comparison.csv").is_file()

@@ -1525,9 +1525,10 @@ DIFF_COLORS = {  # Okabe–Ito hues, told apart with any colour vision
 
 
 def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayers | None = None,
-                   base: str = "the best plan"):
+                   base: str = "the best plan", here: str = "here"):
     """A map of where `alt` differs from `best`: parcels that change industry, are newly developed or dropped.
-    `base` names `best` in the legend ("the best plan", "the 60 bn budget")."""
+    `base` and `here` name `best` and `alt` in the legend ("the best plan" / "here", "the 60 bn plan" / "in the
+    55 bn plan")."""
     from matplotlib.colors import to_rgba
     from matplotlib.patches import Patch
 
@@ -1549,7 +1550,7 @@ def difference_map(best: RunResult, alt: RunResult, title: str, layers: MapLayer
     layers.draw_scale_bar(ax)
     layers.draw_subareas(ax, names=subarea_names(layers))
     counts = {k: int((kind == k).sum()) for k in DIFF_COLORS}
-    words = {k: k.replace("the best plan", base) for k in DIFF_COLORS}
+    words = {k: k.replace("the best plan", base).replace("only here", f"only {here}") for k in DIFF_COLORS}
     ax.legend([Patch(facecolor=c, edgecolor="none") for c in DIFF_COLORS.values()],
               [f"{words[k]} ({counts[k]:,})" for k in DIFF_COLORS], title=f"Against {base} (parcels)",
               loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=9, alignment="left")
