@@ -25,12 +25,13 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from optimizer.errors import OutputRefused, ScenarioError
-from optimizer.scenario import gis, zones
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 INIT_OUTPUTS = ("scenario.toml", "industries.csv", "init_report.md", ".landuse-init.json")
 REPORT = "init_report.md"
@@ -78,6 +79,9 @@ class Detection:
 
 # --- detecting fields -----------------------------------------------------------------------------------------
 def _numbers(s: pd.Series) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(s):
         return np.full(len(s), np.nan)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
@@ -94,6 +98,8 @@ def _by_name(fields: list[str], column: str) -> list[str]:
 
 def _plausible(column: str, s: pd.Series) -> bool:
     """The values of `s` can be `column`'s: mostly present, unique ids, FARs in 0-100, positive areas."""
+    import numpy as np
+
     present = s.notna() & (s.astype(str).str.strip() != "")
     if len(s) and present.mean() < 0.9:
         return False
@@ -110,12 +116,17 @@ def _plausible(column: str, s: pd.Series) -> bool:
 
 
 def _zone_share(s: pd.Series) -> float:
+    from optimizer.scenario import gis, zones
+
     codes = gis._as_text(s)
     return max(zones.match_table(codes.unique())[1].values())
 
 
 def detect_columns(frame: pd.DataFrame, fields: list[str], area_from_polygons: np.ndarray | None) -> Detection:
     """Which field holds which parcel column (by name, then by contents), with the reasons."""
+    import numpy as np
+    import pandas as pd
+
     det = Detection()
     used: set[str] = set()
     for column in NAMES:
@@ -149,6 +160,8 @@ def detect_columns(frame: pd.DataFrame, fields: list[str], area_from_polygons: n
 
 
 def _integers(s: pd.Series) -> bool:
+    import numpy as np
+
     v = _numbers(s)
     v = v[np.isfinite(v)]
     return bool(len(v)) and bool((v == np.round(v)).all())
@@ -156,6 +169,10 @@ def _integers(s: pd.Series) -> bool:
 
 def _area_matches(s: pd.Series, area: np.ndarray, det: Detection, name: str) -> bool:
     """A field of areas in m² within 1 % of the polygons' (median); a note when it is in hectares or mu."""
+    import numpy as np
+
+    from optimizer.scenario import gis
+
     v = _numbers(s)
     ok = np.isfinite(v) & (area > 0)
     if not ok.any():
@@ -195,6 +212,10 @@ def _layer_files(path: Path) -> list[Path]:
 
 def _industries(det: Detection, codes: pd.Series) -> tuple[pd.DataFrame, list[str]]:
     """Template industries for the zone codes present (from the zone table's suggestions), and notes."""
+    import pandas as pd
+
+    from optimizer.scenario import zones
+
     counts = codes.value_counts()
     table = det.zone_table or (max(det.zone_shares, key=det.zone_shares.get) if det.zone_shares
                                and max(det.zone_shares.values()) >= 0.5 else None)
@@ -216,6 +237,8 @@ def _industries(det: Detection, codes: pd.Series) -> tuple[pd.DataFrame, list[st
 
 
 def _scenario_toml(name: str, layer_rel: str, source, det: Detection, n: int, crs_label: str) -> str:
+    from optimizer.scenario import zones
+
     spec: dict = {"path": layer_rel}
     if source.layer is not None and Path(layer_rel).suffix.lower() in (".gpkg", ".gdb"):
         spec["layer"] = source.layer
@@ -280,6 +303,8 @@ def _scenario_toml(name: str, layer_rel: str, source, det: Detection, n: int, cr
 
 
 def _report(layer_rel: str, source, det: Detection, n: int, crs_label: str, industries: pd.DataFrame) -> str:
+    from optimizer.scenario import zones
+
     out = [f"# landuse init: {layer_rel}", "",
            f"{n:,} parcels{f', layer `{source.layer}`' if source.layer else ''}, CRS {crs_label or 'none'}.", "",
            "## Parcel columns", "", "| column | from | how |", "| --- | --- | --- |"]
@@ -366,8 +391,11 @@ class InitResult:
 def init_scenario(layer_path: str | Path, out: str | Path, layer: str | None = None, crs: str | None = None,
                   encoding: str | None = None, name: str | None = None, force: bool = False) -> InitResult:
     """Scaffold a scenario folder `out` from the parcel layer `layer_path` (see the module docstring)."""
+    import pandas as pd
+
     from optimizer.report.write import output_folder, resolve_path
     from optimizer.scenario import crs as crsmod
+    from optimizer.scenario import gis, zones
 
     layer_path = Path(layer_path)
     display = layer_path.name
@@ -471,7 +499,9 @@ def cmd_init(args) -> int:
     for col, v in det.defaults.items():
         print(f"  {col:<16} = {v!r} for every parcel (no field found)")
     if det.zone_table:
-        print(f"  zones            = {det.zone_table} ({zones.BUILTIN[det.zone_table]})")
+        from optimizer.scenario.zones import BUILTIN
+
+        print(f"  zones            = {det.zone_table} ({BUILTIN[det.zone_table]})")
     if det.undecided:
         print(f"left for you to decide (see {Path(args.out) / REPORT}):")
         for u in det.undecided:

@@ -320,6 +320,19 @@ def test_plain_string_paths_keep_working():
     assert load_scenario(QIANHAI).geometry is not None
 
 
+def test_a_gis_path_alone_reads_fields_named_like_the_columns(tmp_path):
+    g = tiny_squares().rename(columns={v: k for k, v in TINY_COLUMNS.items()})
+    d = tmp_path / "s"
+    d.mkdir()
+    write_layer(g, d, "parquet")
+    shutil.copy(TINY / "industries.csv", d / "industries.csv")
+    toml = (TINY / "scenario.toml").read_text(encoding="utf-8")
+    (d / "scenario.toml").write_text(toml.replace('"parcels.csv"', '"parcels.parquet"'), encoding="utf-8")
+    sc = load_scenario(d)
+    assert sc.parcel_crs == "EPSG:4547" and "OBJECTID" not in sc.parcels.columns
+    assert solve_scenario(sc, solver="highs", mip_gap=0.0).plan.objective == pytest.approx(TINY_OPTIMUM_YUAN)
+
+
 def test_csv_with_a_column_map(tmp_path):
     p = pd.read_csv(TINY / "parcels.csv").rename(columns={"parcel_id": "地块编号", "zone": "用地代码",
                                                            "far_max": "容积率"})
