@@ -508,6 +508,15 @@ def test_bad_parcels_table(tmp_path, spec, field, words):
     assert (exc.value.file, exc.value.field) == ("scenario.toml", field) and words in exc.value.message
 
 
+def test_local_metres_network_with_a_layer(tmp_path):
+    folder = tiny_folder(tmp_path, "gpkg")
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    (folder / "scenario.toml").write_text(toml + '\n[network]\ncrs = "local_m"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(folder)
+    assert (exc.value.file, exc.value.field) == ("scenario.toml", "network.crs")
+
+
 def test_without_the_gis_extra(tmp_path, capsys, monkeypatch):
     folder = tiny_folder(tmp_path, "gpkg")
     monkeypatch.setitem(sys.modules, "pyogrio", None)  # import pyogrio now fails, as without the extra

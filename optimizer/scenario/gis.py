@@ -161,11 +161,12 @@ class _Source:
     layer: str | None = None  # the layer's name in a GIS file
 
 
-def read_parcels(path: Path, display: str, spec: str | LayerSpec) -> tuple[pd.DataFrame, tuple | None]:
+def read_parcels(path: Path, display: str, spec: str | LayerSpec,
+                 network_crs: str | None = None) -> tuple[pd.DataFrame, tuple | None]:
     """The parcels table (parcel columns as the loader validates them, `_row`) and WGS84 geometries.
 
     The frame's attrs carry: display, row_kind, fields (parcel column -> the layer's field, for messages),
-    notes (warnings), crs (the source CRS's name) and output_crs.
+    notes (warnings), crs (the source CRS's name) and output_crs. `network_crs`: [network] crs, if given.
     """
     spec = spec if isinstance(spec, LayerSpec) else LayerSpec(path=spec)
     suffix = path.suffix.lower()
@@ -186,6 +187,9 @@ def read_parcels(path: Path, display: str, spec: str | LayerSpec) -> tuple[pd.Da
     frame = _map_columns(src, spec)
     geometry, crs = None, None
     if src.geoms is not None:
+        if network_crs == "local_m":
+            raise ScenarioError('a parcel layer is read into WGS84 lon/lat, so network.crs must be "EPSG:4326" '
+                                "(network nodes in lon/lat)", file=TOML, field="network.crs")
         geoms, crs, vertices = _to_wgs84(src, spec, notes)
         _area(frame, geoms, src, spec, notes, vertices)
         geometry = tuple(geoms)

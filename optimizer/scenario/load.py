@@ -79,7 +79,8 @@ def load_scenario(folder: str | Path) -> Scenario:
                 parse_geojson(read_json(path, display), display)
                 continue
             if role == "parcels" and gis.is_layer(cfg["data"]["parcels"]):  # GIS formats, column map, any CRS
-                raw, geometry = gis.read_parcels(path, display, cfg["data"]["parcels"])
+                raw, geometry = gis.read_parcels(path, display, cfg["data"]["parcels"],
+                                                 cfg["network"]["crs"] if "network" in config else None)
             elif role == "zones" and zones.is_builtin(cfg["data"]["zones"]):  # a shipped zone table
                 raw = zones.zones_frame(cfg["data"]["zones"])
             elif path.suffix.lower() in (".geojson", ".json"):
