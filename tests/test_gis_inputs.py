@@ -602,3 +602,19 @@ def test_docs_name_every_layer_key_and_zone_table():
         assert f'"{name}"' in doc, name
     for suffix in gis.GIS_FORMATS:
         assert f"`{suffix}`" in doc, suffix
+
+
+def test_load_benchmark_runs_on_a_small_city(tmp_path, capsys):
+    """benchmarks/gis_load.py end to end on 2,000 parcels: both formats give the same pairs and land."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gis_load", REPO / "benchmarks" / "gis_load.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "gis_load.json"
+    assert bench.main(["--parcels", "2000", "--json", str(out), "--work", str(tmp_path / "work")]) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    gp, csv = rows
+    assert (gp["format"], csv["format"]) == ("geoparquet", "csv") and gp["parcels"] == csv["parcels"] == 2000
+    assert gp["eligible_pairs"] == csv["eligible_pairs"] and gp["land_km2"] == pytest.approx(csv["land_km2"])
+    assert gp["parcel_crs"] == "EPSG:4547" and gp["peak_mb"] > 0
