@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.errors import SolverUnavailable
+from optimizer.errors import SolverFailed, SolverUnavailable
 from optimizer.model.milp import MILP
 from optimizer.solvers.base import SolveOptions, SolveResult
 
@@ -24,8 +24,10 @@ def solve_milp(m: MILP, solver: str = "highs", options: SolveOptions | None = No
     """Solve the MILP with the named backend."""
     options = options or SolveOptions()
     if solver == "highs":
-        from optimizer.solvers import highs as backend
-    elif solver == "cbc":
+        from optimizer.solvers import highs
+
+        return highs.solve_abandonable(m, options)  # large models in a process that can be abandoned
+    if solver == "cbc":
         from optimizer.solvers import cbc as backend
     else:
         raise SolverUnavailable(f"unknown solver '{solver}' (choose one of {', '.join(BACKENDS + ENGINES)})")
@@ -75,9 +77,15 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     target = None
     if np.isfinite(first.bound):
         target = first.bound * (1 - options.mip_gap) if maximize else first.bound * (1 + options.mip_gap)
-    second = solve_milp(bundle.milp, "highs", replace(options, time_limit_s=left, stop_at_objective=target,
-                                                      warm_start=first.x,
-                                                      threads=lagrange.engine_threads(options)))
+    try:
+        second = solve_milp(bundle.milp, "highs", replace(options, time_limit_s=left, stop_at_objective=target,
+                                                          warm_start=first.x,
+                                                          threads=lagrange.engine_threads(options)))
+    except SolverFailed as exc:  # HiGHS could not run: the engine's plan and bound stand
+        return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
+                       phases=(*first.phases, {"phase": "highs", "stopped_by": "solver_failed",
+                                               "seconds": round(time.perf_counter() - t0, 3)}),
+                       message=f"lagrange: {first.message}; HiGHS failed: {exc}")
     phases = (*first.phases, *second.phases)
     plans = [r for r in (first, second) if r.has_plan]
     if not plans:

@@ -91,7 +91,8 @@ def new_highs(log: bool = False):
     return h
 
 
-def solve(m: MILP, opts: SolveOptions) -> SolveResult:
+def solve(m: MILP, opts: SolveOptions, on_plan=None) -> SolveResult:
+    """Solve with HiGHS in this process. `on_plan(x, objective)` (optional) sees every improving plan."""
     if not available():
         raise SolverUnavailable("HiGHS is not installed: pip install highspy")
     import highspy
@@ -122,6 +123,8 @@ def solve(m: MILP, opts: SolveOptions) -> SolveResult:
         with lock:
             best["x"], best["obj"] = x, data_out.objective_function_value
         value = data_out.objective_function_value * m.obj_scale
+        if on_plan is not None:
+            on_plan(x, value)
         if opts.progress is not None:
             bound = data_out.mip_dual_bound
             opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": value,
@@ -237,3 +240,102 @@ def _solution(x: np.ndarray):
     sol.col_value = np.asarray(x, dtype=float)
     sol.value_valid = True
     return sol
+
+
+# --- a solve that can be abandoned ----------------------------------------------------------------------------
+ISOLATE_COLS = 100_000  # models at least this large run where a stuck HiGHS can be abandoned (solve_isolated)
+ENDED = "ended"
+START_S = 60.0  # allowance for starting the child process and sending it the model
+
+
+def solve_isolated(m: MILP, opts: SolveOptions, runner=None) -> SolveResult:
+    """HiGHS in a child process that is killed if it does not stop in time.
+
+    HiGHS's presolve ignores time limits and interrupts, and a stuck solve keeps highspy's one "running" lock,
+    so that no later solve in the process can start. Here the child streams every improving plan as it finds
+    it; past the time limit (plus a grace period) it is killed, and the best plan streamed is the answer, with
+    no bound. The parent process stays able to solve. `runner` replaces `solve` in the child (tests).
+    """
+    import multiprocessing as mp
+    from dataclasses import replace
+
+    t0 = time.perf_counter()
+    ctx = mp.get_context("spawn")  # not fork: HiGHS's threads and locks must not be copied half-held
+    receive, send = ctx.Pipe(duplex=False)
+    # the row blocks (labels are closures) stay here: HiGHS needs only the matrix
+    child = ctx.Process(target=_isolated_child, args=(replace(m, blocks=()), replace(opts, progress=None), send,
+                                                      runner or solve),
+                        daemon=True, name="highs-isolated")
+    child.start()
+    send.close()
+    deadline = t0 + START_S  # until the child says it has the model; then the limit and the grace
+    best_x, best_obj, result, failure = None, np.nan, None, ""
+    while result is None and not failure:
+        left = deadline - time.perf_counter()
+        if left <= 0 or not receive.poll(min(left, 0.5)):
+            if left <= 0:
+                break
+            if not child.is_alive() and not receive.poll(0):
+                failure = ENDED
+            continue
+        try:
+            kind, *payload = receive.recv()
+        except EOFError:
+            failure = ENDED
+            continue
+        if kind == "started":
+            deadline = time.perf_counter() + max(opts.time_limit_s, 0.0) + 2 * GRACE_S
+        elif kind == "plan":
+            best_x, best_obj = payload
+            if opts.progress is not None:
+                opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": best_obj, "bound": np.nan,
+                               "gap": np.nan})
+        elif kind == "result":
+            result = payload[0]
+        else:  # "error"
+            failure = payload[0]
+    if failure == ENDED:
+        child.join(5.0)  # reap it, for its exit code
+        failure = f"the HiGHS process ended without an answer (exit code {child.exitcode})"
+    if child.is_alive():
+        child.kill()
+    child.join(5.0)
+    receive.close()
+    solve_s = time.perf_counter() - t0
+    if result is not None:
+        return replace(result, solve_s=solve_s)
+    if failure.startswith("SolverFailed:"):
+        raise SolverFailed(failure.split(":", 1)[1].strip())
+    why = failure or (f"HiGHS did not stop within {opts.time_limit_s:g} s (stuck in presolve?); its process was "
+                      "abandoned")
+    phases = (_phase("abandoned" if not failure else "solver_failed", solve_s),)
+    if best_x is None:
+        return SolveResult("no_solution", None, np.nan, np.nan, np.nan, solve_s, NAME, message=why, phases=phases)
+    return SolveResult("feasible", best_x, float(best_obj), np.nan, np.nan, solve_s, NAME,
+                       message=f"{why}; the best plan it had sent is kept, bound unknown", phases=phases)
+
+
+def _isolated_child(m: MILP, opts: SolveOptions, conn, runner) -> None:
+    """The child's side: solve, sending each improving plan and then the result (or the error)."""
+    def on_plan(x, value):
+        conn.send(("plan", np.asarray(x, float), float(value)))
+
+    try:
+        conn.send(("started",))
+        res = runner(m, opts, on_plan=on_plan)
+        conn.send(("result", res))
+    except BaseException as exc:  # noqa: BLE001 — anything the parent must hear about
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def solve_abandonable(m: MILP, opts: SolveOptions) -> SolveResult:
+    """`solve` for small models, `solve_isolated` from ISOLATE_COLS columns up — except inside a daemonic
+    process (e.g. a Dask worker), which may not start children: there the worker itself is what can be
+    abandoned (Dask retries a lost task)."""
+    import multiprocessing as mp
+
+    if m.n_cols >= ISOLATE_COLS and not mp.current_process().daemon:
+        return solve_isolated(m, opts)
+    return solve(m, opts)

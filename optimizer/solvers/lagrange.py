@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
+from optimizer.errors import SolverFailed
 from optimizer.model.build import ModelBundle
 from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, rel_gap
 
@@ -350,10 +351,10 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
                  col_upper=col_upper, integrality=integ, blocks=())
     ws = warm[cols] if warm is not None else None
     target = None if stop_at is None else stop_at - offset
-    res = highs.solve(rm, SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4,
-                                       mip_abs_gap=opts.mip_abs_gap / 4,
-                                       threads=engine_threads(opts), log=opts.log, warm_start=ws,
-                                       stop_at_objective=target, node_limit=node_limit))
+    res = highs.solve_abandonable(rm, SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4,
+                                                   mip_abs_gap=opts.mip_abs_gap / 4,
+                                                   threads=engine_threads(opts), log=opts.log, warm_start=ws,
+                                                   stop_at_objective=target, node_limit=node_limit))
     if not res.has_plan:
         return None, res
     x = np.zeros(m.n_cols)
@@ -453,8 +454,13 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             break
         keep, fixed = _candidates(P, mu, n_free, top=top, incumbent=x_best)
         entry["open_parcels"] = int((np.bincount(P.seg_of_pair[keep & ~fixed], minlength=n_seg) > 0).sum())
-        x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
-                         node_limit=None if full else REPAIR_NODE_LIMIT)
+        try:
+            x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
+                             node_limit=None if full else REPAIR_NODE_LIMIT)
+        except SolverFailed as exc:  # HiGHS could not run: keep the bound and the best plan so far
+            phases.append({**entry, "stopped_by": "solver_failed", "message": str(exc),
+                           "seconds": round(time.perf_counter() - t_try, 3)})
+            break
         last = res if res is not None else last
         why = "infeasible_restriction" if res is None else _repair_stop(res)
         if full and why == "infeasible_restriction" and not fixed.any() and keep.all():

@@ -1,0 +1,99 @@
+"""A stuck HiGHS never costs the plan or the bound: large solves run in a child process that is abandoned past
+the time limit, and the engines keep what they proved when HiGHS fails."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from dataclasses import replace
+
+import isolation_runners as runners
+import numpy as np
+import pytest
+from helpers import TINY
+
+from optimizer.errors import SolverFailed
+from optimizer.model import build_model
+from optimizer.scenario import load_scenario
+from optimizer.solvers import SolveOptions, highs, lagrange, solve_bundle
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return build_model(load_scenario(TINY))
+
+
+def _alive() -> list:
+    return [p for p in mp.active_children() if p.name == "highs-isolated"]
+
+
+def test_isolated_solve_gives_the_in_process_answer(bundle):
+    opts = SolveOptions(time_limit_s=30, mip_gap=0.0)
+    here, there = highs.solve(bundle.milp, opts), highs.solve_isolated(bundle.milp, opts)
+    assert there.status == here.status == "optimal"
+    assert there.objective == pytest.approx(here.objective, rel=1e-9)
+    assert np.allclose(there.x, here.x)
+    assert not _alive()
+
+
+def test_a_stuck_solve_is_abandoned_with_the_plan_it_sent(bundle):
+    t = time.perf_counter()
+    res = highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=0.5), runner=runners.plan_then_hang)
+    took = time.perf_counter() - t
+    assert took < 0.5 + 2 * highs.GRACE_S + 15  # the limit, the grace and the child's start, not an hour
+    assert res.status == "feasible" and np.isnan(res.bound)
+    assert np.array_equal(res.x, bundle.milp.col_lower)
+    assert res.phases[0]["stopped_by"] == "abandoned" and "abandoned" in res.message
+    assert not _alive()  # the child was killed
+    # and this process can still solve
+    assert highs.solve(bundle.milp, SolveOptions(time_limit_s=30)).status == "optimal"
+
+
+def test_a_stuck_solve_without_a_plan_is_no_solution(bundle):
+    res = highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=0.2), runner=runners.hang)
+    assert res.status == "no_solution" and res.x is None
+    assert not _alive()
+
+
+def test_a_failing_or_crashing_child_is_reported(bundle):
+    with pytest.raises(SolverFailed, match="still running"):
+        highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=5), runner=runners.fail)
+    res = highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=5), runner=runners.crash)
+    assert res.status == "no_solution" and "exit code 3" in res.message
+    assert res.phases[0]["stopped_by"] == "solver_failed"
+
+
+def test_large_models_go_to_the_isolated_solve(bundle, monkeypatch):
+    seen = []
+    monkeypatch.setattr(highs, "solve_isolated", lambda m, o: seen.append(m.n_cols) or highs.solve(m, o))
+    monkeypatch.setattr(highs, "ISOLATE_COLS", bundle.milp.n_cols)
+    solve_bundle(bundle, "highs", SolveOptions(time_limit_s=30))
+    assert seen == [bundle.milp.n_cols]
+
+
+def test_the_engine_keeps_its_bound_when_the_repair_fails(bundle, monkeypatch):
+    def failing(*_a, **_k):
+        raise SolverFailed("an earlier HiGHS solve in this process is still running")
+
+    good = lagrange.solve(bundle, SolveOptions(time_limit_s=30, mip_gap=0.0))
+    monkeypatch.setattr(highs, "solve_abandonable", failing)
+    res = lagrange.solve(bundle, SolveOptions(time_limit_s=30, mip_gap=0.0))
+    assert res.status == "no_solution" and res.x is None
+    assert res.bound == pytest.approx(good.bound, rel=1e-9)  # the proven bound survives
+    assert any(p.get("stopped_by") == "solver_failed" for p in res.phases)
+
+
+def test_auto_keeps_the_engine_plan_when_highs_fails(bundle, monkeypatch):
+    import optimizer.solvers as solvers
+
+    def failing(*_a, **_k):
+        raise SolverFailed("an earlier HiGHS solve in this process is still running")
+
+    engine = lagrange.solve(bundle, SolveOptions(time_limit_s=30, mip_gap=0.0), full_repair=False)
+    loose = replace(engine, status="feasible", bound=engine.objective * 1.01)  # leaves work for HiGHS
+    monkeypatch.setattr(lagrange, "solve", lambda *_a, **_k: loose)
+    monkeypatch.setattr(solvers, "solve_milp", failing)
+    res = solve_bundle(bundle, "auto", SolveOptions(time_limit_s=30, mip_gap=1e-4))
+    assert res.has_plan and res.objective == pytest.approx(engine.objective, rel=1e-12)
+    assert res.bound == pytest.approx(loose.bound, rel=1e-12)
+    assert res.phases[-1]["stopped_by"] == "solver_failed" and "HiGHS failed" in res.message
