@@ -159,7 +159,8 @@ def pair_options(sc: Scenario) -> list[list[tuple]]:
     """Per parcel, its eligible options (industry position, least floor, most floor, value/m², cost/m², pair cost).
 
     Read from the rules: zoning (compatibility), sub-area admission, access limits, the pair table (eligible,
-    value multiplier, cost), FAR caps (parcel and industry), far_min and min_floor_m2.
+    value multiplier, cost, own FAR cap and cost per m² of floor), FAR caps (parcel and industry), far_min and
+    min_floor_m2.
     """
     par = sc.parcels.to_dict("records")
     ind = sc.industries.to_dict("records")
@@ -186,13 +187,16 @@ def pair_options(sc: Scenario) -> list[list[tuple]]:
             info = pair_info.get((p["parcel_id"], kid), {})
             if not reachable or not info.get("eligible", True):
                 continue
-            hi = min(p["far_max"], k["far_max"]) * p["area_m2"]
+            pair_far = info.get("far_max", math.nan)
+            hi = min(p["far_max"], k["far_max"], math.inf if _nan(pair_far) else pair_far) * p["area_m2"]
             lo = max(k["far_min"] * p["area_m2"], k["min_floor_m2"])
             if hi <= 0 or lo > hi:
                 continue
             lo = min(max(lo, SITE_FLOOR_M2), hi)  # a developed site has some floor, even with far_min = 0
             value = k["output_per_m2"] * info.get("value_multiplier", 1.0) * decay
-            opts.append((ki, lo, hi, value, p["dev_cost_per_m2"], info.get("cost_yuan", 0.0)))
+            pair_cost_m2 = info.get("cost_per_m2", math.nan)
+            cost_m2 = p["dev_cost_per_m2"] if _nan(pair_cost_m2) else pair_cost_m2
+            opts.append((ki, lo, hi, value, cost_m2, info.get("cost_yuan", 0.0)))
         options.append(opts)
     return options
 
@@ -376,7 +380,9 @@ def tiny_instances(draw, max_parcels: int = 5, max_industries: int = 3, rich: bo
                     pairs.append({"parcel_id": p["parcel_id"], "industry_id": row["industry_id"],
                                   "value_multiplier": draw(st.sampled_from([0.5, 1.0, 1.5, 2.0])),
                                   "cost_yuan": draw(st.sampled_from([0.0, 1e6, 5e6])),
-                                  "eligible": draw(st.integers(0, 5)) > 0})
+                                  "eligible": draw(st.integers(0, 5)) > 0,
+                                  "far_max": draw(st.sampled_from([math.nan, math.nan, 0.5, 1.5])),
+                                  "cost_per_m2": draw(st.sampled_from([math.nan, math.nan, 200.0, 3000.0]))})
         if pairs:
             frames_kw["pairs"] = pairs
         rules: dict = {}

@@ -24,7 +24,7 @@ class PairSet:
     lo_m2: np.ndarray  # least floor area if the pair is chosen
     hi_m2: np.ndarray  # most floor area if the pair is chosen
     value_per_m2: np.ndarray  # output per m² of floor (industry output × pair multiplier × access decay)
-    cost_per_m2: np.ndarray  # development cost per m² of floor (parcel)
+    cost_per_m2: np.ndarray  # development cost per m² of floor (the pair table's, else the parcel's)
     cost_fixed_yuan: np.ndarray  # one-off pair cost (pair table)
     n_parcels: int
     n_industries: int
@@ -63,6 +63,14 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
 
     hi = np.minimum(par["far_max"].to_numpy(float)[:, None], ind["far_max"].to_numpy(float)[None, :]) * area[:, None]
     lo = np.maximum(ind["far_min"].to_numpy(float)[None, :] * area[:, None], ind["min_floor_m2"].to_numpy(float)[None, :])
+    has_pairs = sc.pairs is not None and len(sc.pairs)
+    if has_pairs:
+        pp = sc.pairs["parcel_id"].map(sc.parcel_index()).to_numpy(int)
+        kk = sc.pairs["industry_id"].map(kidx).to_numpy(int)
+        if "far_max" in sc.pairs:  # a pair's own FAR cap, below the parcel's and the industry's
+            far = sc.pairs["far_max"].to_numpy(float)
+            has = ~np.isnan(far)
+            hi[pp[has], kk[has]] = np.minimum(hi[pp[has], kk[has]], far[has] * area[pp[has]])
     exclude(slice(None), slice(None), (hi > 0) & (hi >= lo * (1 - REL_TOL)), SIZE)
 
     subarea = par["subarea"].to_numpy(str)
@@ -80,13 +88,19 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
             mult[:, k] *= np.exp(-rule.decay_per_min * minutes)
 
     cost = np.zeros((n_p, n_k))
-    if sc.pairs is not None and len(sc.pairs):
-        pp = sc.pairs["parcel_id"].map(sc.parcel_index()).to_numpy(int)
-        kk = sc.pairs["industry_id"].map(kidx).to_numpy(int)
+    cost_m2 = None  # per m² of floor, where the pair table gives its own (else the parcel's dev_cost_per_m2)
+    if has_pairs:
         mult[pp, kk] *= sc.pairs["value_multiplier"].to_numpy(float)
         cost[pp, kk] = sc.pairs["cost_yuan"].to_numpy(float)
         exclude(pp, kk, sc.pairs["eligible"].to_numpy(bool), PAIR_TABLE)
+        if "cost_per_m2" in sc.pairs and sc.pairs["cost_per_m2"].notna().any():
+            own = sc.pairs["cost_per_m2"].to_numpy(float)
+            has = ~np.isnan(own)
+            cost_m2 = np.repeat(par["dev_cost_per_m2"].to_numpy(float)[:, None], n_k, axis=1)
+            cost_m2[pp[has], kk[has]] = own[has]
     out = {"mask": mask, "lo": lo, "hi": hi, "mult": mult, "cost": cost}
+    if cost_m2 is not None:
+        out["cost_m2"] = cost_m2
     if reason is not None:
         out["reason"] = reason
     return out
@@ -104,7 +118,7 @@ def eligible_pairs(sc: Scenario) -> PairSet:
         lo_m2=np.minimum(lo, hi),
         hi_m2=hi,
         value_per_m2=sc.industries["output_per_m2"].to_numpy(float)[k] * g["mult"][p, k],
-        cost_per_m2=sc.parcels["dev_cost_per_m2"].to_numpy(float)[p],
+        cost_per_m2=g["cost_m2"][p, k] if "cost_m2" in g else sc.parcels["dev_cost_per_m2"].to_numpy(float)[p],
         cost_fixed_yuan=g["cost"][p, k],
         n_parcels=sc.n_parcels,
         n_industries=sc.n_industries,

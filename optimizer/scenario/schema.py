@@ -84,6 +84,11 @@ PAIR_COLUMNS: tuple[Column, ...] = (
     Column("value_multiplier", "number", required=False, default=1.0, min=0.0, max=1e4),
     Column("cost_yuan", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN, unit="yuan"),
     Column("eligible", "bool", required=False, default=True),
+    Column("far_max", "number", required=False, default=NONE, min=0.0, max=MAX_FAR,
+           doc="floor-area-ratio cap of this pair, below the parcel's and the industry's caps (blank: none)"),
+    Column("cost_per_m2", "number", required=False, default=NONE, min=0.0, max=MAX_YUAN_PER_M2,
+           unit="yuan/m2 floor", doc="development cost per m² of floor of this pair, in place of the parcel's "
+                                     "dev_cost_per_m2 (blank: the parcel's)"),
 )
 
 COMPAT_COLUMNS: tuple[Column, ...] = (

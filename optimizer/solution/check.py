@@ -42,14 +42,21 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
     df = plan[["parcel_id", "industry_id", "floor_area_m2"]].merge(par, on="parcel_id", how="left",
                                                                      indicator="_par")
     df = df.merge(ind, on="industry_id", how="left", indicator="_ind")
+    pair_cols = ["value_multiplier", "cost_yuan", "eligible", "far_max", "cost_per_m2"]
     if sc.pairs is not None:
-        df = df.merge(sc.pairs[["parcel_id", "industry_id", "value_multiplier", "cost_yuan", "eligible"]],
-                      on=["parcel_id", "industry_id"], how="left")
-    else:
-        df["value_multiplier"], df["cost_yuan"], df["eligible"] = np.nan, np.nan, np.nan
+        got = [c for c in pair_cols if c in sc.pairs]
+        df = df.merge(sc.pairs[["parcel_id", "industry_id", *got]].rename(
+            columns={"far_max": "pair_far_max", "cost_per_m2": "pair_cost_per_m2"}),
+            on=["parcel_id", "industry_id"], how="left")
+    for c in ("value_multiplier", "cost_yuan", "eligible", "pair_far_max", "pair_cost_per_m2"):
+        if c not in df:
+            df[c] = np.nan
     df["value_multiplier"] = df["value_multiplier"].fillna(1.0)
     df["cost_yuan"] = df["cost_yuan"].fillna(0.0)
     df["eligible"] = df["eligible"].fillna(True).astype(bool)
+    df["pair_far_max"] = df["pair_far_max"].fillna(np.inf)  # no pair cap: the parcel's and industry's rule
+    # the pair's own cost per m² of floor where the pair table gives one, else the parcel's
+    df["cost_per_m2_floor"] = df["pair_cost_per_m2"].fillna(df["dev_cost_per_m2"])
     decay = np.ones(len(df))
     if sc.access is not None and len(df):
         pos = np.maximum(pd.Index(sc.parcels["parcel_id"]).get_indexer(df["parcel_id"]), 0)  # unknown ids: 0
@@ -59,7 +66,7 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
                 hit = (df["industry_id"] == rule.industry).to_numpy()
                 decay[hit] *= np.exp(-rule.decay_per_min * minutes[hit])
     df["output_yuan"] = df["output_per_m2"] * df["value_multiplier"] * decay * df["floor_area_m2"]
-    df["cost_total_yuan"] = df["dev_cost_per_m2"] * df["floor_area_m2"] + df["cost_yuan"]
+    df["cost_total_yuan"] = df["cost_per_m2_floor"] * df["floor_area_m2"] + df["cost_yuan"]
     return df
 
 
@@ -140,7 +147,8 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     # density
     n_rules += 1
     area = df["area_m2"].to_numpy(float)
-    cap = np.minimum(df["parcel_far_max"].to_numpy(float), df["industry_far_max"].to_numpy(float)) * area
+    cap = np.minimum.reduce([df["parcel_far_max"].to_numpy(float), df["industry_far_max"].to_numpy(float),
+                             df["pair_far_max"].to_numpy(float)]) * area
     least = np.maximum(df["industry_far_min"].to_numpy(float) * area, df["min_floor_m2"].to_numpy(float))
     least = np.minimum(np.maximum(least, SITE_FLOOR_M2), cap)
     tol_cap = ABS_TOL_M2 + REL_TOL * np.abs(cap)
