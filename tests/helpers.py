@@ -156,11 +156,15 @@ def _nan(v: float) -> bool:
 
 
 def pair_options(sc: Scenario) -> list[list[tuple]]:
-    """Per parcel, its eligible options (industry position, least floor, most floor, value/m², cost/m², pair cost).
+    """Per parcel, its eligible options (industry position, least floor, most floor, value/m², cost/m², pair cost,
+    redevelopment cost, output constant).
 
     Read from the rules: zoning (compatibility), sub-area admission, access limits, the pair table (eligible,
     value multiplier, cost, own FAR cap and cost per m² of floor), FAR caps (parcel and industry), far_min and
-    min_floor_m2.
+    min_floor_m2. Existing uses (docs/scenario-format.md, "Existing uses and redevelopment"): the existing
+    industry is kept from its existing floor (output: existing output + value × added floor; cost: intensify cost
+    × added floor, no pair cost) up to its cap, or at exactly its floor when the rules exclude it or lock = out;
+    another industry pays the demolition of the existing floor; a locked parcel has no other option.
     """
     par = sc.parcels.to_dict("records")
     ind = sc.industries.to_dict("records")
@@ -172,33 +176,52 @@ def pair_options(sc: Scenario) -> list[list[tuple]]:
     options: list[list[tuple]] = []
     for pi, p in enumerate(par):
         opts: list[tuple] = []
+        ex, lock = p.get("existing_industry", ""), p.get("lock", "")
+        ex_floor = p.get("existing_floor_m2", 0.0)
         for ki, k in enumerate(ind):
             kid = k["industry_id"]
-            if (p["zone"], kid) not in allowed:
+            if lock and kid != ex:
                 continue
-            if any(rule.subarea == p["subarea"] and kid not in rule.industries for rule in sc.rules.subarea_allow):
-                continue
-            decay, reachable = 1.0, True
+            ok = (p["zone"], kid) in allowed
+            ok &= not any(rule.subarea == p["subarea"] and kid not in rule.industries
+                          for rule in sc.rules.subarea_allow)
+            decay = 1.0
             for rule in sc.rules.access_rules:
                 if rule.industry == kid:
                     minutes = float(sc.access[rule.node_type].iloc[pi])
-                    reachable &= minutes <= rule.max_minutes
+                    ok &= minutes <= rule.max_minutes
                     decay *= math.exp(-rule.decay_per_min * minutes)
             info = pair_info.get((p["parcel_id"], kid), {})
-            if not reachable or not info.get("eligible", True):
+            ok &= bool(info.get("eligible", True))
+            if not ok and kid != ex:
                 continue
             pair_far = info.get("far_max", math.nan)
             hi = min(p["far_max"], k["far_max"], math.inf if _nan(pair_far) else pair_far) * p["area_m2"]
             lo = max(k["far_min"] * p["area_m2"], k["min_floor_m2"])
-            if hi <= 0 or lo > hi:
-                continue
-            lo = min(max(lo, SITE_FLOOR_M2), hi)  # a developed site has some floor, even with far_min = 0
             value = k["output_per_m2"] * info.get("value_multiplier", 1.0) * decay
             pair_cost_m2 = info.get("cost_per_m2", math.nan)
             cost_m2 = p["dev_cost_per_m2"] if _nan(pair_cost_m2) else pair_cost_m2
-            opts.append((ki, lo, hi, value, cost_m2, info.get("cost_yuan", 0.0)))
+            if ex and kid == ex:  # keep (at least the existing floor) or intensify
+                out = p["existing_output_yuan"]
+                out = value * ex_floor if _nan(out) else out
+                intensify = p["intensify_cost_per_m2"]
+                intensify = cost_m2 if _nan(intensify) else intensify
+                most = max(hi, ex_floor) if ok and lock != "out" else ex_floor
+                opts.append((ki, ex_floor, most, value, intensify, 0.0, -intensify * ex_floor,
+                             out - value * ex_floor))
+                continue
+            if hi <= 0 or lo > hi:
+                continue
+            lo = min(max(lo, SITE_FLOOR_M2), hi)  # a developed site has some floor, even with far_min = 0
+            demolition = p["demolition_cost_per_m2"] * ex_floor if ex else 0.0
+            opts.append((ki, lo, hi, value, cost_m2, info.get("cost_yuan", 0.0), demolition, 0.0))
         options.append(opts)
     return options
+
+
+def _stays(p: dict) -> bool:
+    """A parcel that may not be left empty: must_develop, or an existing use (kept, intensified or converted)."""
+    return bool(p["must_develop"]) or bool(p.get("existing_industry", ""))
 
 
 def brute_force(sc: Scenario) -> tuple[float, list] | None:
@@ -211,7 +234,7 @@ def brute_force(sc: Scenario) -> tuple[float, list] | None:
     par = sc.parcels.to_dict("records")
     ind = sc.industries.to_dict("records")
     maximize = sc.objective.sense == "maximize"
-    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
+    choices = [opts if _stays(p) else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
     best: tuple[float, list] | None = None
     for combo in itertools.product(*choices):
         got = _solve_assignment(sc, par, ind, combo, maximize)
@@ -226,7 +249,7 @@ def each_plan(sc: Scenario, keep=None):
     par = sc.parcels.to_dict("records")
     ind = sc.industries.to_dict("records")
     maximize = sc.objective.sense == "maximize"
-    choices = [opts if p["must_develop"] else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
+    choices = [opts if _stays(p) else [None, *opts] for p, opts in zip(par, pair_options(sc), strict=True)]
     for combo in itertools.product(*choices):
         land = sum(p["area_m2"] for p, o in zip(par, combo, strict=True) if o is not None)
         if keep is not None and not keep(combo, land):
@@ -280,7 +303,7 @@ def _solve_assignment(sc, par, ind, combo, maximize):
             ok &= le(k["min_share"] * total - member[ki], 0.0)
         if not _nan(k["max_share"]):
             ok &= le(member[ki] - k["max_share"] * total, 0.0)
-    fixed_cost = sum(o[5] for _, o in chosen)
+    fixed_cost = sum(o[5] + (o[6] if len(o) > 6 else 0.0) for _, o in chosen)  # pair + redevelopment costs
     if np.isfinite(sc.rules.total_budget_yuan):
         ok &= le([o[4] for _, o in chosen], sc.rules.total_budget_yuan - fixed_cost)
     for rule in sc.rules.subarea_mix:
@@ -307,7 +330,7 @@ def _solve_assignment(sc, par, ind, combo, maximize):
 
     w = sc.objective.cost_weight
     net = np.array([o[3] - w * o[4] for _, o in chosen])
-    const = -w * fixed_cost
+    const = sum(o[7] if len(o) > 7 else 0.0 for _, o in chosen) - w * fixed_cost  # existing output kept
     if n == 0:
         return const, []
     res = linprog(-net if maximize else net, A_ub=np.array(A) if A else None, b_ub=np.array(b) if b else None,

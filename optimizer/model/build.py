@@ -104,12 +104,13 @@ def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np
     ob = sc.objective
     if ob.kind != "weighted":
         w = ob.cost_weight
-        return -w * pairs.cost_fixed_yuan, pairs.value_per_m2 - w * pairs.cost_per_m2
+        return pairs.fixed_output - w * pairs.fixed_cost, pairs.value_per_m2 - w * pairs.cost_per_m2
     ind = sc.industries
     cx, cf = np.zeros(len(pairs)), np.zeros(len(pairs))
     for name, wt in ob.weights.items():
         if name == "output":
             cf += wt * pairs.value_per_m2
+            cx += wt * pairs.fixed_output
         elif name == "jobs":
             cf += wt * ind["jobs_per_m2"].to_numpy(float)[pairs.industry]
         elif name == "floor":
@@ -118,7 +119,7 @@ def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np
             cx += wt * sc.parcels["area_m2"].to_numpy(float)[pairs.parcel]
         elif name == "cost":
             cf += wt * pairs.cost_per_m2
-            cx += wt * pairs.cost_fixed_yuan
+            cx += wt * pairs.fixed_cost
         else:  # a metric, on usable floor as the KPIs count it
             cf += wt * _metric_rates(sc, name, ())[pairs.industry]
     return cx, cf
@@ -191,9 +192,13 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
 
 # --- rule families ------------------------------------------------------------------------------------------
 def _one_use(R: _Rows, sc: Scenario, pairs: PairSet, X, pid) -> None:
-    """At most one industry per parcel; exactly one where must_develop."""
+    """At most one industry per parcel; exactly one where must_develop or where a use exists (it is kept,
+    intensified or converted, never left empty)."""
     parcels_with, row_of_pair = np.unique(pairs.parcel, return_inverse=True)
-    must = sc.parcels["must_develop"].to_numpy(bool)[parcels_with]
+    must = sc.parcels["must_develop"].to_numpy(bool)
+    if "existing_industry" in sc.parcels:
+        must = must | (sc.parcels["existing_industry"].to_numpy(str) != "")
+    must = must[parcels_with]
     lo = np.where(must, 1.0, -INF)
     ids = pid[parcels_with]
     R.add("one_use", row_of_pair, X, np.ones(len(X)), lo, np.ones(len(parcels_with)),
@@ -282,7 +287,7 @@ def _budgets(R: _Rows, sc: Scenario, pairs: PairSet, X, F, fu, mu, kid) -> None:
         n = len(pairs)
         r = np.zeros(2 * n, dtype=np.int64)
         R.add("budget_total", r, np.concatenate([X, F]),
-              np.concatenate([pairs.cost_fixed_yuan / mu, pairs.cost_per_m2 * fu / mu]),
+              np.concatenate([pairs.fixed_cost / mu, pairs.cost_per_m2 * fu / mu]),
               np.array([-INF]), np.array([B / mu]),
               lambda i: f"total development budget ≤ {_fmt(B)} yuan", elastic=True, unit="yuan", natural=mu)
     if sc.rules.industry_budget_yuan:
@@ -376,10 +381,13 @@ def _objective_floors(R: _Rows, sc: Scenario, pairs: PairSet, F, fu) -> None:
         floors.append(("jobs", sc.industries["jobs_per_m2"].to_numpy(float)[pairs.industry], ob.min_jobs, "jobs"))
     for metric, least in ob.metric_min.items():
         floors.append((metric, _metric_rates(sc, metric, ())[pairs.industry], least, metric))
+    X = F - len(pairs)
     for name, rate, least, unit in floors:
         nz = np.flatnonzero(rate)
         scale = _pow10(rate[nz] * fu) if len(nz) else 1.0  # the row in units near 1
-        R.add("objective_floor", np.zeros(len(nz), dtype=np.int64), F[nz], rate[nz] * fu / scale,
+        fx = np.flatnonzero(pairs.fixed_output) if name == "output" else np.zeros(0, np.int64)  # existing output
+        R.add("objective_floor", np.zeros(len(nz) + len(fx), dtype=np.int64), np.r_[F[nz], X[fx]],
+              np.r_[rate[nz] * fu, pairs.fixed_output[fx]] / scale,
               np.array([least / scale]), np.array([INF]),
               lambda i, name=name, least=least, unit=unit: f"objective floor: total {name} ≥ {_fmt(least)} {unit}",
               elastic=True, unit=unit, natural=scale)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from optimizer.data import Scenario
 
@@ -28,13 +29,54 @@ class PairSet:
     cost_fixed_yuan: np.ndarray  # one-off pair cost (pair table)
     n_parcels: int
     n_industries: int
+    # existing uses (zero without them): per-choice output constant (existing output − value × existing floor, on
+    # the pair that keeps the existing industry) and per-choice redevelopment cost (demolition of the existing
+    # floor on a conversion; −intensify cost × existing floor on the kept pair, whose cost_per_m2 is the intensify
+    # cost, so that only added floor is paid). Outside the pair table's costs (and its industry budgets).
+    output_fixed_yuan: np.ndarray | None = None
+    redevelop_yuan: np.ndarray | None = None
+
+    @property
+    def fixed_output(self) -> np.ndarray:
+        return np.zeros(len(self.parcel)) if self.output_fixed_yuan is None else self.output_fixed_yuan
+
+    @property
+    def fixed_cost(self) -> np.ndarray:
+        """Per-choice cost in the total budget and the objective: pair cost + redevelopment cost."""
+        return self.cost_fixed_yuan if self.redevelop_yuan is None else self.cost_fixed_yuan + self.redevelop_yuan
 
     def __len__(self) -> int:
         return len(self.parcel)
 
 
 # why a pair is not eligible: the first rule that excludes it (access rule i is ACCESS + i)
-ELIGIBLE, ZONE, SIZE, SUBAREA, PAIR_TABLE, ACCESS = 0, 1, 2, 3, 4, 10
+ELIGIBLE, ZONE, SIZE, SUBAREA, PAIR_TABLE, LOCK, ACCESS = 0, 1, 2, 3, 4, 5, 10
+
+
+@dataclass(frozen=True)
+class Existing:
+    """Per parcel: existing industry position (−1 greenfield), floor, output (NaN: default), lock, costs."""
+
+    industry: np.ndarray
+    floor_m2: np.ndarray
+    output_yuan: np.ndarray
+    lock: np.ndarray
+    intensify_per_m2: np.ndarray  # NaN: the pair's construction cost per m²
+    demolition_per_m2: np.ndarray
+
+
+def existing_uses(sc: Scenario) -> Existing | None:
+    """The parcels' existing uses and locks, or None when the scenario has neither."""
+    par = sc.parcels
+    if "existing_industry" not in par:
+        return None
+    ex = par["existing_industry"].to_numpy(str)
+    lock = par["lock"].to_numpy(str)
+    if not ((ex != "").any() or (lock != "").any()):
+        return None
+    k = pd.Series(ex).map(sc.industry_index()).fillna(-1).to_numpy(np.int64)
+    return Existing(k, par["existing_floor_m2"].to_numpy(float), par["existing_output_yuan"].to_numpy(float), lock,
+                    par["intensify_cost_per_m2"].to_numpy(float), par["demolition_cost_per_m2"].to_numpy(float))
 
 
 def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray]:
@@ -53,6 +95,8 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
     compat[ci[ok].astype(int).to_numpy(), sc.compatibility["industry_id"].map(kidx)[ok].astype(int).to_numpy()] = True
     mask = compat[zone_idx]
     reason = np.where(mask, ELIGIBLE, ZONE).astype(np.int16) if with_reasons else None
+    ex = existing_uses(sc)
+    rules_ok = mask.copy() if ex is not None else None  # eligible by every rule but the size (for existing uses)
 
     def exclude(rows, cols, keep: np.ndarray, code: int) -> None:
         """mask[rows, cols] &= keep, remembering `code` where a pair is newly excluded."""
@@ -60,6 +104,8 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
             sub = reason[rows, cols]
             reason[rows, cols] = np.where(mask[rows, cols] & ~keep, code, sub)
         mask[rows, cols] &= keep
+        if rules_ok is not None and code != SIZE:
+            rules_ok[rows, cols] &= keep
 
     hi = np.minimum(par["far_max"].to_numpy(float)[:, None], ind["far_max"].to_numpy(float)[None, :]) * area[:, None]
     lo = np.maximum(ind["far_min"].to_numpy(float)[None, :] * area[:, None], ind["min_floor_m2"].to_numpy(float)[None, :])
@@ -98,6 +144,8 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
             has = ~np.isnan(own)
             cost_m2 = np.repeat(par["dev_cost_per_m2"].to_numpy(float)[:, None], n_k, axis=1)
             cost_m2[pp[has], kk[has]] = own[has]
+    if ex is not None:
+        _existing(ex, mask, lo, hi, rules_ok, reason, exclude)
     out = {"mask": mask, "lo": lo, "hi": hi, "mult": mult, "cost": cost}
     if cost_m2 is not None:
         out["cost_m2"] = cost_m2
@@ -106,20 +154,54 @@ def pair_grids(sc: Scenario, with_reasons: bool = False) -> dict[str, np.ndarray
     return out
 
 
+def _existing(ex: Existing, mask, lo, hi, rules_ok, reason, exclude) -> None:
+    """Existing uses in the grids: a locked parcel loses every other pair; the pair that keeps the existing
+    industry is always there, from its existing floor up to the FAR cap (intensify), or at exactly that floor where
+    the rules no longer admit the use there (a non-conforming use may stay as it is) or where lock = "out"."""
+    n_k = mask.shape[1]
+    pe = np.flatnonzero(ex.industry >= 0)
+    ke, floor = ex.industry[pe], ex.floor_m2[pe]
+    grow = rules_ok[pe, ke] & (ex.lock[pe] != "out")
+    locked = np.flatnonzero(ex.lock != "")
+    exclude(locked, slice(None), np.zeros((len(locked), n_k), bool), LOCK)
+    mask[pe, ke] = True
+    if reason is not None:
+        reason[pe, ke] = ELIGIBLE
+    hi[pe, ke] = np.where(grow, np.maximum(hi[pe, ke], floor), floor)
+    lo[pe, ke] = floor
+
+
 def eligible_pairs(sc: Scenario) -> PairSet:
     """The eligible pairs of a scenario, in parcel-major order."""
     g = pair_grids(sc)
     p, k = np.nonzero(g["mask"])
     lo, hi = g["lo"][p, k], g["hi"][p, k]
     lo = np.maximum(lo, MIN_SITE_FLOOR_M2)
+    value = sc.industries["output_per_m2"].to_numpy(float)[k] * g["mult"][p, k]
+    cost_m2 = g["cost_m2"][p, k] if "cost_m2" in g else sc.parcels["dev_cost_per_m2"].to_numpy(float)[p]
+    fixed = g["cost"][p, k]
+    out_fixed = redevelop = None
+    ex = existing_uses(sc)
+    if ex is not None:  # keep / intensify / convert (docs/scenario-format.md, "Existing uses and redevelopment")
+        e, floor = ex.industry[p], ex.floor_m2[p]
+        keep = e == k
+        floor = np.where(e >= 0, floor, 0.0)
+        intensify = np.where(np.isnan(ex.intensify_per_m2[p]), cost_m2, ex.intensify_per_m2[p])
+        output = np.where(np.isnan(ex.output_yuan[p]), value * floor, ex.output_yuan[p])
+        out_fixed = np.where(keep, output - value * floor, 0.0)
+        redevelop = np.where(keep, -intensify * floor, ex.demolition_per_m2[p] * floor)
+        cost_m2 = np.where(keep, intensify, cost_m2)
+        fixed = np.where(keep, 0.0, fixed)
     return PairSet(
         parcel=p.astype(np.int64),
         industry=k.astype(np.int64),
         lo_m2=np.minimum(lo, hi),
         hi_m2=hi,
-        value_per_m2=sc.industries["output_per_m2"].to_numpy(float)[k] * g["mult"][p, k],
-        cost_per_m2=g["cost_m2"][p, k] if "cost_m2" in g else sc.parcels["dev_cost_per_m2"].to_numpy(float)[p],
-        cost_fixed_yuan=g["cost"][p, k],
+        value_per_m2=value,
+        cost_per_m2=cost_m2,
+        cost_fixed_yuan=fixed,
         n_parcels=sc.n_parcels,
         n_industries=sc.n_industries,
+        output_fixed_yuan=out_fixed,
+        redevelop_yuan=redevelop,
     )

@@ -32,6 +32,7 @@ from optimizer.errors import ScenarioError
 from optimizer.scenario import checks, gis, schema, zones
 from optimizer.scenario.checks import Source
 from optimizer.scenario.config import TOML, check_config
+from optimizer.scenario.existing import check_existing
 from optimizer.scenario.readers import (
     ROW,
     os_reason,
@@ -172,6 +173,7 @@ def build_scenario(
         network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, notes)
     else:
         _without_network(cfg, "network" in config, parcels, src["parcels"], rules, notes)
+    check_existing(parcels, src["parcels"], industries, compat, rules, access, pairs)
 
     sc = cfg["scenario"]
     sol = cfg["solver"]

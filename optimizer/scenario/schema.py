@@ -54,7 +54,21 @@ PARCEL_COLUMNS: tuple[Column, ...] = (
     Column("dev_cost_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN_PER_M2,
            unit="yuan/m2 floor"),
     Column("must_develop", "bool", required=False, default=False),
+    # existing uses and redevelopment (docs/scenario-format.md, "Existing uses and redevelopment")
+    Column("existing_industry", "text", required=False, default="",
+           doc="the industry_id of the use standing on the parcel (blank: greenfield)"),
+    Column("existing_floor_m2", "number", required=False, default=0.0, min=0.0, max=MAX_FLOOR_M2, unit="m2",
+           doc="floor of the existing use"),
+    Column("existing_output_yuan", "number", required=False, default=NONE, min=0.0, max=MAX_YUAN, unit="yuan/yr",
+           doc="output of the existing use a year (blank: existing floor × the industry's output per m² there)"),
+    Column("lock", "text", required=False, default="",
+           doc='"" | "industry" (keep the existing industry, may intensify) | "out" (nothing may change)'),
+    Column("intensify_cost_per_m2", "number", required=False, default=NONE, min=0.0, max=MAX_YUAN_PER_M2,
+           unit="yuan/m2 floor", doc="cost of each m² of floor added to the existing use (blank: construction cost)"),
+    Column("demolition_cost_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_YUAN_PER_M2,
+           unit="yuan/m2 floor", doc="cost per m² of existing floor removed when the parcel is converted"),
 )
+LOCKS = ("", "industry", "out")
 
 INDUSTRY_COLUMNS: tuple[Column, ...] = (
     Column("industry_id", "text"),

@@ -67,7 +67,27 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
                 decay[hit] *= np.exp(-rule.decay_per_min * minutes[hit])
     df["output_yuan"] = df["output_per_m2"] * df["value_multiplier"] * decay * df["floor_area_m2"]
     df["cost_total_yuan"] = df["cost_per_m2_floor"] * df["floor_area_m2"] + df["cost_yuan"]
+    if "existing_industry" in df:
+        _existing_values(df, df["output_per_m2"] * df["value_multiplier"] * decay)
     return df
+
+
+def _existing_values(df: pd.DataFrame, rate: pd.Series) -> None:
+    """Output and cost of parcels with an existing use, from the format's rules: the existing industry kept keeps
+    its existing output and pays the intensify cost on added floor only (no pair cost); another industry pays the
+    demolition of the existing floor besides its own construction."""
+    ex = df["existing_industry"].fillna("").astype(str)
+    floor_ex = df["existing_floor_m2"].fillna(0.0)
+    kept = (ex != "") & (ex == df["industry_id"])
+    converted = (ex != "") & ~kept
+    added = df["floor_area_m2"] - floor_ex
+    existing_output = df["existing_output_yuan"].fillna(rate * floor_ex)
+    df["kept"] = kept
+    df["output_yuan"] = df["output_yuan"].where(~kept, existing_output + rate * added)
+    intensify = df["intensify_cost_per_m2"].fillna(df["cost_per_m2_floor"])
+    df["cost_yuan"] = df["cost_yuan"].where(~kept, 0.0)
+    df["cost_total_yuan"] = (df["cost_total_yuan"].where(~kept, intensify * added)
+                             + (df["demolition_cost_per_m2"] * floor_ex).where(converted, 0.0))
 
 
 def objective_value(sc: Scenario, df: pd.DataFrame) -> float:
@@ -117,17 +137,23 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     df = df[(df["_par"] == "both") & (df["_ind"] == "both")].copy()
     floor = df["floor_area_m2"].to_numpy(float)
     pos = pd.Index(sc.parcels["parcel_id"]).get_indexer(df["parcel_id"])  # parcel positions, once
+    has_existing = "kept" in df
+    kept = df["kept"].to_numpy(bool) if has_existing else np.zeros(len(df), bool)
+    floor_ex = df["existing_floor_m2"].fillna(0.0).to_numpy(float) if has_existing else np.zeros(len(df))
+    # an existing use kept as it is may stand where the rules no longer admit it (a non-conforming use)
+    as_is = kept & (floor <= floor_ex + ABS_TOL_M2 + REL_TOL * floor_ex)
 
     # zoning
     n_rules += 1
     allowed = set(zip(sc.compatibility["zone"], sc.compatibility["industry_id"], strict=False))
     ok_zone = np.array([(z, k) in allowed for z, k in zip(df["zone"], df["industry_id"], strict=False)], dtype=bool)
+    ok_zone |= as_is
     for _, r in df[~ok_zone].iterrows():
         v.append(f"parcel {r.parcel_id}: zone {r.zone} does not allow {r.industry_id}")
     # sub-area admission
     for rule in sc.rules.subarea_allow:
         n_rules += 1
-        bad = (df["subarea"] == rule.subarea) & ~df["industry_id"].isin(rule.industries)
+        bad = (df["subarea"] == rule.subarea) & ~df["industry_id"].isin(rule.industries) & ~as_is
         for _, r in df[bad].iterrows():
             v.append(f"parcel {r.parcel_id}: {r.industry_id} may not locate in sub-area {rule.subarea}")
     # access
@@ -136,13 +162,13 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
         hit = (df["industry_id"] == rule.industry).to_numpy()
         if hit.any() and np.isfinite(rule.max_minutes):
             minutes = sc.access[rule.node_type].to_numpy(float)[pos[hit]]
-            far = minutes > rule.max_minutes + 1e-9
+            far = (minutes > rule.max_minutes + 1e-9) & ~as_is[hit]
             for pid, t in zip(df["parcel_id"].to_numpy()[hit][far], minutes[far], strict=True):
                 v.append(f"parcel {pid}: {rule.industry} is {t:.1f} min from the nearest {rule.node_type} "
                          f"(limit {rule.max_minutes:g} min)")
     # pair table exclusions
     n_rules += 1
-    for _, r in df[~df["eligible"]].iterrows():
+    for _, r in df[~df["eligible"] & ~as_is].iterrows():
         v.append(f"parcel {r.parcel_id}: the pair table excludes {r.industry_id}")
     # density
     n_rules += 1
@@ -151,6 +177,8 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
                              df["pair_far_max"].to_numpy(float)]) * area
     least = np.maximum(df["industry_far_min"].to_numpy(float) * area, df["min_floor_m2"].to_numpy(float))
     least = np.minimum(np.maximum(least, SITE_FLOOR_M2), cap)
+    cap = np.where(kept, np.maximum(cap, floor_ex), cap)  # an existing use keeps at least its existing floor
+    least = np.where(kept, 0.0, least)  # its floor against the existing floor: _existing_violations
     tol_cap = ABS_TOL_M2 + REL_TOL * np.abs(cap)
     tol_least = ABS_TOL_M2 + REL_TOL * np.abs(least)
     pids, kids = df["parcel_id"].to_numpy(), df["industry_id"].to_numpy()
@@ -164,6 +192,9 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
     must = sc.parcels.loc[sc.parcels["must_develop"], "parcel_id"]
     for pid in must[~must.isin(df["parcel_id"])]:
         v.append(f"parcel {pid} must be developed but has no industry")
+    if "existing_industry" in sc.parcels:
+        n_rules += 1
+        v += _existing_violations(sc, df)
 
     # per-industry totals
     ind = sc.industries.set_index("industry_id")
@@ -268,3 +299,33 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
             v.append(f"the solver's objective {objective:,.6g} differs from the plan's recomputed value "
                      f"{recomputed:,.6g}")
     return CheckReport(not v, v, recomputed, n_rules)
+
+
+def _existing_violations(sc: Scenario, df: pd.DataFrame) -> list[str]:
+    """Existing uses and locks: an existing use is kept (at least its floor), intensified or converted, never
+    removed without replacement; lock = industry keeps the existing industry; lock = out changes nothing."""
+    out: list[str] = []
+    par = sc.parcels
+    got = df.drop_duplicates("parcel_id").set_index("parcel_id")[["industry_id", "floor_area_m2"]]
+    plan = got.reindex(par["parcel_id"])
+    ex = par["existing_industry"].to_numpy(str)
+    ex_floor = par["existing_floor_m2"].to_numpy(float)
+    lock = par["lock"].to_numpy(str)
+    pid = par["parcel_id"].to_numpy(str)
+    k = plan["industry_id"].fillna("").to_numpy(str)
+    f = plan["floor_area_m2"].fillna(0.0).to_numpy(float)
+    tol = ABS_TOL_M2 + REL_TOL * ex_floor
+    for i in np.flatnonzero((ex != "") & (k == "")):
+        out.append(f"parcel {pid[i]}: its existing use {ex[i]} ({ex_floor[i]:,.0f} m²) is removed without replacement")
+    for i in np.flatnonzero((ex != "") & (k == ex) & (f < ex_floor - tol)):
+        out.append(f"parcel {pid[i]}: {ex[i]} is kept with {f[i]:,.1f} m², below its existing floor "
+                   f"{ex_floor[i]:,.1f} m²")
+    for i in np.flatnonzero((lock == "industry") & (k != ex)):
+        out.append(f"parcel {pid[i]}: lock = industry keeps {ex[i] or 'no existing use'}, but the plan gives it "
+                   f"{k[i] or 'nothing'}")
+    changed = (k != ex) | (np.abs(f - np.where(ex != "", ex_floor, 0.0)) > tol)
+    for i in np.flatnonzero((lock == "out") & changed):
+        was = f"{ex[i]} with {ex_floor[i]:,.1f} m²" if ex[i] else "empty"
+        now = f"{k[i]} with {f[i]:,.1f} m²" if k[i] else "empty"
+        out.append(f"parcel {pid[i]}: lock = out keeps it as it is ({was}), but the plan makes it {now}")
+    return out

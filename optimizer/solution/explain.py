@@ -81,6 +81,36 @@ def precheck(sc: Scenario, pairs: PairSet) -> list[str]:
             if rule.min > best.sum() * (1 + 1e-9):
                 out.append(f"total {rule.metric} must reach {rule.min:,.6g}, but even every eligible parcel at its "
                            f"FAR cap gives at most {best.sum():,.6g}")
+    return out + _lock_conflicts(sc, pairs)
+
+
+def _lock_conflicts(sc: Scenario, pairs: PairSet) -> list[str]:
+    """Locks that contradict other rules: a lock with no existing use to keep, a locked-out empty parcel that
+    must be developed, locked existing uses whose floor or number exceed an industry's demand cap or site cap."""
+    par = sc.parcels
+    if "lock" not in par or not (par["lock"] != "").any():
+        return []
+    out: list[str] = []
+    pid = par["parcel_id"].to_numpy(str)
+    lock, ex = par["lock"].to_numpy(str), par["existing_industry"].to_numpy(str)
+    for i in np.flatnonzero((lock == "industry") & (ex == ""))[:10]:
+        out.append(f"parcel {pid[i]}: lock = industry keeps its existing industry, but it has no existing_industry")
+    for i in np.flatnonzero((lock == "out") & (ex == "") & par["must_develop"].to_numpy(bool))[:10]:
+        out.append(f"parcel {pid[i]}: lock = out keeps it empty, but must_develop = true")
+    locked = (lock != "")[pairs.parcel] & (ex != "")[pairs.parcel]  # the kept pair is a locked parcel's only pair
+    ind = sc.industries
+    for k in np.unique(pairs.industry[locked]):
+        sel = locked & (pairs.industry == k)
+        names = ", ".join(f"{pid[p]} (lock = {lock[p]})" for p in pairs.parcel[sel][:5])
+        more = f" and {sel.sum() - 5} more" if sel.sum() > 5 else ""
+        least, cap = float(pairs.lo_m2[sel].sum()), ind["max_floor_total_m2"].iloc[k]
+        if np.isfinite(cap) and least > cap * (1 + 1e-9):
+            out.append(f"demand cap of {ind['industry_id'].iloc[k]} ({cap:,.0f} m²) is below the existing floor its "
+                       f"locked parcels keep ({least:,.0f} m²: {names}{more})")
+        sites = ind["max_sites"].iloc[k]
+        if np.isfinite(sites) and sel.sum() > sites:
+            out.append(f"{ind['industry_id'].iloc[k]} may have at most {int(sites)} sites, but {int(sel.sum())} "
+                       f"locked parcels keep it ({names}{more})")
     return out
 
 

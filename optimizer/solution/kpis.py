@@ -15,6 +15,31 @@ def _f(x) -> float:
     return float(x) if np.isfinite(x) else None  # JSON-friendly
 
 
+def baseline_plan(sc: Scenario) -> pd.DataFrame:
+    """Everything kept as it is: each existing use at its existing floor, greenfield parcels empty."""
+    par = sc.parcels
+    if "existing_industry" not in par:
+        return pd.DataFrame(columns=["parcel_id", "industry_id", "floor_area_m2"])
+    has = par["existing_industry"] != ""
+    return pd.DataFrame({"parcel_id": par.loc[has, "parcel_id"], "industry_id": par.loc[has, "existing_industry"],
+                         "floor_area_m2": par.loc[has, "existing_floor_m2"].astype(float)}).reset_index(drop=True)
+
+
+def baseline_output_yuan(sc: Scenario) -> float:
+    """The output a year of the baseline (everything kept as it is), by the format's rules (0 without existing
+    uses)."""
+    base = baseline_plan(sc)
+    return float(plan_values(sc, base)["output_yuan"].sum()) if len(base) else 0.0
+
+
+def action_counts(sc: Scenario, plan: pd.DataFrame) -> dict:
+    """Parcels by what the plan does on them: new, keep, intensify, convert."""
+    from optimizer.solution.plan import ACTIONS, with_actions
+
+    got = plan["action"] if "action" in plan else with_actions(sc, plan)["action"]
+    return {a: int((got == a).sum()) for a in ACTIONS}
+
+
 def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
     """Totals, output per km² (developed land and all land), and tables by industry and by sub-area."""
     df = plan_values(sc, plan)
@@ -47,8 +72,12 @@ def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
             continue
         metrics[m] = float((df[f"{m}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum())
 
+    baseline = baseline_output_yuan(sc)
     return {
         "total_output_yuan": out,
+        "baseline_output_yuan": baseline,
+        "gain_over_baseline_yuan": out - baseline,
+        "actions": action_counts(sc, plan),
         "output_per_km2_developed_yuan": out / (land_dev / M2_PER_KM2) if land_dev else 0.0,
         "output_per_km2_all_land_yuan": out / (land_all / M2_PER_KM2),
         "zone_area_km2": _f(sc.total_area_km2),

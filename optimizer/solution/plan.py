@@ -11,7 +11,8 @@ from optimizer.data import Scenario
 from optimizer.model.build import ModelBundle
 
 ASSIGNMENT_COLUMNS = ["parcel_id", "industry_id", "subarea", "zone", "area_m2", "floor_area_m2", "far",
-                      "output_yuan", "jobs"]
+                      "output_yuan", "jobs", "action", "existing_industry", "existing_floor_m2"]
+ACTIONS = ("new", "keep", "intensify", "convert")  # what the plan does on a parcel (docs: existing uses)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def decode(sc: Scenario, bundle: ModelBundle, x: np.ndarray) -> pd.DataFrame:
     chosen = np.flatnonzero(x[:n] > 0.5)
     floor = x[n + chosen] * bundle.floor_unit_m2
     return assignment_table(sc, pairs.parcel[chosen], pairs.industry[chosen], floor,
-                            pairs.value_per_m2[chosen])
+                            pairs.value_per_m2[chosen], pairs.fixed_output[chosen])
 
 
 def raw_value_issues(sc: Scenario, bundle: ModelBundle, x: np.ndarray, limit: int = 20) -> list[str]:
@@ -76,9 +77,11 @@ def raw_value_issues(sc: Scenario, bundle: ModelBundle, x: np.ndarray, limit: in
 
 
 def assignment_table(sc: Scenario, p: np.ndarray, k: np.ndarray, floor_m2: np.ndarray,
-                     value_per_m2: np.ndarray) -> pd.DataFrame:
+                     value_per_m2: np.ndarray, output_fixed_yuan: np.ndarray | None = None) -> pd.DataFrame:
+    """The plan's rows; `output_fixed_yuan` is the per-choice output constant of kept existing uses (PairSet)."""
     par, ind = sc.parcels, sc.industries
     area = par["area_m2"].to_numpy(float)[p]
+    fixed = 0.0 if output_fixed_yuan is None else output_fixed_yuan
     df = pd.DataFrame({
         "parcel_id": par["parcel_id"].to_numpy()[p],
         "industry_id": ind["industry_id"].to_numpy()[k],
@@ -87,7 +90,24 @@ def assignment_table(sc: Scenario, p: np.ndarray, k: np.ndarray, floor_m2: np.nd
         "area_m2": area,
         "floor_area_m2": floor_m2,
         "far": floor_m2 / area,
-        "output_yuan": value_per_m2 * floor_m2,
+        "output_yuan": value_per_m2 * floor_m2 + fixed,
         "jobs": ind["jobs_per_m2"].to_numpy(float)[k] * floor_m2,
     })
+    df = with_actions(sc, df)
     return df.sort_values("parcel_id", kind="stable").reset_index(drop=True)
+
+
+def with_actions(sc: Scenario, df: pd.DataFrame) -> pd.DataFrame:
+    """The table (parcel_id, industry_id, floor_area_m2, ...) with what the plan does on each parcel: `new`
+    (greenfield), `keep` (the existing industry at its existing floor), `intensify` (the existing industry with
+    more floor) or `convert` (another industry), beside the existing industry and floor."""
+    par = sc.parcels.set_index("parcel_id")
+    ex = (par["existing_industry"] if "existing_industry" in par else pd.Series("", index=par.index))
+    ex = ex.reindex(df["parcel_id"]).fillna("").to_numpy(str)
+    ex_floor = (par["existing_floor_m2"].reindex(df["parcel_id"]).fillna(0.0).to_numpy(float)
+                if "existing_floor_m2" in par else np.zeros(len(df)))
+    floor = df["floor_area_m2"].to_numpy(float)
+    same = ex == df["industry_id"].to_numpy(str)
+    grown = floor > ex_floor + FLOOR_TOL_M2 + 1e-9 * ex_floor
+    action = np.where(ex == "", "new", np.where(~same, "convert", np.where(grown, "intensify", "keep")))
+    return df.assign(action=action, existing_industry=ex, existing_floor_m2=np.where(ex == "", 0.0, ex_floor))
