@@ -187,6 +187,11 @@ def print_run(result) -> None:
           f"output {k['total_output_yuan'] / 1e9:,.2f} bn yuan/yr  {zone}"
           f"{k['output_per_km2_all_land_yuan'] / 1e9:,.2f} bn per km² of parcel land  "
           f"{k['output_per_km2_developed_yuan'] / 1e9:,.2f} bn per km² developed  jobs {k['jobs']:,.0f}")
+    if k.get("baseline_output_yuan"):  # existing uses: the plan beside everything kept as it is
+        acts = k.get("actions", {})
+        print(f"baseline (everything kept) {k['baseline_output_yuan'] / 1e9:,.2f} bn yuan/yr  gain "
+              f"{k['gain_over_baseline_yuan'] / 1e9:+,.2f} bn  parcels: " + ", ".join(
+                  f"{acts.get(a, 0)} {a}" for a in ("keep", "intensify", "convert", "new")))
     rows = [r for r in k["by_industry"] if r["sites"]]
     if rows:
         print(f"{'industry':<22}{'sites':>7}{'land km²':>10}{'floor km²':>11}{'output bn':>11}{'jobs':>10}")

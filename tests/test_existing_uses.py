@@ -4,6 +4,8 @@ every backend, in the independent checker, as bad input and through `landuse sol
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from optimizer.solution import check_plan
 from optimizer.solution.kpis import baseline_output_yuan
 
 BACKENDS = ("highs", "cbc", "lagrange", "auto")
+REDEVELOPMENT = REPO / "scenarios" / "redevelopment"
 
 
 def one_parcel(existing: dict, far_max: float = 4.0, budget: float | None = None, **ind_kw) -> object:
@@ -315,3 +318,36 @@ def test_greenfield_scenarios_are_unchanged():
     assert r.plan.objective == pytest.approx(4.75e9)
     assert r.kpis["baseline_output_yuan"] == 0.0
     assert set(r.plan.assignment["action"]) == {"new"}
+# --- the scenario folder end to end ---------------------------------------------------------------------------
+def test_redevelopment_scenario_by_hand():
+    """scenarios/redevelopment/README.md works the optimum out by hand."""
+    sc = load_scenario(REDEVELOPMENT)
+    base = baseline_output_yuan(sc)
+    for solver in BACKENDS:
+        r = solve(sc, solver)
+        a = r.plan.assignment.set_index("parcel_id")
+        assert r.plan.objective == pytest.approx(EXPECTED_OBJECTIVE, rel=1e-6), solver
+        assert dict(a["action"]) == EXPECTED_ACTIONS, solver
+        assert r.kpis["baseline_output_yuan"] == pytest.approx(base) == pytest.approx(EXPECTED_BASELINE)
+
+
+# scenarios/redevelopment/README.md by hand
+EXPECTED_BASELINE = 1.5e9 + 1.2e8 + 3e8 + 6e8
+EXPECTED_OBJECTIVE = 1.58e9 + 2.0e9 + 3e8 + 6e8 + 1.5e9
+EXPECTED_ACTIONS = {"P1": "intensify", "P2": "convert", "P3": "keep", "P4": "keep", "P5": "new"}
+
+
+def test_cli_solve_writes_actions_and_baseline(tmp_path):
+    from optimizer.cli import main
+
+    out = tmp_path / "out"
+    assert main(["solve", str(REDEVELOPMENT), "--out", str(out), "--no-analysis"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kpis"]["baseline_output_yuan"] == pytest.approx(EXPECTED_BASELINE)
+    assert summary["kpis"]["gain_over_baseline_yuan"] == pytest.approx(EXPECTED_OBJECTIVE - EXPECTED_BASELINE)
+    a = pd.read_csv(out / "assignment.csv", keep_default_na=False)
+    assert dict(zip(a["parcel_id"], a["action"], strict=True)) == EXPECTED_ACTIONS
+    geo = out / ("plan.geojson" if (out / "plan.geojson").exists() else "plan_local.geojson")
+    props = {f["properties"]["parcel_id"]: f["properties"] for f in json.loads(geo.read_text())["features"]}
+    assert all(props[p]["action"] == act for p, act in EXPECTED_ACTIONS.items())
+    assert "baseline" in (out / "report.html").read_text(encoding="utf-8").lower()

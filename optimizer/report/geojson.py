@@ -23,6 +23,7 @@ from optimizer.data import Scenario
 from optimizer.pipeline import RunResult
 
 PLAN_COLUMNS = ["industry_id", "floor_area_m2", "far", "output_yuan", "jobs"]
+EXISTING_COLUMNS = ["action", "existing_industry", "existing_floor_m2"]  # existing uses (solution.plan.with_actions)
 PROPERTY_ORDER = [
     "parcel_id",
     "subarea",
@@ -38,6 +39,9 @@ PROPERTY_ORDER = [
     "jobs",
     "far_max",
     "existing_use",
+    "action",
+    "existing_industry",
+    "existing_floor_m2",
     "must_develop",
     "status",
     "runner_up",
@@ -75,11 +79,15 @@ def parcel_table(result: RunResult) -> pd.DataFrame:
     cols = ["parcel_id", "subarea", "zone", "area_m2", "far_max", "existing_use", "must_develop", "x", "y"]
     df = par[[c for c in cols if c in par.columns]].copy()
     if result.plan is not None and len(result.plan.assignment):
-        plan = result.plan.assignment[["parcel_id"] + PLAN_COLUMNS]
+        a = result.plan.assignment
+        plan = a[["parcel_id"] + PLAN_COLUMNS + [c for c in EXISTING_COLUMNS if c in a]]
         df = df.merge(plan, on="parcel_id", how="left", validate="one_to_one")
     else:
         for c in PLAN_COLUMNS:
             df[c] = np.nan
+    if "action" not in df:
+        df["action"] = None
+    df["action"] = df["action"].astype(object).where(df["action"].notna(), None)  # empty parcel: no action
     df["developed"] = df["industry_id"].notna()
     df["industry_id"] = df["industry_id"].astype(object).where(df["developed"], None)
     names = dict(zip(sc.industries["industry_id"], sc.industries["name"], strict=True))
@@ -163,6 +171,14 @@ def _geometry(sc: Scenario, i: int, x: float, y: float) -> dict | None:
     return None
 
 
+def _existing(sc: Scenario, i: int, col: str):
+    """The parcel's existing industry or floor, None on greenfield."""
+    if "existing_industry" not in sc.parcels or not sc.parcels["existing_industry"].iloc[i]:
+        return None
+    v = sc.parcels[col].iloc[i]
+    return str(v) if col == "existing_industry" else _num(v)
+
+
 def plan_geojson(result: RunResult) -> dict:
     """The plan as a GeoJSON FeatureCollection (a dict ready for json.dump)."""
     sc = result.scenario
@@ -190,6 +206,9 @@ def plan_geojson(result: RunResult) -> dict:
             "jobs": _count(r.jobs),
             "far_max": _num(r.far_max),
             "existing_use": str(getattr(r, "existing_use", "") or ""),
+            "action": r.action,
+            "existing_industry": _existing(sc, i, "existing_industry"),
+            "existing_floor_m2": _existing(sc, i, "existing_floor_m2"),
             "must_develop": bool(getattr(r, "must_develop", False)),
         }
         if hasattr(r, "reason"):

@@ -147,6 +147,12 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
     if result.plan is not None and k:
         add("<h2>Key figures</h2><div class='cards'>")
         add(_card(f"{k['total_output_yuan'] / 1e9:,.2f} bn", "value added, yuan per year"))
+        if k.get("baseline_output_yuan"):  # existing uses: the baseline keeps everything as it is
+            acts = k.get("actions") or {}
+            add(_card(f"{k['baseline_output_yuan'] / 1e9:,.2f} bn", "baseline (everything kept), yuan per year"))
+            add(_card(f"{k['gain_over_baseline_yuan'] / 1e9:+,.2f} bn", "gain over the baseline, yuan per year"))
+            add(_card(" / ".join(str(acts.get(a, 0)) for a in ("keep", "intensify", "convert", "new")),
+                      "parcels kept / intensified / converted / new"))
         if k.get("output_per_km2_zone_yuan") is not None:
             add(_card(f"{k['output_per_km2_zone_yuan'] / 1e9:,.2f} bn",
                       f"yuan per km² of the zone ({k['zone_area_km2']:,.2f} km²)"))
