@@ -238,3 +238,26 @@ def test_parcel_popup_says_why(browser, geo_result, tmp_path):  # noqa: F811
         assert text.startswith("Why: " + why.loc[pid, "reason"])
         assert why.loc[pid, "forcing_cost_method"] in text
     assert not _severe(browser)
+
+
+def test_report_embeds_the_interactive_map(browser, geo_result, geo_out):  # noqa: F811
+    """report.html shows plan.html in a frame (the map loads inside the report, every parcel drawn)."""
+    from selenium.webdriver.common.by import By
+
+    html = (geo_out / "report.html").read_text(encoding="utf-8")
+    assert "<iframe class='plan-map' src='plan.html'" in html
+    browser.get((geo_out / "report.html").as_uri())
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe.plan-map")
+    browser.execute_script("arguments[0].scrollIntoView()", frame)
+    browser.switch_to.frame(frame)
+    try:
+        import time
+
+        for _ in range(50):  # the frame loads lazily once scrolled into view
+            if browser.execute_script("return window.planParcelCount || 0"):
+                break
+            time.sleep(0.1)
+        assert browser.execute_script("return window.planParcelCount") == len(geo_result.scenario.parcels)
+    finally:
+        browser.switch_to.default_content()
+    assert not _severe(browser)

@@ -40,6 +40,7 @@ th{background:#f1efe9;font-weight:600}td.t,th.t{text-align:left}
 tr.total td{font-weight:600;border-top:2px solid #ccc}
 .sw{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 figure{margin:18px 0}figure img{max-width:100%;height:auto;border:1px solid #e3e1da}
+iframe.plan-map{width:100%;height:640px;border:1px solid #e3e1da}
 figcaption{font-size:12.5px;color:#666}
 ul.tight li{margin:3px 0}.muted{color:#777;font-size:12.5px}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:3px 16px;margin:0}dl.kv dt{color:#666}dl.kv dd{margin:0}
@@ -47,7 +48,7 @@ h3{font-size:15px;margin:16px 0 4px}
 @media print{body{background:#fff;font-size:11pt}main{max-width:none;padding:0}
 h2{break-after:avoid}figure,table,section.exec,.card{break-inside:avoid}
 figure img{border:none;max-height:24cm}a{color:inherit;text-decoration:none}
-section.exec{border-color:#999}.card{border-color:#999}@page{margin:1.5cm}}
+section.exec{border-color:#999}.card{border-color:#999}iframe.plan-map{display:none}@page{margin:1.5cm}}
 """
 
 
@@ -185,9 +186,11 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         add(f"<h2>No plan</h2><p>{_e(result.message or 'the solver found no plan within its limits')}</p>")
 
     # figures
-    if folder is not None and (Path(folder) / "plan.html").is_file():  # linked, not embedded: a few MB
-        add("<p><a id='interactive-map' href='plan.html'>Interactive map (plan.html)</a>: pan, zoom, click a "
-            "parcel for its figures; works offline.</p>")
+    if folder is not None and (Path(folder) / "plan.html").is_file():
+        # embedded by reference (an iframe of the file beside it), not inlined: the map's data is a few MB
+        add("<h2>Interactive map</h2><iframe class='plan-map' src='plan.html' title='Interactive map of the plan' "
+            "loading='lazy'></iframe><p><a id='interactive-map' href='plan.html'>Open the interactive map on its own "
+            "(plan.html)</a>: pan, zoom, click a parcel for its figures and why it got its use; works offline.</p>")
     if folder is not None:
         figs = [(n, c) for n, c in FIGURES if (Path(folder) / n).is_file()]
         if figs:
