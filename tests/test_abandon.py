@@ -3,7 +3,6 @@ the time limit, and the engines keep what they proved when HiGHS fails."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 from dataclasses import replace
 
@@ -24,7 +23,11 @@ def bundle():
 
 
 def _alive() -> list:
-    return [p for p in mp.active_children() if p.name == "highs-isolated"]
+    """Child interpreters of this process still running (the isolated solves' children are killed)."""
+    import psutil
+
+    return [p for p in psutil.Process().children() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+            and "_child_main" in " ".join(p.cmdline())]
 
 
 def test_isolated_solve_gives_the_in_process_answer(bundle):
@@ -97,3 +100,21 @@ def test_auto_keeps_the_engine_plan_when_highs_fails(bundle, monkeypatch):
     assert res.has_plan and res.objective == pytest.approx(engine.objective, rel=1e-12)
     assert res.bound == pytest.approx(loose.bound, rel=1e-12)
     assert res.phases[-1]["stopped_by"] == "solver_failed" and "HiGHS failed" in res.message
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """The child is a fresh interpreter, not multiprocessing's spawn: a user's script that solves at its top
+    level (no `if __name__ == "__main__":`) is not re-run by the isolated solve."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plan.py"
+    script.write_text(
+        "import optimizer.solvers.highs as h\n"
+        "from optimizer.pipeline import solve_scenario\n"
+        "h.ISOLATE_COLS = 1\n"
+        f"r = solve_scenario({str(TINY)!r}, solver='highs')\n"
+        "print('SOLVED', r.status, r.phases[0]['stopped_by'])\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("SOLVED") == 1 and "SOLVED optimal optimal" in out.stdout

@@ -12,6 +12,7 @@ different searches). `SolveOptions.node_limit` is a deterministic work limit (mi
 
 from __future__ import annotations
 
+import struct
 import threading
 import time
 
@@ -244,8 +245,8 @@ def _solution(x: np.ndarray):
 
 # --- a solve that can be abandoned ----------------------------------------------------------------------------
 ISOLATE_COLS = 100_000  # models at least this large run where a stuck HiGHS can be abandoned (solve_isolated)
-ENDED = "ended"
 START_S = 60.0  # allowance for starting the child process and sending it the model
+_FRAME = ">Q"  # each message: its length (8 bytes, big-endian), then the pickle
 
 
 def solve_isolated(m: MILP, opts: SolveOptions, runner=None) -> SolveResult:
@@ -254,53 +255,85 @@ def solve_isolated(m: MILP, opts: SolveOptions, runner=None) -> SolveResult:
     HiGHS's presolve ignores time limits and interrupts, and a stuck solve keeps highspy's one "running" lock,
     so that no later solve in the process can start. Here the child streams every improving plan as it finds
     it; past the time limit (plus a grace period) it is killed, and the best plan streamed is the answer, with
-    no bound. The parent process stays able to solve. `runner` replaces `solve` in the child (tests).
+    no bound. The parent process stays able to solve.
+
+    The child is a fresh interpreter started with `subprocess` (not `multiprocessing`, whose "spawn" re-runs
+    the caller's main script, which a script without a main guard cannot survive, and whose "fork" copies
+    HiGHS's threads and locks half-held); it reads the model on stdin and answers on a pipe of its own, so
+    HiGHS's log may go to stdout. `runner` ("module:function", or a function) replaces `solve` in the child.
     """
-    import multiprocessing as mp
+    import os
+    import pickle
+    import queue
+    import subprocess
+    import sys
+    import threading
     from dataclasses import replace
 
     t0 = time.perf_counter()
-    ctx = mp.get_context("spawn")  # not fork: HiGHS's threads and locks must not be copied half-held
-    receive, send = ctx.Pipe(duplex=False)
-    # the row blocks (labels are closures) stay here: HiGHS needs only the matrix
-    child = ctx.Process(target=_isolated_child, args=(replace(m, blocks=()), replace(opts, progress=None), send,
-                                                      runner or solve),
-                        daemon=True, name="highs-isolated")
-    child.start()
-    send.close()
+    spec = runner if isinstance(runner, str) or runner is None else f"{runner.__module__}:{runner.__qualname__}"
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", f"from optimizer.solvers.highs import _child_main; _child_main({write_fd})"],
+            stdin=subprocess.PIPE, pass_fds=(write_fd,), env=env)
+    finally:
+        os.close(write_fd)
+    messages: queue.Queue = queue.Queue()
+
+    def read_messages() -> None:  # frames from the child until its end of the pipe closes
+        with os.fdopen(read_fd, "rb") as f:
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    break
+                body = f.read(struct.unpack(_FRAME, head)[0])
+                try:
+                    messages.put(pickle.loads(body))
+                except Exception as exc:  # noqa: BLE001 — a torn message: the child died while writing
+                    messages.put(("error", f"unreadable message from the HiGHS process: {exc}"))
+                    break
+        messages.put(("closed",))
+
+    threading.Thread(target=read_messages, daemon=True, name="highs-isolated-reader").start()
+    payload = pickle.dumps((replace(m, blocks=()), replace(opts, progress=None), spec),  # blocks hold closures
+                           protocol=pickle.HIGHEST_PROTOCOL)
+    sender = threading.Thread(target=_send_model, args=(child, payload), daemon=True, name="highs-isolated-send")
+    sender.start()
     deadline = t0 + START_S  # until the child says it has the model; then the limit and the grace
     best_x, best_obj, result, failure = None, np.nan, None, ""
     while result is None and not failure:
         left = deadline - time.perf_counter()
-        if left <= 0 or not receive.poll(min(left, 0.5)):
-            if left <= 0:
-                break
-            if not child.is_alive() and not receive.poll(0):
-                failure = ENDED
-            continue
+        if left <= 0:
+            break
         try:
-            kind, *payload = receive.recv()
-        except EOFError:
-            failure = ENDED
+            kind, *data = messages.get(timeout=min(left, 0.5))
+        except queue.Empty:
             continue
         if kind == "started":
             deadline = time.perf_counter() + max(opts.time_limit_s, 0.0) + 2 * GRACE_S
         elif kind == "plan":
-            best_x, best_obj = payload
+            best_x, best_obj = data
             if opts.progress is not None:
                 opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": best_obj, "bound": np.nan,
                                "gap": np.nan})
         elif kind == "result":
-            result = payload[0]
+            result = data[0]
+        elif kind == "closed":
+            try:
+                code = child.wait(5.0)
+            except subprocess.TimeoutExpired:
+                code = None
+            failure = f"the HiGHS process ended without an answer (exit code {code})"
         else:  # "error"
-            failure = payload[0]
-    if failure == ENDED:
-        child.join(5.0)  # reap it, for its exit code
-        failure = f"the HiGHS process ended without an answer (exit code {child.exitcode})"
-    if child.is_alive():
+            failure = data[0]
+    if child.poll() is None:
         child.kill()
-    child.join(5.0)
-    receive.close()
+    try:
+        child.wait(5.0)
+    except subprocess.TimeoutExpired:
+        pass
     solve_s = time.perf_counter() - t0
     if result is not None:
         return replace(result, solve_s=solve_s)
@@ -315,27 +348,57 @@ def solve_isolated(m: MILP, opts: SolveOptions, runner=None) -> SolveResult:
                        message=f"{why}; the best plan it had sent is kept, bound unknown", phases=phases)
 
 
-def _isolated_child(m: MILP, opts: SolveOptions, conn, runner) -> None:
-    """The child's side: solve, sending each improving plan and then the result (or the error)."""
-    def on_plan(x, value):
-        conn.send(("plan", np.asarray(x, float), float(value)))
-
+def _send_model(child, payload: bytes) -> None:
     try:
-        conn.send(("started",))
-        res = runner(m, opts, on_plan=on_plan)
-        conn.send(("result", res))
+        child.stdin.write(payload)
+        child.stdin.close()
+    except (BrokenPipeError, OSError):  # the child is gone: the reader reports it
+        pass
+
+
+def _child_main(fd: int) -> None:
+    """The child's side: read (model, options, runner) on stdin, solve, send each improving plan and then the
+    result (or the error) as frames on `fd`, and leave without waiting for HiGHS's threads."""
+    import importlib
+    import os
+    import pickle
+    import sys
+
+    out = os.fdopen(fd, "wb")
+    lock = threading.Lock()
+
+    def send(msg) -> None:
+        body = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+        with lock:
+            out.write(struct.pack(_FRAME, len(body)) + body)
+            out.flush()
+
+    code = 0
+    try:
+        m, opts, spec = pickle.loads(sys.stdin.buffer.read())
+        runner = solve
+        if spec is not None:
+            module, name = spec.split(":")
+            runner = importlib.import_module(module)
+            for part in name.split("."):
+                runner = getattr(runner, part)
+        send(("started",))
+        res = runner(m, opts, on_plan=lambda x, value: send(("plan", np.asarray(x, float), float(value))))
+        send(("result", res))
     except BaseException as exc:  # noqa: BLE001 — anything the parent must hear about
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        code = 1
+        try:
+            send(("error", f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
     finally:
-        conn.close()
+        try:
+            out.close()
+        except OSError:
+            pass
+        os._exit(code)  # a HiGHS thread that ignored its cancel must not keep this process alive
 
 
 def solve_abandonable(m: MILP, opts: SolveOptions) -> SolveResult:
-    """`solve` for small models, `solve_isolated` from ISOLATE_COLS columns up — except inside a daemonic
-    process (e.g. a Dask worker), which may not start children: there the worker itself is what can be
-    abandoned (Dask retries a lost task)."""
-    import multiprocessing as mp
-
-    if m.n_cols >= ISOLATE_COLS and not mp.current_process().daemon:
-        return solve_isolated(m, opts)
-    return solve(m, opts)
+    """`solve` for small models, `solve_isolated` from ISOLATE_COLS columns up."""
+    return solve_isolated(m, opts) if m.n_cols >= ISOLATE_COLS else solve(m, opts)
