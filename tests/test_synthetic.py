@@ -29,10 +29,14 @@ def s1k():
 
 
 def test_case_registry():
-    assert list(CASES) == ["s1k", "s10k", "s50k", "s100k", "s1m"]
-    assert [c.n_parcels for c in CASES.values()] == [1_000, 10_000, 50_000, 100_000, 1_000_000]
+    assert list(CASES) == ["s1k", "s10k", "s50k", "s100k", "s1m", "t10k", "t50k", "t200k", "t1m"]
+    assert [c.n_parcels for c in CASES.values()] == [1_000, 10_000, 50_000, 100_000, 1_000_000,
+                                                     10_000, 50_000, 200_000, 1_000_000]
     assert all(12 <= c.n_industries <= 20 for c in CASES.values())
+    assert {c.family for c in CASES.values()} == {"city", "tight"}
     assert resolve_case("2500") == Case("n2500", 2500, 12)
+    assert resolve_case("t2500") == Case("t2500", 2500, 12, family="tight")
+    assert resolve_case("t10k", seed=2) == Case("t10k", 10_000, 12, seed=2, family="tight")
     assert resolve_case("s10k", seed=3).seed == 3
     with pytest.raises(ValueError, match="unknown case"):
         resolve_case("s2k")
@@ -130,3 +134,34 @@ def test_million_parcels_generate_in_seconds():
     _, frames = city_frames("s1m")
     assert time.perf_counter() - t < 10.0
     assert len(frames["parcels"]) == 1_000_000 and frames["parcels"]["parcel_id"].is_unique
+
+
+def test_the_tight_family_binds_what_it_says():
+    """The tight family: wide output densities, a pair table (60 % of pairs out, own FAR caps and costs),
+    demand minimums on most industries, and the budget and the traffic cap both binding at the optimum; the
+    same case gives the same tables; every backend agrees on a small one."""
+    cfg, frames = city_frames("t2000")
+    cfg2, frames2 = city_frames("t2000")
+    assert cfg == cfg2 and all(frames[r].equals(frames2[r]) for r in frames)
+    pairs = frames["pairs"]
+    assert 0.5 < 1 - pairs["eligible"].mean() < 0.7  # 60 % of zone-compatible pairs excluded
+    kept = pairs[pairs["eligible"]]
+    assert kept["far_max"].notna().all() and kept["cost_per_m2"].notna().all()
+    sc = synthetic_city("t2000")
+    out = sc.industries["output_per_m2"]
+    assert out.max() / out.min() > 20  # densities over more than an order of magnitude
+    with_min = sc.industries["min_floor_total_m2"].notna()
+    assert with_min.mean() >= 0.5
+    r = solve_scenario(sc, solver="highs", mip_gap=1e-4)
+    assert r.check.passed and r.status == "optimal"
+    assert r.kpis["budget_used_yuan"] >= 0.99 * sc.rules.total_budget_yuan  # the budget binds
+    (trips,) = [m for m in sc.rules.metric_rules if m.metric == "trips"]
+    assert r.kpis["metrics"]["trips"] >= 0.99 * trips.max  # and the traffic cap beside it
+    floor = r.plan.assignment.groupby("industry_id")["floor_area_m2"].sum()
+    mins = sc.industries.set_index("industry_id")["min_floor_total_m2"].dropna()
+    binding = (floor.reindex(mins.index).fillna(0) <= mins * 1.001).mean()
+    assert binding >= 0.5  # most demand minimums bind
+    for solver in ("lagrange", "auto", "cbc"):
+        other = solve_scenario(sc, solver=solver, mip_gap=1e-4, time_limit_s=60)
+        assert other.check.passed
+        assert other.plan.objective == pytest.approx(r.plan.objective, rel=2e-4)

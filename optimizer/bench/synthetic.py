@@ -72,12 +72,23 @@ BUDGET_SHARE = 0.30  # total budget = this share of the cost of building every p
 
 @dataclass(frozen=True)
 class Case:
-    """A benchmark size: parcels, industries and seed."""
+    """A benchmark size: parcels, industries, seed and instance family ("city" or "tight", see FAMILIES)."""
 
     name: str
     n_parcels: int
     n_industries: int
     seed: int = 0
+    family: str = "city"
+
+
+FAMILIES = {
+    "city": "the synthetic city above: demand caps on high-value uses, a few floors, the budget binding",
+    "tight": "the same city made hard for decompositions: zoning widened (each industry in two more zones), "
+             "output densities over two orders of magnitude, demand "
+             "minimums on three industries in four (half of what the budget can build), a traffic cap (trips "
+             "per m² of floor, a metric rule) binding beside the budget, 60 % of zone-compatible pairs excluded "
+             "by the pair table and the rest with their own FAR caps and costs per m²",
+}
 
 
 CASES: dict[str, Case] = {
@@ -86,6 +97,10 @@ CASES: dict[str, Case] = {
     "s50k": Case("s50k", 50_000, 16),
     "s100k": Case("s100k", 100_000, 18),
     "s1m": Case("s1m", 1_000_000, 20),
+    "t10k": Case("t10k", 10_000, 12, family="tight"),
+    "t50k": Case("t50k", 50_000, 12, family="tight"),
+    "t200k": Case("t200k", 200_000, 12, family="tight"),
+    "t1m": Case("t1m", 1_000_000, 12, family="tight"),
 }
 
 
@@ -96,13 +111,18 @@ def resolve_case(case: str | Case | int, n_industries: int | None = None, seed: 
     elif isinstance(case, (int, np.integer)) or (isinstance(case, str) and case.isdigit()):
         n = int(case)
         c = Case(f"n{n}", n, 12)
+    elif isinstance(case, str) and case.startswith("t") and case[1:].isdigit():  # "t2500": the tight family
+        c = Case(case, int(case[1:]), 12, family="tight")
     elif case in CASES:
         c = CASES[case]
     else:
-        raise ValueError(f"unknown case '{case}' (choose one of {', '.join(CASES)}, or a number of parcels)")
+        raise ValueError(f"unknown case '{case}' (choose one of {', '.join(CASES)}, a number of parcels, or "
+                         "t<number> for the tight family)")
     if n_industries is not None or seed is not None:
         c = Case(c.name, c.n_parcels, c.n_industries if n_industries is None else n_industries,
-                 c.seed if seed is None else seed)
+                 c.seed if seed is None else seed, c.family)
+    if c.family not in FAMILIES:
+        raise ValueError(f"unknown instance family '{c.family}' (choose one of {', '.join(FAMILIES)})")
     if not 1 <= c.n_industries <= MAX_INDUSTRIES:
         raise ValueError(f"n_industries must lie in 1..{MAX_INDUSTRIES} (got {c.n_industries})")
     if c.n_parcels < 1:
@@ -259,7 +279,69 @@ def city_frames(case: str | Case | int, n_industries: int | None = None,
     }
     if "finance" in present and centre in set(district):
         config["subarea_mix"] = [{"subarea": centre, "industry": "finance", "max_share": 0.6}]
-    return config, {"parcels": parcels, "industries": ind, "nodes": nodes, "edges": edges}
+    frames = {"parcels": parcels, "industries": ind, "nodes": nodes, "edges": edges}
+    if c.family == "tight":
+        _tighten(config, frames, zi, zone_ok, rng)
+    return config, frames
+
+
+def _tighten(config: dict, frames: dict, zi: np.ndarray, zone_ok: np.ndarray, rng) -> None:
+    """The "tight" family (FAMILIES): the city's tables changed in place, all in whole arrays."""
+    par, ind = frames["parcels"], frames["industries"]
+    n, n_k = len(par), len(ind)
+    config["scenario"]["description"] += " Tight family: " + FAMILIES["tight"] + "."
+    par["must_develop"] = False  # the pair table may leave a parcel without any use
+    # output densities over two orders of magnitude
+    out = ind["output_per_m2"].to_numpy(float) * 10.0 ** rng.uniform(-1.0, 1.0, n_k)
+    ind["output_per_m2"] = out.round(0)
+    # wider zoning (each industry allowed in two more zones, parks excepted), so that parcels have choices
+    extra = rng.random(zone_ok.shape).argsort(axis=0) < 2
+    extra[list(ZONES).index("G1")] = False
+    zone_ok = zone_ok | extra
+    ind["allowed_zones"] = [";".join(z for z, ok in zip(ZONES, zone_ok[:, j], strict=True) if ok) for j in range(n_k)]
+    # the pair table: 60 % of zone-compatible pairs out, the rest with their own FAR caps and costs
+    p, k = np.nonzero(zone_ok[zi])
+    keep = rng.random(len(p)) < 0.4
+    p, k = p[keep], k[keep]
+    area = par["area_m2"].to_numpy(float)[p]
+    ind_far_lo = pd.to_numeric(ind["far_min"]).to_numpy(float)[k]
+    ind_far_hi = pd.to_numeric(ind["far_max"]).to_numpy(float)[k]
+    far_cap = np.minimum(par["far_max"].to_numpy(float)[p], ind_far_hi)
+    own_far = (far_cap * rng.uniform(0.5, 1.0, len(p))).round(2)
+    own_far = np.where(rng.random(len(p)) < 0.5, np.maximum(own_far, ind_far_lo), far_cap)
+    cost_m2 = (par["dev_cost_per_m2"].to_numpy(float)[p] * np.exp(rng.normal(0.0, 0.3, len(p)))).round(0)
+    excluded = np.ones((n, n_k), bool)
+    excluded[p, k] = False
+    xp, xk = np.nonzero(zone_ok[zi] & excluded)
+    pid, kid = par["parcel_id"].to_numpy(object), ind["industry_id"].to_numpy(object)
+    frames["pairs"] = pd.DataFrame({
+        "parcel_id": np.r_[pid[p], pid[xp]], "industry_id": np.r_[kid[k], kid[xk]],
+        "eligible": np.r_[np.ones(len(p), bool), np.zeros(len(xp), bool)],
+        "far_max": np.r_[own_far, np.full(len(xp), np.nan)], "cost_per_m2": np.r_[cost_m2, np.full(len(xp), np.nan)],
+    })
+    # what each industry could build on its pairs, and what the budget can build at their mean cost
+    floor = own_far * area
+    least = np.maximum(ind_far_lo * area, pd.to_numeric(ind["min_floor_m2"]).to_numpy(float)[k])
+    usable = floor >= least
+    cap = np.bincount(k[usable], floor[usable], minlength=n_k)
+    affordable = config["rules"]["total_budget_yuan"] / float(np.mean(cost_m2)) if len(p) else 0.0
+    # demand minimums on three industries in four: half of what the budget builds, shared by capacity, and at
+    # most a fifth of what each could hold; maxima stay above them
+    with_min = (rng.random(n_k) < 0.75) & (cap > 0)
+    share = np.where(with_min, cap, 0.0) / max(float(np.where(with_min, cap, 0.0).sum()), 1.0)
+    lo = np.minimum(0.5 * affordable * share, 0.2 * cap).round(-2)
+    ind["min_floor_total_m2"] = np.where(with_min & (lo > 0), lo, np.nan)
+    old_max = pd.to_numeric(ind["max_floor_total_m2"], errors="coerce").to_numpy(float)
+    ind["max_floor_total_m2"] = np.where(np.isnan(old_max), np.nan, np.fmax(old_max, 2.0 * np.nan_to_num(lo)))
+    ind["min_share"], ind["max_share"], ind["max_sites"] = np.nan, np.nan, np.nan
+    # a traffic cap: trips per m² of floor, at most 1.45 × the trips of the minimums
+    trips = pd.to_numeric(ind["jobs_per_m2"]).to_numpy(float) * rng.uniform(0.8, 2.0, n_k)
+    ind["trips_per_m2"] = trips.round(4)
+    need = float(np.nansum(ind["min_floor_total_m2"].to_numpy(float) * ind["trips_per_m2"].to_numpy(float)))
+    config["metric_rules"] = [{"metric": "trips", "max": round(1.45 * need + 1.0, 0)}]
+    config.pop("subarea_mix", None)
+    for col in ("min_floor_total_m2", "max_floor_total_m2", "min_share", "max_share", "max_sites"):
+        ind[col] = ind[col].astype(object).where(ind[col].notna(), "")
 
 
 def synthetic_city(case: str | Case | int, n_industries: int | None = None, seed: int | None = None) -> Scenario:
