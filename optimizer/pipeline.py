@@ -40,6 +40,7 @@ class RunResult:
     x: np.ndarray | None = field(default=None, repr=False, compare=False)
     options: SolveOptions | None = field(default=None, repr=False, compare=False)
     analysis: dict = field(default_factory=dict, repr=False, compare=False)  # tables of optimizer.analysis
+    bound: float = np.nan  # the solver's proven bound when there is no plan (with a plan: plan.bound)
 
     @property
     def all_warnings(self) -> list[str]:
@@ -51,7 +52,7 @@ class RunResult:
             "scenario": self.scenario.name,
             "status": self.status,
             "objective": _num(p.objective) if p else None,
-            "bound": _num(p.bound) if p else None,
+            "bound": _num(p.bound) if p else _num(self.bound),
             "gap": _num(p.gap) if p else None,
             "solver": self.solver,
             "build_s": _num(self.timings.get("build_s")),
@@ -153,7 +154,8 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict,
     phases = tuple(getattr(res, "phases", ()))
     if not res.has_plan:
         return RunResult(sc, "no_solution", None, None, None, res.solver, timings, message=res.message,
-                         phases=phases, bundle=bundle, options=options)
+                         phases=phases, bundle=bundle, options=options,
+                         bound=res.bound if np.isfinite(res.bound) else np.nan)  # what was proved stands
     t = time.perf_counter()
     table = decode(sc, bundle, res.x)
     report = check_plan(sc, table, res.objective)

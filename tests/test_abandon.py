@@ -3,6 +3,7 @@ the time limit, and the engines keep what they proved when HiGHS fails."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 
@@ -118,3 +119,24 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("SOLVED") == 1 and "SOLVED optimal optimal" in out.stdout
+
+
+def test_a_run_without_a_plan_reports_the_bound_it_proved(bundle, monkeypatch, capsys, tmp_path):
+    """solve_scenario and the console keep the engine's bound when every repair failed."""
+    from optimizer.cli import main
+    from optimizer.pipeline import solve_scenario
+
+    good = lagrange.solve(bundle, SolveOptions(time_limit_s=30, mip_gap=0.0))
+
+    def failing(*_a, **_k):
+        raise SolverFailed("an earlier HiGHS solve in this process is still running")
+
+    monkeypatch.setattr(highs, "solve_abandonable", failing)
+    r = solve_scenario(TINY, solver="lagrange", mip_gap=0.0)
+    assert r.plan is None and r.status == "no_solution"
+    assert r.summary()["bound"] == pytest.approx(good.bound, rel=1e-9)
+    main(["solve", str(TINY), "--solver", "lagrange", "--no-figures", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert "no plan" in out and "bound -" not in out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["bound"] == pytest.approx(good.bound, rel=1e-9)
