@@ -121,24 +121,22 @@ def _transformer(src, dst):
 
 def to_wgs84(x, y, crs) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates in `crs` (a pyproj CRS, or "GCJ-02" for GCJ-02 lon/lat) to WGS84 lon/lat, as arrays."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if isinstance(crs, str):
-        return gcj02_to_wgs84(x, y)
-    if is_wgs84(crs):
-        return x, y
-    lon, lat = _transformer(crs, WGS84).transform(x, y)
-    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return _convert(x, y, crs, to_wgs=True)
 
 
 def from_wgs84(lon, lat, crs) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon/lat to `crs` (a pyproj CRS, or "GCJ-02"), as arrays."""
-    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    if isinstance(crs, str):
-        return wgs84_to_gcj02(lon, lat)
+    return _convert(lon, lat, crs, to_wgs=False)
+
+
+def _convert(a, b, crs, to_wgs: bool) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if isinstance(crs, str):  # "GCJ-02"
+        return gcj02_to_wgs84(a, b) if to_wgs else wgs84_to_gcj02(a, b)
     if is_wgs84(crs):
-        return lon, lat
-    x, y = _transformer(WGS84, crs).transform(lon, lat)
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        return a, b
+    u, v = _transformer(*((crs, WGS84) if to_wgs else (WGS84, crs))).transform(a, b)
+    return np.asarray(u, dtype=float), np.asarray(v, dtype=float)
 
 
 def _transform_geoms(geoms: np.ndarray, fn) -> np.ndarray:
