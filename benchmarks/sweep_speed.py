@@ -41,6 +41,8 @@ def spec_for(sc, runs: int, solver: dict) -> dict:
 
 def serial(sc, spec) -> tuple[float, int]:
     """The baseline: the same runs solved one after another in this process."""
+    from threadpoolctl import threadpool_limits
+
     from optimizer.pipeline import solve_scenario
     from optimizer.sweep import as_spec
     from optimizer.sweep.spec import apply_parameters, plan_runs
@@ -48,9 +50,10 @@ def serial(sc, spec) -> tuple[float, int]:
     runs = plan_runs(sc, as_spec(spec))
     o = spec["solver"]
     t = time.perf_counter()
-    for run in runs:
-        solve_scenario(apply_parameters(sc, run), solver=o["name"], time_limit_s=o["time_limit_s"],
-                       mip_gap=o["mip_gap"], threads=o["threads"])
+    with threadpool_limits(limits=1, user_api="blas"):  # as a sweep worker runs: the same work, one thread
+        for run in runs:
+            solve_scenario(apply_parameters(sc, run), solver=o["name"], time_limit_s=o["time_limit_s"],
+                           mip_gap=o["mip_gap"], threads=o["threads"])
     return time.perf_counter() - t, len(runs)
 
 

@@ -41,10 +41,19 @@ def run_task(sc: Scenario, run: int, key: str, params: dict, solver: dict) -> di
     Rule conflicts and other planned errors are results (status infeasible / error); anything unexpected is
     raised, so that Dask retries the task.
     """
-    import optimizer.pipeline as pipeline
+    from threadpoolctl import threadpool_limits
 
     rec: dict = {"run": run, "key": key, **{f"p:{k}": v for k, v in params.items()}, "attempts": 1, "error": ""}
     t = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"):  # a worker is one thread: so is its BLAS
+        _run(sc, params, solver, rec)
+    rec["solve_s"] = time.perf_counter() - t
+    return rec
+
+
+def _run(sc: Scenario, params: dict, solver: dict, rec: dict) -> None:
+    import optimizer.pipeline as pipeline
+
     try:
         res = pipeline.solve_scenario(apply_parameters(sc, params), solver=solver.get("name"),
                                       time_limit_s=solver.get("time_limit_s"), mip_gap=solver.get("mip_gap"),
@@ -66,8 +75,6 @@ def run_task(sc: Scenario, run: int, key: str, params: dict, solver: dict) -> di
                        parcels_developed=k["parcels_developed"], assignment=encode_assignment(vec))
         else:
             rec["error"] = res.message
-    rec["solve_s"] = time.perf_counter() - t
-    return rec
 
 
 def write_part(folder: Path, rec: dict) -> None:
@@ -176,6 +183,10 @@ def local_client(workers: int | None = None, scheduler: str | None = None, proce
             yield client
         return
     n = workers or max(1, os.cpu_count() or 1)
+    # one run per worker and one worker per core: BLAS and OpenMP pools of one thread, set before the worker
+    # imports numpy (threads of their own would spin against the other workers' solves)
+    single = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    extra = {"env": single} if processes else {}
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=":0",
-                      silence_logs=40) as cluster, Client(cluster) as client:
+                      silence_logs=40, **extra) as cluster, Client(cluster) as client:
         yield client
