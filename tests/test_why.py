@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,3 +129,18 @@ def test_explain_command_in_plain_words(capsys):
     assert "zone G1 admits none of the 3 industries" in text
     assert main(["explain", str(TINY), "--parcel", "P10"]) == 2
     assert "no parcel has id 'P10'" in capsys.readouterr().err
+
+
+def test_a_built_parcel_is_never_explained_as_better_left_empty():
+    """A parcel with an existing use is kept, intensified or converted, never emptied: its runner-up is another
+    use (or none), never "(undeveloped)"; an empty parcel's runner-up may be."""
+    sc = load_scenario(Path(__file__).resolve().parent.parent / "scenarios" / "redevelopment")
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    df = explain_plan(result, resolve_s=60, close_calls=10).set_index("parcel_id")
+    built = sc.parcels.loc[sc.parcels["existing_industry"] != "", "parcel_id"]
+    assert len(built) >= 2
+    assert (df.loc[built, "runner_up"] != UNDEVELOPED).all()
+    assert (df.loc[built, "runner_up"] != df.loc[built, "industry_id"]).all()  # another use, not the same
+    assert not df.loc[built, "reason"].str.contains("leaving it undeveloped").any()
+    alone = df.loc[built][df.loc[built, "runner_up"] == ""]
+    assert len(alone) >= 1 and alone["reason"].str.contains("locked|may not be left empty|nothing may change").all()

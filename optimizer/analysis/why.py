@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from optimizer.analysis import solve_like
 from optimizer.analysis.pricing import price_pairs
-from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, pair_grids
+from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, must_be_developed, pair_grids
 from optimizer.pipeline import RunResult
 from optimizer.solvers import SolveOptions
 
@@ -92,11 +92,11 @@ def explain_plan(result: RunResult, resolve_s: float = 30.0, parcels: tuple[str,
         first = np.r_[True, pairs.parcel[order][1:] != pairs.parcel[order][:-1]]
         best_other_pair = np.full(n_p, -1)
         best_other_pair[pairs.parcel[order][first]] = order[first]
-        must = par["must_develop"].to_numpy(bool)
+        must = must_be_developed(sc)  # must_develop or an existing use: leaving it empty is no option
         none_value = np.where(must, -np.inf, 0.0)
         # developed parcels: the runner-up is the better of the next industry and leaving it empty
-        use_none = developed & (none_value >= other)
-        runner = np.where(developed & ~use_none & (best_other_pair >= 0),
+        use_none = developed & ~must & (none_value >= other)
+        runner = np.where(developed & ~use_none & (best_other_pair >= 0) & np.isfinite(other),
                           kid[pairs.industry[np.maximum(best_other_pair, 0)]], "")
         runner = np.where(use_none, UNDEVELOPED, runner)
         runner_value = np.where(use_none, 0.0, other)
@@ -138,9 +138,14 @@ def _reasons(result: RunResult, out: pd.DataFrame, prices, chosen_pair: np.ndarr
     cols = [out[c].to_numpy() for c in ("industry_id", "floor_area_m2", "area_m2", "output_yuan", "runner_up",
                                         "forcing_cost_yuan")]
     methods = out["forcing_cost_method"].to_numpy()
+    lock = sc.parcels["lock"].fillna("").to_numpy(str) if "lock" in sc.parcels else np.full(len(out), "")
     for i in np.flatnonzero(status == "developed"):
         k, floor, area, output, runner, cost = (c[i] for c in cols)
         text = f"{names[k]} at FAR {floor / area:.2f}, {_bn(output)} yuan a year"
+        if not runner:  # no other option: say why
+            text += ("; its use is locked (lock = industry)" if lock[i] == "industry" else
+                     "; nothing may change here (lock = out)" if lock[i] == "out" else
+                     "; no other use is allowed here and it may not be left empty")
         if runner:
             what = "leaving it undeveloped" if runner == UNDEVELOPED else names.get(runner, runner)
             if not np.isfinite(cost):

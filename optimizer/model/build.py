@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.data import Scenario
-from optimizer.model.eligibility import PairSet, eligible_pairs
+from optimizer.model.eligibility import PairSet, eligible_pairs, must_be_developed
 from optimizer.model.milp import MILP, RowBlock
 
 INF = np.inf
@@ -195,10 +195,7 @@ def _one_use(R: _Rows, sc: Scenario, pairs: PairSet, X, pid) -> None:
     """At most one industry per parcel; exactly one where must_develop or where a use exists (it is kept,
     intensified or converted, never left empty)."""
     parcels_with, row_of_pair = np.unique(pairs.parcel, return_inverse=True)
-    must = sc.parcels["must_develop"].to_numpy(bool)
-    if "existing_industry" in sc.parcels:
-        must = must | (sc.parcels["existing_industry"].to_numpy(str) != "")
-    must = must[parcels_with]
+    must = must_be_developed(sc)[parcels_with]
     lo = np.where(must, 1.0, -INF)
     ids = pid[parcels_with]
     R.add("one_use", row_of_pair, X, np.ones(len(X)), lo, np.ones(len(parcels_with)),

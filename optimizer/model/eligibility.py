@@ -49,6 +49,15 @@ class PairSet:
         return len(self.parcel)
 
 
+def must_be_developed(sc: Scenario) -> np.ndarray:
+    """Per parcel: whether every plan develops it (must_develop, or an existing use, which is kept, intensified
+    or converted but never left empty)."""
+    must = sc.parcels["must_develop"].to_numpy(bool)
+    if "existing_industry" in sc.parcels:
+        must = must | (sc.parcels["existing_industry"].to_numpy(str) != "")
+    return must
+
+
 # why a pair is not eligible: the first rule that excludes it (access rule i is ACCESS + i)
 ELIGIBLE, ZONE, SIZE, SUBAREA, PAIR_TABLE, LOCK, ACCESS = 0, 1, 2, 3, 4, 5, 10
 
