@@ -4,8 +4,10 @@
 
 Cases (each in its own process, since a stuck HiGHS presolve cannot be abandoned inside one):
   ratio      scenarios/qianhai/intensive: output per m² of land by Dinkelbach's method to a 0.1 % ratio gap,
-             with `auto` and with plain `highs` running the same loop; target ≤ 30 s.
-  frontier   scenarios/qianhai: an N-point frontier of output against developed land; target ≤ 60 s.
+             with `auto` and with plain `highs` running the same loop, each with the target's time (the solve
+             limited so that the whole call ends within 30 s) and with --time-limit S (what more time buys).
+  frontier   scenarios/qianhai: an N-point frontier of output against developed land within the target's
+             time (a budget of 55 s for the points), with every point's gap; target ≤ 60 s.
   analysis   scenarios/qianhai: marginal values and explanations after the solve; target ≤ 30 s.
 Each prints wall-clock seconds, status and gap; the requirement lines say met or NOT met.
 """
@@ -21,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"ratio": 30.0, "frontier": 60.0, "analysis": 30.0}
+RATIO_LIMIT = 27.0  # the solve's limit in the 30 s case: loading, building and checking take the rest
+FRONTIER_BUDGET = 55.0  # the points' time budget in the 60 s case (the first solve is not counted)
 
 
 def _ratio(solver: str, limit: float, out) -> None:
@@ -28,7 +32,7 @@ def _ratio(solver: str, limit: float, out) -> None:
 
     t = time.perf_counter()
     r = solve_scenario(REPO / "scenarios/qianhai/intensive", solver=solver, time_limit_s=limit, mip_gap=1e-3)
-    out.put({"case": "ratio", "solver": solver, "seconds": time.perf_counter() - t, "status": r.status,
+    out.put({"case": "ratio", "solver": solver, "limit_s": limit, "seconds": time.perf_counter() - t, "status": r.status,
              "ratio": r.plan.objective if r.plan else None, "bound": r.plan.bound if r.plan else None,
              "gap": r.plan.gap if r.plan else None, "rounds": sum("round" in p.get("phase", "") for p in r.phases)})
 
@@ -40,8 +44,9 @@ def _frontier(solver: str, limit: float, points: int, out) -> None:
     r = solve_scenario(REPO / "scenarios/qianhai", solver=solver, time_limit_s=limit, mip_gap=1e-3)
     t = time.perf_counter()
     table, _ = frontier(r, "developed_land", "output", points, time_limit_s=limit)
-    out.put({"case": "frontier", "solver": solver, "seconds": time.perf_counter() - t, "points": points,
-             "solved": int(table["y"].notna().sum()), "max_gap": float(table["gap"].max()),
+    out.put({"case": "frontier", "solver": solver, "limit_s": limit, "seconds": time.perf_counter() - t,
+             "points": points, "solved": int(table["y"].notna().sum()), "max_gap": float(table["gap"].max()),
+             "median_gap": float(table["gap"].median()), "gaps": [round(float(g), 5) for g in table["gap"]],
              "monotone": bool(table["monotone"].all())})
 
 
@@ -79,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for solver in ("auto", "highs"):
-        rows.append(run(_ratio, solver, args.time_limit, timeout=args.time_limit + 120))
-        rows.append(run(_frontier, solver, args.time_limit, args.points, timeout=3 * args.time_limit + 120))
+        for limit in (RATIO_LIMIT, args.time_limit):
+            rows.append(run(_ratio, solver, limit, timeout=limit + 120))
+        rows.append(run(_frontier, solver, FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120))
     rows.append(run(_analysis, "auto", args.time_limit, timeout=args.time_limit + 120))
     ok = True
     for r in rows:
         print(json.dumps(r))
     for case, target in TARGETS.items():
-        got = [r for r in rows if r["case"] == case and r["solver"] == "auto"]
+        got = [r for r in rows if r["case"] == case and r["solver"] == "auto"
+               and r.get("limit_s") in (None, RATIO_LIMIT, FRONTIER_BUDGET)]
         met = bool(got) and got[0].get("seconds", 1e9) <= target and (
             case != "ratio" or (got[0].get("gap") is not None and got[0]["gap"] <= 1e-3))
         ok &= met
