@@ -12,12 +12,13 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from helpers import TINY  # noqa: E402
+
 import optimizer.pipeline as pipeline  # noqa: E402
 from optimizer.cli import main  # noqa: E402
 from optimizer.scenario import load_scenario  # noqa: E402
 from optimizer.sweep import SpecError, parse_spec, plan_runs, sweep, with_parameter  # noqa: E402
 from optimizer.sweep.spec import apply_parameters  # noqa: E402
-from helpers import TINY  # noqa: E402
 
 GRID = {"solver": {"mip_gap": 0.0},
         "parameter": [{"path": "industries.finance.output_per_m2", "start": 20000, "stop": 60000, "steps": 4},
