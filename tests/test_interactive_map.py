@@ -261,3 +261,26 @@ def test_report_embeds_the_interactive_map(browser, geo_result, geo_out):  # noq
     finally:
         browser.switch_to.default_content()
     assert not _severe(browser)
+
+
+def test_parcel_popup_says_what_happens_to_an_existing_use(geo_scenario, tmp_path):  # noqa: F811
+    """A parcel with an existing use shows the plan's action and what stands there today."""
+    from dataclasses import replace
+
+    from optimizer.pipeline import solve_scenario
+
+    first = geo_scenario.compatibility.iloc[0]
+    par = geo_scenario.parcels.copy()
+    at = par.index[par["zone"] == first["zone"]][0]
+    par.loc[at, ["existing_industry", "existing_floor_m2"]] = [first["industry_id"], 1000.0]
+    sc = replace(geo_scenario, parcels=par)
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    out = write_outputs(result, tmp_path / "run")
+    data = page_data((out / "plan.html").read_text(encoding="utf-8"))
+    pid = par.loc[at, "parcel_id"]
+    (item,) = [p for p in data["parcels"] if p["id"] == pid]
+    action = dict(map(tuple, item["info"]))["action"]
+    planned = result.plan.assignment.set_index("parcel_id").loc[pid, "action"]
+    assert action.startswith(planned) and "existing:" in action and "1,000 m²" in action
+    others = [p for p in data["parcels"] if p["id"] != pid]
+    assert not any("action" in dict(map(tuple, p["info"])) for p in others)  # greenfield: no action row

@@ -119,6 +119,10 @@ def map_data(result: RunResult) -> dict | None:
     types = access_types(sc, n=len(sc.access.columns)) if sc.access is not None else []
     minutes = {t: sc.access[t].to_numpy(float) for t in types}  # arrays: no pandas lookup per parcel
     explain = "reason" in df.columns
+    ex_ind = sc.parcels["existing_industry"].fillna("").to_numpy(str) if "existing_industry" in sc.parcels \
+        else np.full(len(df), "")
+    ex_floor = sc.parcels["existing_floor_m2"].to_numpy(float) if "existing_floor_m2" in sc.parcels \
+        else np.zeros(len(df))
     parcels = []
     for i, r in enumerate(df.itertuples(index=False)):
         g = sc.geometry[i] if sc.geometry is not None else None
@@ -134,6 +138,9 @@ def map_data(result: RunResult) -> dict | None:
         if r.developed:
             info += [["floor m²", _fmt(r.floor_area_m2)], ["FAR", _fmt(r.far, 2)],
                      ["output yuan a year", _fmt(r.output_yuan)]]
+        if ex_ind[i]:  # existing uses: what the plan does with the building that stands there
+            info.append(["action", f"{r.action or 'keep'} (existing: {ind_name.get(ex_ind[i], ex_ind[i])}, "
+                                   f"{_fmt(ex_floor[i])} m²)"])
         info += [["zone", str(r.zone)], ["sub-area", sub_name.get(str(r.subarea), str(r.subarea))],
                  ["land m²", _fmt(r.area_m2)]]
         for t in types:
