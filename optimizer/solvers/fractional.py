@@ -53,6 +53,7 @@ class RelaxedRatio:
         self._cols = np.arange(m.n_cols, dtype=np.int32)
         self._h = new_highs(False)
         self._ratio_row = False
+        converged = None  # (λ, the LP's max of N − λ·D) once no LP point beats λ
         scale = m.obj_scale
         self._h.passModel(to_highs_lp(replace(m, c=m.c - lam * d / scale, integrality=np.zeros(m.n_cols, bool))))
         for _ in range(MAX_ROUNDS):  # Dinkelbach on the LP: λ ← ratio of the best LP point for N − λ·D
@@ -63,16 +64,16 @@ class RelaxedRatio:
             land, out = float(d @ z), float(m.c @ z) * scale
             excess = out - lam * land  # max over the LP of N − λ·D
             if land <= 0 or excess <= 1e-9 * max(abs(lam) * land, 1.0):
-                self._converged_at = (lam, max(excess, 0.0))
+                converged = (lam, max(excess, 0.0))
                 break
             lam = out / land
             self._cost(m.c - lam * d / scale)
         z = self._least(np.inf) if self.rounds else None
         if z is not None:
             self.least_land = max(float(d @ z), self.smallest)
-        if hasattr(self, "_converged_at") and self.least_land > 0:
+        if converged is not None and self.least_land > 0:
             # every LP point has N − λ·D ≤ excess, so its ratio is at most λ + excess / its land
-            lam, excess = self._converged_at
+            lam, excess = converged
             self.bound = lam + excess / self.least_land
         self.seconds = time.perf_counter() - t0
 
