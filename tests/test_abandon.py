@@ -140,3 +140,15 @@ def test_a_run_without_a_plan_reports_the_bound_it_proved(bundle, monkeypatch, c
     assert "no plan" in out and "bound -" not in out
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["bound"] == pytest.approx(good.bound, rel=1e-9)
+
+
+def test_an_interrupted_caller_leaves_no_child_behind(bundle):
+    """Ctrl-C (or any error) in the caller while the child works: the child is killed on the way out."""
+
+    def interrupt(_progress):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=60, progress=interrupt),
+                             runner=runners.plan_then_hang)
+    assert not _alive()

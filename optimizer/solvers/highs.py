@@ -303,37 +303,39 @@ def solve_isolated(m: MILP, opts: SolveOptions, runner=None) -> SolveResult:
     sender.start()
     deadline = t0 + START_S  # until the child says it has the model; then the limit and the grace
     best_x, best_obj, result, failure = None, np.nan, None, ""
-    while result is None and not failure:
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            break
-        try:
-            kind, *data = messages.get(timeout=min(left, 0.5))
-        except queue.Empty:
-            continue
-        if kind == "started":
-            deadline = time.perf_counter() + max(opts.time_limit_s, 0.0) + 2 * GRACE_S
-        elif kind == "plan":
-            best_x, best_obj = data
-            if opts.progress is not None:
-                opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": best_obj, "bound": np.nan,
-                               "gap": np.nan})
-        elif kind == "result":
-            result = data[0]
-        elif kind == "closed":
-            try:
-                code = child.wait(5.0)
-            except subprocess.TimeoutExpired:
-                code = None
-            failure = f"the HiGHS process ended without an answer (exit code {code})"
-        else:  # "error"
-            failure = data[0]
-    if child.poll() is None:
-        child.kill()
     try:
-        child.wait(5.0)
-    except subprocess.TimeoutExpired:
-        pass
+        while result is None and not failure:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+            try:
+                kind, *data = messages.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                continue
+            if kind == "started":
+                deadline = time.perf_counter() + max(opts.time_limit_s, 0.0) + 2 * GRACE_S
+            elif kind == "plan":
+                best_x, best_obj = data
+                if opts.progress is not None:
+                    opts.progress({"elapsed_s": time.perf_counter() - t0, "objective": best_obj, "bound": np.nan,
+                                   "gap": np.nan})
+            elif kind == "result":
+                result = data[0]
+            elif kind == "closed":
+                try:
+                    code = child.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    code = None
+                failure = f"the HiGHS process ended without an answer (exit code {code})"
+            else:  # "error"
+                failure = data[0]
+    finally:  # on every way out (an answer, the limit, an error, Ctrl-C) the child does not outlive the call
+        if child.poll() is None:
+            child.kill()
+        try:
+            child.wait(5.0)
+        except subprocess.TimeoutExpired:
+            pass
     solve_s = time.perf_counter() - t0
     if result is not None:
         return replace(result, solve_s=solve_s)
