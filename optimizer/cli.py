@@ -169,11 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 def print_run(result) -> None:
     s = result.summary()
     gap = s["gap"]
-    from optimizer.data import objective_text
+    from optimizer.data import objective_words
 
-    kind = result.scenario.objective.kind
+    sc = result.scenario
+    kind = sc.objective.kind
     print(f"scenario {s['scenario']}: {s['status']} with {s['solver']}  objective "
-          f"{objective_text(kind, s['objective'])}  bound {objective_text(kind, s['bound'])}"
+          f"{objective_words(sc, s['objective'])}  bound {objective_words(sc, s['bound'])}"
           f"  {'ratio ' if kind == 'output_per_land' else ''}gap {'-' if gap is None else f'{gap:.4%}'}"
           f"  build {s['build_s'] or 0:.2f} s  solve {s['solve_s'] or 0:.2f} s")
     if result.plan is None:
@@ -192,6 +193,16 @@ def print_run(result) -> None:
         print(f"baseline (everything kept) {k['baseline_output_yuan'] / 1e9:,.2f} bn yuan/yr  gain "
               f"{k['gain_over_baseline_yuan'] / 1e9:+,.2f} bn  parcels: " + ", ".join(
                   f"{acts.get(a, 0)} {a}" for a in ("keep", "intensify", "convert", "new")))
+    if "clusters_by_industry" in k:  # a neighbour graph: synergy and clusters
+        print(f"synergy {k['synergy_yuan'] / 1e9:,.3f} bn yuan/yr over {k['neighbour_pairs']:,} neighbouring pairs  "
+              "clusters: " + (", ".join(f"{n} {kk}" for kk, n in k["clusters_by_industry"].items()) or "none"))
+    for ph in k.get("phases") or ():
+        ref = ph["reference_output_yuan"]
+        print(f"phase {ph['phase']} ({ph['start_year']}–{ph['end_year']}): {ph['parcels_developed']} parcels developed, "
+              f"spending {ph['spending_yuan'] / 1e9:,.2f} bn yuan"
+              + (f" of {ph['budget_yuan'] / 1e9:,.2f} bn" if ph["budget_yuan"] is not None else "")
+              + f"; at its end {ph['output_at_end_yuan'] / 1e9:,.2f} bn yuan/yr"
+              + (f" (published figure {ref / 1e9:,.1f} bn, plan {ph['output_vs_reference']:+.1%})" if ref else ""))
     rows = [r for r in k["by_industry"] if r["sites"]]
     if rows:
         print(f"{'industry':<22}{'sites':>7}{'land km²':>10}{'floor km²':>11}{'output bn':>11}{'jobs':>10}")

@@ -206,8 +206,47 @@ def compare_scenarios(
             statuses.append("infeasible")
             messages.append("; ".join(exc.conflicts))
             conflicts[lab] = list(exc.conflicts)
+    labels, results, statuses, messages = _with_stages(labels, results, statuses, messages)
     table, by_sub = comparison_tables(labels, results, statuses, messages)
     return Comparison(labels, results, table, by_sub, conflicts)
+
+
+def _with_stages(labels, results, statuses, messages):
+    """A scenario with phases becomes one column per stage: its baseline (everything standing at the start kept
+    as it is), what stands at the end of each phase, the last being the plan itself."""
+    out = ([], [], [], [])
+    for lab, r, st, msg in zip(labels, results, statuses, messages, strict=True):
+        for item in (stage_results(lab, r) if r is not None and r.plan is not None and r.scenario.phases
+                     else [(lab, r)]):
+            out[0].append(item[0])
+            out[1].append(item[1])
+            out[2].append(st if item[1] is r else "stage")
+            out[3].append(msg if item[1] is r else "")
+    return out
+
+
+def stage_results(label: str, result: RunResult) -> list[tuple[str, RunResult]]:
+    """(label, run) per stage of a phased plan: "<label> baseline <first year>", "<label> <phase end year>", ...;
+    the stages are the plan's result with the assignment standing then (no objective or gap of their own)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from optimizer.solution.check import plan_values
+    from optimizer.solution.check_phases import standing
+    from optimizer.solution.kpis import baseline_plan, compute_kpis
+
+    sc = result.scenario
+    plain = replace(sc, phases=())  # KPIs of a standing state, without the phase timing
+    df = plan_values(sc, result.plan.assignment)
+    states = [(f"{label} baseline {sc.phases[0].start_year}", baseline_plan(sc))]
+    states += [(f"{label} {ph.end_year}", standing(sc, df, t)) for t, ph in enumerate(sc.phases[:-1])]
+    out = []
+    for lab, st in states:
+        st = st[["parcel_id", "industry_id", "floor_area_m2"]].reset_index(drop=True)
+        plan = replace(result.plan, assignment=st, objective=np.nan, bound=np.nan, gap=np.nan)
+        out.append((lab, replace(result, plan=plan, kpis=compute_kpis(plain, st))))
+    return [*out, (f"{label} {sc.phases[-1].end_year} (plan)", result)]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -549,8 +588,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         log=args.log,
         progress=lambda lab: print(f"solving {lab} ...", flush=True),
     )
-    for lab, r in zip(comp.labels, comp.results, strict=True):
-        if r is not None:
+    seen = set()
+    for lab, r, st in zip(comp.labels, comp.results, comp.table["status"], strict=True):
+        if r is not None and st != "stage" and id(r.scenario) not in seen:  # a phased run's stages: once
+            seen.add(id(r.scenario))
             print_warnings(f"{lab}: {w}" for w in getattr(r, "all_warnings", ()))
     stage = _write_comparison(comp, args.out, figures=not args.no_figures, force=args.force,
                               protect=protect + _compared_folders(comp))

@@ -78,6 +78,16 @@ def objective_text(kind: str, value) -> str:
     return f"{value / 1e9:,.3f} bn yuan a year"
 
 
+def objective_words(sc: Scenario, value) -> str:
+    """objective_text for a scenario: with phases, output is discounted over the horizon (not yuan a year)."""
+    if sc.phases and value is not None and value == value and sc.objective.kind == "total_output":
+        ph = sc.phases
+        rate = sc.phasing.discount_rate
+        return (f"{value / 1e9:,.3f} bn yuan over {ph[0].start_year}–{ph[-1].end_year}, discounted at {rate:.1%} a "
+                f"year to {sc.phasing.base_year}")
+    return objective_text(sc.objective.kind, value)
+
+
 @dataclass(frozen=True)
 class Objective:
     """What the plan maximises (or minimises).
@@ -95,6 +105,43 @@ class Objective:
     min_total_output_yuan: float = np.nan
     min_jobs: float = np.nan
     metric_min: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One development phase: its years, its own budget and the targets the plan must reach by its end.
+
+    Targets are cumulative (what stands at the end of the phase: existing uses not yet redeveloped plus what was
+    built in this and earlier phases). `reference_output_yuan` is a published figure to compare the plan with,
+    never a rule.
+    """
+
+    name: str
+    start_year: int
+    end_year: int
+    budget_yuan: float = np.nan
+    min_floor_m2: dict[str, float] = field(default_factory=dict)  # industry -> least floor by the phase's end
+    max_floor_m2: dict[str, float] = field(default_factory=dict)
+    min_share: dict[str, float] = field(default_factory=dict)  # industry -> share of all floor at the phase's end
+    max_share: dict[str, float] = field(default_factory=dict)
+    metric_min: dict[str, float] = field(default_factory=dict)  # metric (or jobs) -> least total at the phase's end
+    metric_max: dict[str, float] = field(default_factory=dict)
+    reference_output_yuan: float = np.nan
+
+    @property
+    def years(self) -> int:
+        return self.end_year - self.start_year + 1
+
+
+@dataclass(frozen=True)
+class Phasing:
+    """How phases are valued: output discounted yearly to `base_year` at `discount_rate`; a parcel developed in a
+    phase produces from the phase's start, middle or end (`operating_from`) until the last phase's end."""
+
+    discount_rate: float = 0.0
+    operating_from: str = "mid"  # "start", "mid" or "end"
+    base_year: int = 0  # 0: the first phase's start year
+    caps_every_phase: bool = True  # industries' demand caps, share maxima and metric maxima hold at every phase end
 
 
 @dataclass(frozen=True)
@@ -150,6 +197,9 @@ class Scenario:
     warnings: tuple[str, ...] = ()  # doubtful but accepted input (unused zone codes, far nodes...), one line each
     parcel_crs: str = ""  # the CRS a parcel layer was read in ("EPSG:4547", "GCJ-02"; "" for WGS84 GeoJSON or CSV)
     output_crs: str = ""  # also write the plan in this CRS (plan_crs.geojson); "" for WGS84 only
+    phases: tuple[Phase, ...] = ()  # development phases in time order; () = one decision, no timing
+    phasing: Phasing = field(default_factory=Phasing)
+    neighbours: Neighbours | None = None  # the parcel adjacency graph and its rules (synergy, separation)
 
     @property
     def n_parcels(self) -> int:
@@ -170,3 +220,37 @@ class Scenario:
 
     def parcel_index(self) -> dict[str, int]:
         return {p: i for i, p in enumerate(self.parcels["parcel_id"])}
+
+
+@dataclass(frozen=True)
+class SeparationRule:
+    """Industries a and b may not be neighbours (min_distance_m NaN) or not within min_distance_m metres.
+
+    pairs: the parcel position pairs (a < b) this rule forbids to hold a and b together (the neighbour graph's,
+    or the pairs within the distance), shape (m, 2)."""
+
+    industry_a: str
+    industry_b: str
+    min_distance_m: float
+    pairs: np.ndarray
+    row: int = 0  # source row, for messages
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The parcel adjacency graph and the rules on it (docs/scenario-format.md, "Neighbours").
+
+    pairs: int64 array (m, 2) of parcel positions, a < b, unique, sorted. source: "touch", "distance" or "file".
+    synergy: industry_a, industry_b, bonus, basis ("pair": yuan a year per neighbouring pair; "m2": yuan a year
+    per m² of the smaller floor), _row. Clusters are industries.csv's cluster_min_sites / cluster_min_floor_m2.
+    """
+
+    pairs: np.ndarray
+    source: str = "file"
+    distance_m: float = np.nan
+    synergy: pd.DataFrame | None = None
+    separation: tuple[SeparationRule, ...] = ()
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pairs)

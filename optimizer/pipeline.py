@@ -122,12 +122,14 @@ def solve_scenario(
         raise InfeasibleScenario(conflicts, "(found before solving)")
     bundle = build_model(sc, pairs)
     timings["build_s"] = bundle.build_s
+    cuts = ClusterCuts(sc, solver)  # plain solve_bundle without cluster rules
     if sc.objective.kind == "output_per_land":
         from optimizer.solvers import fractional
 
-        res = fractional.solve(bundle, lambda b, o: solve_bundle(b, solver, o), opts)
+        res = fractional.solve(bundle, cuts.solve, opts)
     else:
-        res = solve_bundle(bundle, solver, opts)
+        res = cuts.solve(bundle, opts)
+    bundle = cuts.bundle or bundle  # with the cuts it added, so that a diagnosis or analysis sees them
     timings["solve_s"] = res.solve_s
     if res.status in ("infeasible", "unbounded"):
         if res.status == "unbounded":
@@ -139,6 +141,52 @@ def solve_scenario(
         raise InfeasibleScenario(conflicts or ["no single coupling rule explains it; check zoning and FAR data"],
                                  "(the solver proved that no plan satisfies all rules together)")
     return finish(sc, bundle, res, timings, opts)
+
+
+class ClusterCuts:
+    """solve_bundle with the lazy cluster cuts of optimizer.model.neighbours: solve; while a connected group of an
+    industry's sites is below its cluster target, add the valid cut against it and solve again (warm-started from
+    the last plan), within the one time limit. Every round's bound is valid (the cuts only remove plans that
+    break the rule); a plan that still breaks it when time runs out is not returned (status no_solution)."""
+
+    MAX_ROUNDS = 500
+
+    def __init__(self, sc: Scenario, solver: str):
+        from optimizer.model.neighbours import cluster_targets
+
+        self.sc, self.solver, self.bundle = sc, solver, None
+        self.active = sc.neighbours is not None and bool(np.any(np.r_[cluster_targets(sc)] > 0))
+        self.rounds = 0
+
+    def solve(self, bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
+        from dataclasses import replace
+
+        from optimizer.model.build import with_rows
+        from optimizer.model.neighbours import cluster_cuts
+
+        if not self.active:
+            return solve_bundle(bundle, self.solver, opts)
+        t0 = time.perf_counter()
+        res, phases, n_cuts = solve_bundle(bundle, self.solver, opts), [], 0
+        for _ in range(self.MAX_ROUNDS):
+            phases += list(res.phases)
+            if not res.has_plan:
+                break
+            M, lo, hi, labels = cluster_cuts(self.sc, bundle, res.x)
+            if not len(labels):
+                break
+            self.rounds += 1
+            n_cuts += len(labels)
+            bundle = with_rows(bundle, "cluster_cut", M, lo, hi, labels, unit="sites")
+            left = opts.time_limit_s - (time.perf_counter() - t0)
+            if left <= 0:
+                res = replace(res, status="no_solution", x=None, objective=np.nan, gap=np.nan,
+                              message=f"{res.message}; the time limit came before every cluster was large enough")
+                break
+            res = solve_bundle(bundle, self.solver, replace(opts, time_limit_s=left, warm_start=res.x))
+        self.bundle = bundle
+        msg = f"{res.message}; {n_cuts} cluster cuts in {self.rounds} rounds" if self.rounds else res.message
+        return replace(res, solve_s=time.perf_counter() - t0, phases=tuple(phases), message=msg)
 
 
 BOUND_TOL = 1e-6  # relative: a bound may sit this far on the wrong side of a plan (solver tolerances)

@@ -33,7 +33,7 @@ def _solve(args: argparse.Namespace, sc):
 def cmd_explain(args: argparse.Namespace) -> int:
     from optimizer.analysis.why import explain_plan
     from optimizer.cli import check_input_path
-    from optimizer.data import objective_text
+    from optimizer.data import objective_words
     from optimizer.errors import ScenarioError
     from optimizer.scenario import load_scenario
 
@@ -51,7 +51,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"no plan to explain: {result.message}")
         return 5
     table = explain_plan(result, resolve_s=0.0, parcels=tuple(args.parcel)).set_index("parcel_id")
-    print(f"scenario {sc.name}: plan {objective_text(sc.objective.kind, result.plan.objective)} "
+    print(f"scenario {sc.name}: plan {objective_words(sc, result.plan.objective)} "
           f"({result.status}, {result.solver})")
     par = sc.parcels.set_index("parcel_id")
     for pid in args.parcel:

@@ -17,6 +17,8 @@ import scipy.sparse as sp
 from optimizer.data import Scenario
 from optimizer.model.eligibility import PairSet, eligible_pairs, must_be_developed
 from optimizer.model.milp import MILP, RowBlock
+from optimizer.model.neighbours import add_neighbour_rules
+from optimizer.model.phasing import phase_rows
 
 INF = np.inf
 
@@ -52,6 +54,14 @@ class _Rows:
     n_base_cols: int = 0
     aux_upper: list | None = None
     natural: list | None = None  # per block: natural units per unscaled model unit, one value per row
+    aux_cost: list | None = None  # (first auxiliary position, objective in model units) of new_cols blocks
+
+    def new_cols(self, upper: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        """Many auxiliary columns at once (neighbour pair variables), with their objective in model units."""
+        first = len(self.aux_upper)
+        self.aux_upper.extend(np.asarray(upper, dtype=float).tolist())
+        self.aux_cost = (self.aux_cost or []) + [(first, np.asarray(cost, dtype=float))]
+        return self.n_base_cols + first + np.arange(len(upper))
 
     def new_col(self, upper: float) -> int:
         """An auxiliary continuous column (a total that several rows share), placed after x and f.
@@ -102,15 +112,21 @@ def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np
     "weighted": Σ weight × KPI contribution (KPIs as compute_kpis measures them).
     """
     ob = sc.objective
+    # with phases (optimizer.model.phasing), output is discounted over its years of operation and spending at
+    # its phase's start; the other KPIs of a weighted objective are those of the end state
+    phased = pairs.weight is not None
+    out_f = pairs.weight * pairs.value_per_m2 if phased else pairs.value_per_m2
+    out_x = pairs.weight * pairs.fixed_output + pairs.carry_yuan if phased else pairs.fixed_output
+    disc = pairs.spend_discount if phased else 1.0
     if ob.kind != "weighted":
         w = ob.cost_weight
-        return pairs.fixed_output - w * pairs.fixed_cost, pairs.value_per_m2 - w * pairs.cost_per_m2
+        return out_x - w * disc * pairs.fixed_cost, out_f - w * disc * pairs.cost_per_m2
     ind = sc.industries
     cx, cf = np.zeros(len(pairs)), np.zeros(len(pairs))
     for name, wt in ob.weights.items():
         if name == "output":
-            cf += wt * pairs.value_per_m2
-            cx += wt * pairs.fixed_output
+            cf += wt * out_f
+            cx += wt * out_x
         elif name == "jobs":
             cf += wt * ind["jobs_per_m2"].to_numpy(float)[pairs.industry]
         elif name == "floor":
@@ -118,8 +134,8 @@ def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np
         elif name == "developed_land":
             cx += wt * sc.parcels["area_m2"].to_numpy(float)[pairs.parcel]
         elif name == "cost":
-            cf += wt * pairs.cost_per_m2
-            cx += wt * pairs.fixed_cost
+            cf += wt * disc * pairs.cost_per_m2
+            cx += wt * disc * pairs.fixed_cost
         else:  # a metric, on usable floor as the KPIs count it
             cf += wt * _metric_rates(sc, name, ())[pairs.industry]
     return cx, cf
@@ -154,6 +170,8 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     _subarea_mix(R, sc, pairs, F, fu)
     _metrics(R, sc, pairs, F, fu)
     _objective_floors(R, sc, pairs, F, fu)
+    phase_rows(R, sc, pairs, X, F, fu, mu, _metric_rates)
+    add_neighbour_rules(R, sc, pairs, X, F, fu, mu)
 
     n_cols = 2 * n + len(R.aux_upper)
     if R.n:
@@ -174,7 +192,10 @@ def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
     lower, upper = lower / row_max, upper / row_max
 
     n_aux = len(R.aux_upper)
-    c = np.concatenate([cx_nat / mu, val_per_unit / mu, np.zeros(n_aux)])
+    c_aux = np.zeros(n_aux)
+    for first, cost in R.aux_cost or ():  # neighbour pair variables' synergy
+        c_aux[first:first + len(cost)] = cost
+    c = np.concatenate([cx_nat / mu, val_per_unit / mu, c_aux])
     milp = MILP(
         c=c, A=A.tocsr(), row_lower=lower, row_upper=upper,
         col_lower=np.zeros(n_cols),

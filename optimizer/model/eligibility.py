@@ -35,6 +35,15 @@ class PairSet:
     # cost, so that only added floor is paid). Outside the pair table's costs (and its industry budgets).
     output_fixed_yuan: np.ndarray | None = None
     redevelop_yuan: np.ndarray | None = None
+    # phases (None without them; optimizer.model.phasing): each (parcel, industry) pair appears once per phase in
+    # which it may be developed. phase: the phase's position; weight: discounted years of output of a development
+    # made in that phase (multiplies the yearly output terms of the objective); carry_yuan: discounted output of
+    # the parcel's existing use in the years before that phase's development replaces it; spend_discount: the
+    # discount factor of money spent in that phase.
+    phase: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    carry_yuan: np.ndarray | None = None
+    spend_discount: np.ndarray | None = None
 
     @property
     def fixed_output(self) -> np.ndarray:
@@ -201,7 +210,7 @@ def eligible_pairs(sc: Scenario) -> PairSet:
         redevelop = np.where(keep, -intensify * floor, ex.demolition_per_m2[p] * floor)
         cost_m2 = np.where(keep, intensify, cost_m2)
         fixed = np.where(keep, 0.0, fixed)
-    return PairSet(
+    pairs = PairSet(
         parcel=p.astype(np.int64),
         industry=k.astype(np.int64),
         lo_m2=np.minimum(lo, hi),
@@ -214,3 +223,8 @@ def eligible_pairs(sc: Scenario) -> PairSet:
         output_fixed_yuan=out_fixed,
         redevelop_yuan=redevelop,
     )
+    if sc.phases:
+        from optimizer.model.phasing import expand_pairs
+
+        return expand_pairs(sc, pairs)
+    return pairs

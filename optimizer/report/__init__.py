@@ -19,6 +19,7 @@ def extra_writers() -> list:
     from optimizer.report.html import write_html
     from optimizer.report.interactive import write_plan_html
     from optimizer.report.maps import write_access_map, write_map
+    from optimizer.report.phases import write_phase_outputs
 
     return [write_geojson, write_geojson_crs, write_map, write_access_map, write_charts, write_alternative_maps,
-            write_frontier_chart, write_plan_html, write_html]
+            write_frontier_chart, write_phase_outputs, write_plan_html, write_html]

@@ -24,6 +24,8 @@ from optimizer.pipeline import RunResult
 
 PLAN_COLUMNS = ["industry_id", "floor_area_m2", "far", "output_yuan", "jobs"]
 EXISTING_COLUMNS = ["action", "existing_industry", "existing_floor_m2"]  # existing uses (solution.plan.with_actions)
+PHASE_COLUMNS = ["phase", "phase_year"]  # scenarios with phases: when each parcel is developed
+NEIGHBOUR_COLUMNS = ["synergy_yuan"]  # scenarios with synergy: each parcel's half of its pairs' bonus a year
 PROPERTY_ORDER = [
     "parcel_id",
     "subarea",
@@ -80,7 +82,8 @@ def parcel_table(result: RunResult) -> pd.DataFrame:
     df = par[[c for c in cols if c in par.columns]].copy()
     if result.plan is not None and len(result.plan.assignment):
         a = result.plan.assignment
-        plan = a[["parcel_id"] + PLAN_COLUMNS + [c for c in EXISTING_COLUMNS if c in a]]
+        plan = a[["parcel_id"] + PLAN_COLUMNS + [c for c in EXISTING_COLUMNS + PHASE_COLUMNS + NEIGHBOUR_COLUMNS
+                                                 if c in a]]
         df = df.merge(plan, on="parcel_id", how="left", validate="one_to_one")
     else:
         for c in PLAN_COLUMNS:
@@ -211,6 +214,11 @@ def plan_geojson(result: RunResult) -> dict:
             "existing_floor_m2": _existing(sc, i, "existing_floor_m2"),
             "must_develop": bool(getattr(r, "must_develop", False)),
         }
+        if hasattr(r, "phase"):  # scenarios with phases: when the parcel is developed (None: not developed)
+            props.update(phase=r.phase if isinstance(r.phase, str) else None,
+                         phase_year=int(r.phase_year) if pd.notna(r.phase_year) else None)
+        if hasattr(r, "synergy_yuan"):  # scenarios with synergy (None: not developed)
+            props["synergy_yuan"] = _num(r.synergy_yuan) if pd.notna(r.synergy_yuan) else None
         if hasattr(r, "reason"):
             props.update(status=r.status, runner_up=r.runner_up or None, reason=r.reason,
                          forcing_cost_yuan=_num(r.forcing_cost_yuan) if pd.notna(r.forcing_cost_yuan) else None,

@@ -108,11 +108,11 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         f"<span class='muted'>{_e(result.message)}</span></dd>"
     )
     add(f"<dt>solver</dt><dd>{_e(result.solver)}</dd>")
-    from optimizer.data import objective_text
+    from optimizer.data import objective_words
 
     kind = sc.objective.kind
-    add(f"<dt>objective</dt><dd>{_e(kind.replace('_', ' '))}: {_e(objective_text(kind, s['objective']))}</dd>")
-    add(f"<dt>best bound</dt><dd>{_e(objective_text(kind, s['bound']))}</dd>")
+    add(f"<dt>objective</dt><dd>{_e(kind.replace('_', ' '))}: {_e(objective_words(sc, s['objective']))}</dd>")
+    add(f"<dt>best bound</dt><dd>{_e(objective_words(sc, s['bound']))}</dd>")
     gap = s["gap"]
     from optimizer.report.maps import fmt_gap
 
@@ -154,6 +154,10 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
             add(_card(f"{k['gain_over_baseline_yuan'] / 1e9:+,.2f} bn", "gain over the baseline, yuan per year"))
             add(_card(" / ".join(str(acts.get(a, 0)) for a in ("keep", "intensify", "convert", "new")),
                       "parcels kept / intensified / converted / new"))
+        if "clusters_by_industry" in k:  # a neighbour graph: synergy and clusters of each industry
+            add(_card(f"{k['synergy_yuan'] / 1e9:,.3f} bn", "synergy between neighbours, yuan per year"))
+            add(_card(", ".join(f"{kk} {n}" for kk, n in k["clusters_by_industry"].items()) or "none",
+                      "clusters (connected groups of sites) per industry"))
         if k.get("output_per_km2_zone_yuan") is not None:
             add(_card(f"{k['output_per_km2_zone_yuan'] / 1e9:,.2f} bn",
                       f"yuan per km² of the zone ({k['zone_area_km2']:,.2f} km²)"))
@@ -180,6 +184,7 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         add("</div>")
         add(_industry_table(result))
         add(_subarea_table(result))
+        add(_phase_section(result, folder))
         add(_holding_back(result))
         add(_parcels_explained(result))
     else:
@@ -312,6 +317,33 @@ def _industry_table(result: RunResult) -> str:
         f"<td>{k['total_output_yuan'] / 1e9:,.2f}</td><td></td><td>{k['jobs']:,.0f}</td></tr></table>"
     )
     return "".join(out)
+
+
+def _phase_section(result: RunResult, folder: Path | None) -> str:
+    """Phases: what each phase builds and spends, and what stands at its end beside its published figure."""
+    rows = (result.kpis or {}).get("phases")
+    if not rows:
+        return ""
+    head = ("<h2>Phases</h2><p>Each parcel is developed at most once, in one phase, and keeps its use after "
+            "(phases.csv). Output is what stands at the phase's end: existing uses not yet redeveloped plus "
+            "everything built by then.</p><table><tr><th>phase</th><th>years</th><th>parcels developed</th>"
+            "<th>floor built, km²</th><th>spending / budget, bn yuan</th><th>output at its end, bn yuan/yr</th>"
+            "<th>published figure</th></tr>")
+    body = []
+    for r in rows:
+        budget = f" / {_bn(r['budget_yuan'])}" if _ok(r["budget_yuan"]) else ""
+        ref = (f"{_bn(r['reference_output_yuan'])} (plan {r['output_vs_reference']:+.1%})"
+               if _ok(r["reference_output_yuan"]) else "–")
+        body.append(f"<tr><td>{_e(r['phase'])}</td><td>{r['start_year']}–{r['end_year']}</td>"
+                    f"<td>{r['parcels_developed']:,}</td><td>{r['floor_built_m2'] / 1e6:,.2f}</td>"
+                    f"<td>{_bn(r['spending_yuan'])}{budget}</td><td>{_bn(r['output_at_end_yuan'])}</td>"
+                    f"<td>{ref}</td></tr>")
+    fig = ""
+    if folder is not None and (Path(folder) / "phases.png").is_file():
+        fig = (f"<figure><img alt='phases.png' src='{_img(Path(folder) / 'phases.png')}'><figcaption>When each "
+               "parcel is developed, the output standing at each phase's end and each phase's spending "
+               "<span class='muted'>(phases.png)</span></figcaption></figure>")
+    return head + "".join(body) + "</table>" + fig
 
 
 def _subarea_table(result: RunResult) -> str:

@@ -51,7 +51,7 @@ SOLVE_OUTPUTS = ("summary.json", "assignment.csv", "by_industry.csv", "by_subare
                  "plan_crs.geojson",
                  "map.png",
                  "access.png", "floor_by_industry.png", "output_by_industry.png", "by_subarea.png",
-                 "carriers.png", "plan.html", "report.html")
+                 "carriers.png", "phases.csv", "phases.png", "neighbours.csv", "plan.html", "report.html")
 HINT_OTHER = "choose a new or empty folder"
 HINT_FORCE = "choose a new or empty folder, or pass --force to add the outputs beside its files"
 
@@ -525,6 +525,11 @@ def write_tables(result: RunResult, folder: Path) -> None:
 
         pd.DataFrame(k["by_industry"]).to_csv(folder / "by_industry.csv", index=False, float_format="%.6f")
         pd.DataFrame(k["by_subarea"]).to_csv(folder / "by_subarea.csv", index=False, float_format="%.6f")
+    if result.scenario.neighbours is not None:  # the neighbour graph with each pair's uses and synergy
+        from optimizer.solution.check_neighbours import neighbours_table
+
+        neighbours_table(result.scenario, result.plan.assignment).to_csv(folder / "neighbours.csv", index=False,
+                                                                          float_format="%.6f")
     for name in ("marginal_values", "explain", "frontier"):  # the planning answers, when they were asked for
         table = result.analysis.get(name)
         if table is not None:

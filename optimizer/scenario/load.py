@@ -29,10 +29,11 @@ from optimizer.data import (
     SubareaMix,
 )
 from optimizer.errors import ScenarioError
-from optimizer.scenario import checks, gis, schema, zones
+from optimizer.scenario import checks, gis, neighbours, schema, zones
 from optimizer.scenario.checks import Source
 from optimizer.scenario.config import TOML, check_config
 from optimizer.scenario.existing import check_existing
+from optimizer.scenario.phases import read_phases
 from optimizer.scenario.readers import (
     ROW,
     os_reason,
@@ -95,6 +96,7 @@ def load_scenario(folder: str | Path) -> Scenario:
                 raw.attrs["row_kind"] = "row"
         raw.attrs.setdefault("display", display)
         frames[role] = raw
+    frames.update(neighbours.read_frames(folder, cfg, _inside))  # adjacency, synergy, separation tables
     with gis.layer_field_names(frames["parcels"].attrs):  # errors name a mapped layer field by its own name
         sc = build_scenario(config, frames, folder=folder, geometry=geometry,
                             subareas_path=paths["subareas"][0] if "subareas" in paths else None,
@@ -174,19 +176,24 @@ def build_scenario(
     else:
         _without_network(cfg, "network" in config, parcels, src["parcels"], rules, notes)
     check_existing(parcels, src["parcels"], industries, compat, rules, access, pairs)
+    lonlat = "nodes" not in frames and "network" in config and cfg["network"]["crs"] == "EPSG:4326"
+    graph = neighbours.build_neighbours(cfg, frames, prep, src, parcels, industries, geometry, lonlat)
 
+    objective = _objective(cfg, industries)
+    phases, phasing = read_phases(config, cfg, industries, objective.kind)
     sc = cfg["scenario"]
     sol = cfg["solver"]
     return Scenario(
         name=sc["name"], parcels=parcels, industries=industries, compatibility=compat, pairs=pairs,
         network=network, access=access, rules=rules,
-        objective=_objective(cfg, industries),
+        objective=objective, phases=phases, phasing=phasing,
         solver=SolverDefaults(name=sol["name"], time_limit_s=sol["time_limit_s"], mip_gap=sol["mip_gap"],
                               threads=sol["threads"]),
         description=sc["description"], assumptions=sc["assumptions"], total_area_km2=sc["total_area_km2"],
         folder=folder, geometry=geometry, subareas_path=subareas_path, basemap_path=basemap_path,
         files={role: s.display for role, s in src.items()}, warnings=tuple(notes),
         parcel_crs=frames["parcels"].attrs.get("crs", ""), output_crs=frames["parcels"].attrs.get("output_crs", ""),
+        neighbours=graph,
     )
 
 

@@ -88,6 +88,10 @@ INDUSTRY_COLUMNS: tuple[Column, ...] = (
     Column("usable_share", "number", required=False, default=1.0, min=0.0, max=1.0),
     Column("color", "text", required=False, default=""),
     Column("name_zh", "text", required=False, default="", doc=ZH_DOC),
+    Column("cluster_min_sites", "int", required=False, default=NONE, min=1.0, max=1e9,
+           doc="every connected group of the industry's sites has at least this many (needs [neighbours])"),
+    Column("cluster_min_floor_m2", "number", required=False, default=NONE, min=0.0, max=MAX_FLOOR_M2, unit="m2",
+           doc="every connected group of the industry's sites has at least this much floor"),
 )
 METRIC_SUFFIX = "_per_m2"
 METRIC_COLUMN = Column("<metric>_per_m2", "number", required=False, default=0.0, min=0.0, max=MAX_METRIC_PER_M2)
@@ -248,6 +252,66 @@ TOML_TABLES: tuple[Table, ...] = (
         Key("max", "number", default=NONE, min=0.0, max=MAX_METRIC_TOTAL),
         Key("industries", "texts", default=()),
     )),
+)
+# phases: one [[phases]] entry per phase, in time order, each with optional target maps written as
+# [phases.min_floor_m2] etc. right after its [[phases]] header (TOML attaches them to the last entry)
+PHASE_MAPS = {
+    "min_floor_m2": Key("<industry_id>", "number", min=0.0, max=MAX_FLOOR_M2),
+    "max_floor_m2": Key("<industry_id>", "number", min=0.0, max=MAX_FLOOR_M2),
+    "min_share": Key("<industry_id>", "number", min=0.0, max=1.0),
+    "max_share": Key("<industry_id>", "number", min=0.0, max=1.0),
+    "metric_min": Key("<metric>", "number", min=0.0, max=MAX_METRIC_TOTAL),
+    "metric_max": Key("<metric>", "number", min=0.0, max=MAX_METRIC_TOTAL),
+}
+MAX_YEAR = 2500
+TOML_TABLES += (
+    Table("phasing", keys=(
+        Key("discount_rate", "number", default=0.0, min=0.0, max=1.0, doc="yearly, e.g. 0.05"),
+        Key("operating_from", "text", default="mid", choices=("start", "mid", "end"),
+            doc="when in its phase a development starts producing"),
+        Key("base_year", "int", default=0, min=0, max=MAX_YEAR, doc="year discounted to (0: first phase's start)"),
+        Key("caps_every_phase", "bool", default=True,
+            doc="industries' demand caps, share maxima and metric maxima hold at the end of every phase"),
+    )),
+    Table("phases", kind="array", keys=(
+        Key("name", "text", required=True),
+        Key("start_year", "int", required=True, min=1, max=MAX_YEAR),
+        Key("end_year", "int", required=True, min=1, max=MAX_YEAR),
+        Key("budget_yuan", "number", default=NONE, min=0.0, max=MAX_YUAN, doc="spending within this phase"),
+        Key("reference_output_yuan", "number", default=NONE, min=0.0, max=MAX_YUAN,
+            doc="a published output figure at the phase's end, compared with the plan (not a rule)"),
+    )),
+    *(Table(f"phases.{name}", kind="map", value=key) for name, key in PHASE_MAPS.items()),
+)
+# neighbours (docs/scenario-format.md, "Neighbours: synergy, separation, clusters")
+MAX_DISTANCE_M = 1e6
+TOML_TABLES += (
+    Table("neighbours", keys=(
+        Key("mode", "text", choices=("touch",), doc='"touch": parcels whose outlines share a boundary segment'),
+        Key("distance_m", "number", min=0.0, max=MAX_DISTANCE_M,
+            doc="parcels whose outlines (else centroids) lie within this many metres"),
+        Key("file", "path", doc="adjacency table parcel_a,parcel_b (instead of mode or distance_m)"),
+        Key("synergy", "path", doc="synergy table industry_a,industry_b,bonus,basis"),
+        Key("separation", "path", doc="separation table industry_a,industry_b,min_distance_m"),
+    )),
+)
+ADJACENCY_COLUMNS: tuple[Column, ...] = (
+    Column("parcel_a", "text"),
+    Column("parcel_b", "text"),
+)
+SYNERGY_BASES = ("pair", "m2")
+SYNERGY_COLUMNS: tuple[Column, ...] = (
+    Column("industry_a", "text"),
+    Column("industry_b", "text"),
+    Column("bonus", "number", min=-MAX_YUAN, max=MAX_YUAN,
+           unit="yuan/yr per pair, or yuan/m2 of the smaller floor/yr", doc="negative: a penalty"),
+    Column("basis", "text", required=False, default="pair", doc='"pair" or "m2"'),
+)
+SEPARATION_COLUMNS: tuple[Column, ...] = (
+    Column("industry_a", "text"),
+    Column("industry_b", "text"),
+    Column("min_distance_m", "number", required=False, default=NONE, min=0.0, max=MAX_DISTANCE_M, unit="m",
+           doc="blank: the two may not be neighbours; else not within this distance"),
 )
 TABLES: dict[str, Table] = {t.name: t for t in TOML_TABLES}
 

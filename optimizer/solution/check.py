@@ -39,8 +39,8 @@ def plan_values(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
     par = sc.parcels.drop(columns=["_row"], errors="ignore").rename(columns={"far_max": "parcel_far_max"})
     ind = sc.industries.drop(columns=["_row"], errors="ignore").rename(
         columns={"far_max": "industry_far_max", "far_min": "industry_far_min", "name": "industry_name"})
-    df = plan[["parcel_id", "industry_id", "floor_area_m2"]].merge(par, on="parcel_id", how="left",
-                                                                     indicator="_par")
+    keep = ["parcel_id", "industry_id", "floor_area_m2", *(["phase"] if "phase" in plan else [])]
+    df = plan[keep].merge(par, on="parcel_id", how="left", indicator="_par")
     df = df.merge(ind, on="industry_id", how="left", indicator="_ind")
     pair_cols = ["value_multiplier", "cost_yuan", "eligible", "far_max", "cost_per_m2"]
     if sc.pairs is not None:
@@ -98,6 +98,10 @@ def objective_value(sc: Scenario, df: pd.DataFrame) -> float:
     """
     ob = sc.objective
     output, cost = float(df["output_yuan"].sum()), float(df["cost_total_yuan"].sum())
+    if sc.phases:  # output discounted over its years of operation, cost at its phase's start (check_phases)
+        from optimizer.solution.check_phases import discounted
+
+        output, cost = discounted(sc, df)
     if ob.kind == "output_per_land":
         land = float(df["area_m2"].sum())
         return (output - ob.cost_weight * cost) / land if land > 0 else 0.0
@@ -288,7 +292,21 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
             if total < least * (1 - REL_TOL) - 1e-9:
                 v.append(f"total {name} {total:,.6g} {unit} is below the objective's floor {least:,.6g} {unit}")
 
+    if sc.phases:
+        from optimizer.solution.check_phases import phase_violations
+
+        more, n_more = phase_violations(sc, df)
+        v += more
+        n_rules += n_more
+
     recomputed = objective_value(sc, df)
+    if sc.neighbours is not None:  # separation, clusters and the synergy term (check_neighbours)
+        from optimizer.solution.check_neighbours import neighbour_violations, objective_synergy
+
+        more, n_more = neighbour_violations(sc, df)
+        v += more
+        n_rules += n_more
+        recomputed += objective_synergy(sc, df, float(df["area_m2"].sum()))
     if not np.isfinite(recomputed):
         v.append(f"the plan's objective is not a finite number ({recomputed})")
     if objective is not None and not np.isfinite(objective):

@@ -7,6 +7,7 @@ import pandas as pd
 
 from optimizer.data import Scenario
 from optimizer.solution.check import plan_values
+from optimizer.solution.check_neighbours import neighbour_kpis
 
 M2_PER_KM2 = 1e6
 
@@ -73,7 +74,14 @@ def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
         metrics[m] = float((df[f"{m}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum())
 
     baseline = baseline_output_yuan(sc)
-    return {
+    phased = {}
+    if sc.phases:
+        from optimizer.solution.check_phases import discounted
+
+        d_out, d_cost = discounted(sc, df)
+        phased = {"phases": phase_kpis(sc, plan, df), "discounted_output_yuan": d_out, "discounted_cost_yuan": d_cost,
+                  "horizon": f"{sc.phases[0].start_year}–{sc.phases[-1].end_year}"}
+    return {**phased,
         "total_output_yuan": out,
         "baseline_output_yuan": baseline,
         "gain_over_baseline_yuan": out - baseline,
@@ -93,4 +101,36 @@ def compute_kpis(sc: Scenario, plan: pd.DataFrame) -> dict:
         "metrics": metrics,
         "by_industry": by_k.reset_index().to_dict(orient="records"),
         "by_subarea": by_s.reset_index().rename(columns={"index": "subarea"}).to_dict(orient="records"),
+        **neighbour_kpis(sc, df),  # synergy and clusters per industry (scenarios with a neighbour graph)
     }
+
+
+def phase_kpis(sc: Scenario, plan: pd.DataFrame, df: pd.DataFrame | None = None) -> list[dict]:
+    """Per phase: what the plan builds in it (parcels, floor, spending against the phase budget) and what stands
+    at its end (floor, yearly output, jobs, beside the phase's reference figure)."""
+    from optimizer.solution.check_phases import phase_positions, standing
+
+    df = plan_values(sc, plan) if df is None else df
+    t_row = phase_positions(sc, df)
+    rows = []
+    for t, ph in enumerate(sc.phases):
+        built = df[t_row == t]
+        now = plan_values(sc, standing(sc, df, t))
+        out = float(now["output_yuan"].sum())
+        ref = ph.reference_output_yuan
+        rows.append({
+            "phase": ph.name, "start_year": ph.start_year, "end_year": ph.end_year,
+            "parcels_developed": int(len(built)),
+            "land_developed_m2": float(built["area_m2"].sum()),
+            "floor_built_m2": float(built["floor_area_m2"].sum()),
+            "spending_yuan": float(built["cost_total_yuan"].sum()),
+            "budget_yuan": _f(ph.budget_yuan),
+            "floor_at_end_m2": float(now["floor_area_m2"].sum()),
+            "output_at_end_yuan": out,
+            "jobs_at_end": float((now["jobs_per_m2"] * now["floor_area_m2"]).sum()),
+            "reference_output_yuan": _f(ref),
+            "output_vs_reference": _f(out / ref - 1.0) if np.isfinite(ref) and ref > 0 else None,
+            "by_industry_floor_m2": {str(k): float(v) for k, v in
+                                     now.groupby("industry_id")["floor_area_m2"].sum().items()},
+        })
+    return rows

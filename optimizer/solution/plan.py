@@ -45,7 +45,8 @@ def decode(sc: Scenario, bundle: ModelBundle, x: np.ndarray) -> pd.DataFrame:
     chosen = np.flatnonzero(x[:n] > 0.5)
     floor = x[n + chosen] * bundle.floor_unit_m2
     return assignment_table(sc, pairs.parcel[chosen], pairs.industry[chosen], floor,
-                            pairs.value_per_m2[chosen], pairs.fixed_output[chosen])
+                            pairs.value_per_m2[chosen], pairs.fixed_output[chosen],
+                            None if pairs.phase is None else pairs.phase[chosen])
 
 
 def raw_value_issues(sc: Scenario, bundle: ModelBundle, x: np.ndarray, limit: int = 20) -> list[str]:
@@ -77,8 +78,11 @@ def raw_value_issues(sc: Scenario, bundle: ModelBundle, x: np.ndarray, limit: in
 
 
 def assignment_table(sc: Scenario, p: np.ndarray, k: np.ndarray, floor_m2: np.ndarray,
-                     value_per_m2: np.ndarray, output_fixed_yuan: np.ndarray | None = None) -> pd.DataFrame:
-    """The plan's rows; `output_fixed_yuan` is the per-choice output constant of kept existing uses (PairSet)."""
+                     value_per_m2: np.ndarray, output_fixed_yuan: np.ndarray | None = None,
+                     phase: np.ndarray | None = None) -> pd.DataFrame:
+    """The plan's rows; `output_fixed_yuan` is the per-choice output constant of kept existing uses (PairSet);
+    `phase` the position of each row's phase (scenarios with phases): adds the columns phase and phase_year (the
+    phase's first year, when the development is made)."""
     par, ind = sc.parcels, sc.industries
     area = par["area_m2"].to_numpy(float)[p]
     fixed = 0.0 if output_fixed_yuan is None else output_fixed_yuan
@@ -93,7 +97,14 @@ def assignment_table(sc: Scenario, p: np.ndarray, k: np.ndarray, floor_m2: np.nd
         "output_yuan": value_per_m2 * floor_m2 + fixed,
         "jobs": ind["jobs_per_m2"].to_numpy(float)[k] * floor_m2,
     })
+    if phase is not None:
+        df["phase"] = np.array([ph.name for ph in sc.phases], dtype=object)[phase]
+        df["phase_year"] = np.array([ph.start_year for ph in sc.phases])[phase]
     df = with_actions(sc, df)
+    if sc.neighbours is not None and sc.neighbours.synergy is not None:  # each parcel's half of its pairs' synergy
+        from optimizer.solution.check_neighbours import synergy_by_parcel
+
+        df["synergy_yuan"] = synergy_by_parcel(sc, df).to_numpy()
     return df.sort_values("parcel_id", kind="stable").reset_index(drop=True)
 
 

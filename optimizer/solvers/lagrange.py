@@ -39,6 +39,7 @@ from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, rel_ga
 NAME = "lagrange"
 LOCAL_FAMILIES = ("one_use", "floor_min", "floor_max")
 DEFINITION_FAMILIES = ("total_floor", "subarea_floor")
+NEIGHBOUR_FAMILIES = ("separation", "cluster_seed", "cluster_cut")  # pairwise rows a repair must not break
 
 # Deterministic work limits (see the module docstring). None of them is a share of the wall-clock.
 DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
@@ -77,12 +78,24 @@ class _Problem:
     L: np.ndarray
     U: np.ndarray
     rows: np.ndarray  # coupling rows' indices in the full model
+    # standalone boxed columns (neighbour pair variables y, z of optimizer.model.neighbours): in no definition,
+    # only in coupling rows (A3), each priced alone in the dual: max(0, c_g − λ·A3_g)·ub_g
+    g: np.ndarray | None = None  # their indices in the full model
+    cg: np.ndarray | None = None  # internal objective
+    ug: np.ndarray | None = None  # upper bounds (lower bounds are 0)
+    A3: sp.csr_matrix | None = None
+    Anb: sp.csr_matrix | None = None  # neighbour rows (separation, cluster) on x only, with upper bounds Unb
+    Unb: np.ndarray | None = None
 
     def __post_init__(self):
         self.Lf = np.where(np.isfinite(self.L), self.L, 0.0)  # finite stand-ins (their multiplier side is 0)
         self.Uf = np.where(np.isfinite(self.U), self.U, 0.0)
         self.A1T, self.A2T, self.DT = self.A1.T.tocsr(), self.A2.T.tocsr(), self.D.T.tocsr()
         self.seg_of_pair = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, self.n]))
+        if self.g is None:
+            self.g, self.cg, self.ug = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+            self.A3 = sp.csr_matrix((len(self.L), 0))
+        self.A3T = self.A3.T.tocsr()
 
     def rmatvec(self, lam: np.ndarray) -> np.ndarray:
         return self.A1T @ lam + self.DT @ (self.A2T @ lam)
@@ -120,12 +133,24 @@ def _split(bundle: ModelBundle) -> _Problem:
     one_use = next(b for b in m.blocks if b.family == "one_use")  # one row per parcel segment, in order
     must = m.row_lower[one_use.start:one_use.start + one_use.size] > 0.5
     c = sign * m.c
-    if len(aux) and np.any(c[aux]):
-        c = c[:2 * n] + D.T @ c[aux]
+    defined = np.zeros(len(aux), bool)
+    defined[aux_of_def] = True
+    g = aux[~defined]  # standalone columns (neighbour pair variables)
+    cg = c[g].copy()
+    if len(aux) and np.any(c[aux[defined]]):
+        c = c[:2 * n] + D.T @ np.where(defined, c[aux], 0.0)
+    A2 = (Ac[:, aux] @ sp.diags(defined.astype(float))).tocsr()
+    nb_rows = np.zeros(m.n_rows, bool)
+    for b in m.blocks:
+        if b.family in NEIGHBOUR_FAMILIES:
+            nb_rows[b.start:b.start + b.size] = True
+    nb_rows &= ~np.isfinite(m.row_lower)
+    nb = np.flatnonzero(nb_rows)
     return _Problem(
         c=c[:2 * n].copy(), n=n, lo_u=bundle.pairs.lo_m2 / bundle.floor_unit_m2,
         hi_u=bundle.pairs.hi_m2 / bundle.floor_unit_m2, starts=starts, must=must, aux=aux,
-        A1=Ac[:, :2 * n].tocsr(), A2=Ac[:, aux].tocsr(), D=D, L=m.row_lower[rows], U=m.row_upper[rows], rows=rows,
+        A1=Ac[:, :2 * n].tocsr(), A2=A2, D=D, L=m.row_lower[rows], U=m.row_upper[rows], rows=rows,
+        g=g, cg=cg, ug=m.col_upper[g].copy(), A3=Ac[:, g].tocsr(), Anb=A[nb][:, :n].tocsr(), Unb=m.row_upper[nb],
     )
 
 
@@ -165,6 +190,11 @@ def _smoothed(P: _Problem, mu: np.ndarray, T: float, weights: bool = False):
     zbar[:P.n] = w
     zbar[P.n:2 * P.n] = w * (sig_hi * P.hi_u + (1 - sig_hi) * P.lo_u)
     az = P.matvec(zbar)
+    if len(P.g):  # standalone columns: max(0, r·ub), smoothed as T·log(1 + exp(r·ub/T))
+        vg = (P.cg - P.A3T @ lam) * P.ug
+        smooth_val += float(T * np.logaddexp(0.0, vg / T).sum())
+        exact_val += float(np.maximum(vg, 0.0).sum())
+        az = az + P.A3 @ (expit(vg / T) * P.ug)
     grad = np.r_[P.Uf - az, -(P.Lf - az)]
     return smooth_val + const, grad, exact_val + const
 
@@ -186,7 +216,7 @@ def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
     A cost model, not a measurement: it depends only on the problem's size and the options, so a busy machine
     gets the same budget (and the same dual) as an idle one.
     """
-    work = P.n + P.A1.nnz + P.A2.nnz + P.D.nnz
+    work = P.n + P.A1.nnz + P.A2.nnz + P.D.nnz + P.A3.nnz
     if not np.isfinite(time_limit_s):
         return 2 ** 62
     return max(int(DUAL_TIME_SHARE * max(time_limit_s, 0.0) * NOMINAL_WORK_PER_S / max(work, 1)), 1)
@@ -263,7 +293,7 @@ def least_objective(P: _Problem) -> float:
     rx, rf = P.c[:P.n], P.c[P.n:2 * P.n]
     v = rx + np.minimum(rf * P.lo_u, rf * P.hi_u)
     worst = np.minimum.reduceat(v, P.starts)
-    return float(np.where(P.must, worst, np.minimum(worst, 0.0)).sum())
+    return float(np.where(P.must, worst, np.minimum(worst, 0.0)).sum() + np.minimum(P.cg * P.ug, 0.0).sum())
 
 
 def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None):
@@ -296,6 +326,14 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
     if n_free > 0:
         free_seg[np.argpartition(margin, n_free - 1)[:n_free]] = True
     develop = best >= none  # the priced choice: the best pair, or none
+    if P.Anb is not None and P.Anb.shape[0]:
+        # parcels whose priced choices break a separation or cluster row among themselves stay open, with
+        # every parcel in such a row (so that a neighbour can change, or the choice give way)
+        settled = ((rank == 0) & develop[seg] & ~free_seg[seg]).astype(float)
+        broken = np.flatnonzero(P.Anb @ settled > P.Unb + 1e-9)
+        if len(broken):
+            cols = P.Anb[broken].indices
+            free_seg[seg[cols]] = True
     inc = np.zeros(P.n, bool)
     if incumbent is not None:  # parcels where the incumbent plan differs stay open, so it stays a valid start
         inc = incumbent[:P.n] > 0.5
@@ -425,7 +463,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                            "bound": sign * v * m.obj_scale, "gap": np.nan, "evaluations": evals})
 
     least = least_objective(P)
-    scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum())
+    scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
     dual = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
                        least=least - 1e-6 * max(scale, 1.0))
     bound, mu = dual.bound, dual.mu
@@ -468,7 +506,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             proven_infeasible = True
         entry.update(stopped_by=why, nodes=_nodes(res))
         if x is not None:
-            obj = float(P.c @ x[:2 * P.n])
+            obj = float(P.c @ x[:2 * P.n] + P.cg @ x[P.g])
             if obj > obj_best:
                 x_best, obj_best = x, obj
             entry["gap"] = float(rel_gap(obj_best, bound))

@@ -1095,8 +1095,13 @@ def toml_text(doc: dict, header: str) -> str:
         if isinstance(body, list):
             for item in body:
                 lines.append(f"[[{name}]]")
-                lines += [f"{k} = {toml_value(v)}" for k, v in item.items()]
+                lines += [f"{k} = {toml_value(v)}" for k, v in item.items() if not isinstance(v, dict)]
                 lines.append("")
+                for sk, sv in item.items():  # sub-tables of this entry ([phases.min_floor_m2] after [[phases]])
+                    if isinstance(sv, dict):
+                        lines.append(f"[{name}.{sk}]")
+                        lines += [f"{k} = {toml_value(v)}" for k, v in sv.items()]
+                        lines.append("")
         else:
             lines.append(f"[{name}]")
             sub = {k: v for k, v in body.items() if isinstance(v, dict)}
@@ -1189,10 +1194,63 @@ BEFORE_MIX = [
     ("bonded_port", "supply_chain", 0.35, None),
     ("mawan", "maritime", 0.10, None),
 ]
-ZONE_AREA_KM2 = {"after": 120.56, "before": 14.92, "intensive": 120.56}  # total_area_km2 (facts.md s.1.1)
+ZONE_AREA_KM2 = {"after": 120.56, "before": 14.92, "intensive": 120.56, "phased": 120.56}  # total_area_km2 (facts.md s.1.1)
 # `intensive`: the expanded zone, maximising value added per m2 of developed land (the brief's "intensive use")
 # while producing at least the whole zone's 2021 value added (facts.md s.3, status C)
 GDP_2021_YUAN = 175.57e9
+GDP_2025_YUAN = 331.81e9  # facts.md s.3, status C: the check of the first phase (never an input)
+
+# `phased` (qianhai_2035): the expanded zone as it stood in 2021 (existing uses), developed in three phases to 2035.
+# Existing industry and floor area ratio by the parcel's `existing_use` description (assumptions), only in the
+# sub-areas that were built up in 2021; the reserve (Convention & Exhibition New City apart from Shenzhen World,
+# Ocean New City, Dachan Bay back-up land) is greenfield whatever its description.
+EXISTING_BY_USE = {
+    "old industrial (low-rise factories)": ("smart_equipment", 1.2),
+    "industrial park (1990s)": ("next_gen_it", 2.0),
+    "industrial (in use)": ("smart_equipment", 1.8),
+    "low-rise commercial": ("business_services", 1.5),
+    "warehouses (single storey)": ("supply_chain", 0.8),
+    "open storage yard": ("supply_chain", 0.2),
+    "container yard": ("supply_chain", 0.3),
+    "container terminal": ("supply_chain", 0.4),
+    "airport support buildings": ("airport_services", 0.8),
+    "airport landside": ("airport_services", 0.7),
+    "terminal area": ("airport_services", 1.0),
+    "cargo apron": ("airport_services", 0.2),
+    "exhibition centre (Shenzhen World)": ("exhibition", 1.08),
+}
+BUILT_UP_2021 = ("baoan_center", "shekou", "xixiang", "airport", "guiwan", "qianwan", "mawan", "bonded_port")
+LOCKED_USES = ("exhibition centre (Shenzhen World)", "terminal area", "container terminal")  # lock = industry
+DEMOLITION_COST_PER_M2 = 3_000.0  # demolition, relocation and compensation per m2 of existing floor (assumption)
+PHASES = [  # name, first year, last year, budget (yuan), reference output at the phase's end (yuan a year)
+    ("2021-2025", 2021, 2025, 60.0e9, GDP_2025_YUAN),
+    ("2026-2030", 2026, 2030, 60.0e9, None),
+    ("2031-2035", 2031, 2035, 60.0e9, None),
+]
+PHASING = {"discount_rate": 0.08, "operating_from": "mid", "base_year": 2021}
+DEMAND_GROWTH_2035 = 2.0  # new demand to 2035 = 2 x the main scenario's caps, on top of the existing floor
+
+
+def existing_state(parcels: pd.DataFrame, industries: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """The phased variant's existing uses: columns existing_industry, existing_floor_m2, existing_output_yuan,
+    lock and demolition_cost_per_m2, with existing output calibrated to the zone's 2021 GDP. Returns the table
+    and the calibration factor (GDP / the coefficients' output of the existing floor)."""
+    mapped = parcels["existing_use"].map({k: v[0] for k, v in EXISTING_BY_USE.items()})
+    far = parcels["existing_use"].map({k: v[1] for k, v in EXISTING_BY_USE.items()})
+    built = parcels["subarea"].isin(BUILT_UP_2021) | (parcels["zone"] == "A21")
+    has = mapped.notna() & built & (parcels["far_max"] > 0.1)
+    floor = (np.minimum(far, 0.95 * parcels["far_max"]) * parcels["area_m2"]).round(0)
+    rate = mapped.map(industries.set_index("industry_id")["output_per_m2"])
+    default = (rate * floor).where(has, 0.0)
+    exact = GDP_2021_YUAN / float(default.sum())
+    out = pd.DataFrame({
+        "existing_industry": mapped.where(has, ""),
+        "existing_floor_m2": floor.where(has),
+        "existing_output_yuan": (default * exact).round(0).where(has),
+        "lock": np.where(has & parcels["existing_use"].isin(LOCKED_USES), "industry", ""),
+        "demolition_cost_per_m2": np.where(has, DEMOLITION_COST_PER_M2, np.nan),
+    }, index=parcels.index)
+    return out, round(exact, 4)
 
 DESCRIPTION = (
     "Qianhai Shenzhen-Hong Kong Modern Service Industry Cooperation Zone after the 2021 expansion "
@@ -1306,7 +1364,7 @@ ASSUMPTIONS = [
 ]
 
 
-def scenario_doc(variant: str) -> dict:
+def scenario_doc(variant: str, calibration: float = np.nan) -> dict:
     before = variant == "before"
     name = "qianhai_before" if before else "qianhai"
     desc = DESCRIPTION
@@ -1341,6 +1399,13 @@ def scenario_doc(variant: str) -> dict:
         )
         objective = {"sense": "maximize", "kind": "output_per_land", "cost_weight": 0.0,
                      "min_total_output_yuan": GDP_2021_YUAN}
+    if variant == "phased":
+        name = "qianhai_2035"
+        desc = (
+            "Qianhai Cooperation Zone from its 2021 state to 2035: which built-up parcels to keep, intensify or "
+            "convert and which reserve land to develop, in which five-year phase, for the most discounted value added."
+        )
+        assumptions[0:0] = phased_assumptions(calibration)
     mix = BEFORE_MIX if before else SUBAREA_MIX
     keep = ORIGINAL if before else [s[0] for s in SUBAREAS]
     mins = [(s, v) for s, v in SUBAREA_MIN_FLOOR.items() if s in keep]
@@ -1385,7 +1450,45 @@ def scenario_doc(variant: str) -> dict:
         "subarea_allow": [{"subarea": "bonded_port", "industries": BONDED_ALLOW}],
         "metric_rules": [{"metric": m, "min": v, "industries": ids} for m, v, ids in METRIC_RULES],
     }
+    if variant == "phased":
+        del doc["rules"]  # the phases' budgets instead of one total
+        doc["solver"]["mip_gap"] = 0.001  # 0.1 %: the discounted objective over three phases is a larger model
+        doc["phasing"] = dict(PHASING)
+        doc["phases"] = [{"name": n, "start_year": a, "end_year": b, "budget_yuan": budget,
+                          **({"reference_output_yuan": ref} if ref else {})} for n, a, b, budget, ref in PHASES]
     return doc
+
+
+def phased_assumptions(calibration: float) -> list[str]:
+    uses = "; ".join(f"{u} -> {k} at FAR {f:g}" for u, (k, f) in EXISTING_BY_USE.items())
+    return [
+        "PHASED variant (qianhai_2035): the expanded zone as it stood in 2021, developed in three five-year "
+        "phases to 2035. Every rule of the main scenario holds for the 2035 end state; existing floor counts in "
+        "them like new floor.",
+        "Existing uses (assumptions): parcels in the sub-areas built up by 2021 (Bao'an Centre, Shekou, Xixiang, "
+        "the airport, Guiwan, Qianwan, Mawan, the bonded port) carry the industry and floor area ratio of their "
+        f"generated existing_use description ({uses}; capped at 95% of the parcel's FAR cap). Urban villages, "
+        "vacant land, parking, parks and offices under construction are greenfield. The Convention & Exhibition "
+        "New City (but the Shenzhen World site, opened 2019), Ocean New City and Dachan Bay's back-up land are "
+        "the greenfield reserve.",
+        "CALIBRATION to the zone's 2021 GDP, 175.57 bn yuan (facts.md s.3, status C): every industry's "
+        f"output_per_m2 is the main scenario's x {calibration:.3f}, the factor that makes the existing floor "
+        "produce the 2021 GDP (existing_output_yuan = that rate x the existing floor, before access decay). With "
+        "the main scenario's coefficients the 2021 floor would produce about twice the 2021 GDP: they are "
+        "estimates for new, fully let floor (industry-intensity.md), and the zone's floor is partly old or "
+        "vacant. New floor is valued with the same scaled rates.",
+        "Locks (lock = industry): the Shenzhen World halls, the airport terminal area and the Dachan Bay container "
+        "terminal keep their industry (they may intensify).",
+        f"Redevelopment: demolition, relocation and compensation cost {DEMOLITION_COST_PER_M2:,.0f} yuan per m2 of "
+        "existing floor on a conversion (assumption); intensifying pays the construction cost of the added floor.",
+        "Phases 2021-2025, 2026-2030, 2031-2035 with 60 bn yuan of development budget each (assumption: the main "
+        "scenario's one-off 60 bn per five years); discount rate 8% a year to 2021 (assumption, the social discount "
+        "rate of China's construction-project appraisal parameters); a development produces from the middle of "
+        "its phase. The 2025 GDP, 331.81 bn yuan (facts.md s.3, status C), is compared with the plan's output "
+        "at the end of the first phase (reference_output_yuan), never used as a rule.",
+        f"Demand caps (max_floor_total_m2) are the existing floor of the industry plus {DEMAND_GROWTH_2035:g} x the "
+        "main scenario's caps (new demand to 2035, assumption).",
+    ]
 
 
 TOML_HEADER = """# Qianhai flagship scenario. GENERATED by generate.py (seed {seed}); edit the script, not this file.
@@ -1401,6 +1504,8 @@ def write_variant(
     industries: pd.DataFrame,
     nodes: pd.DataFrame,
     edges: pd.DataFrame,
+    existing: pd.DataFrame | None = None,
+    calibration: float = np.nan,
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "network").mkdir(exist_ok=True)
@@ -1417,12 +1522,19 @@ def write_variant(
         "must_develop",
     ]
     feats = []
-    for _, r in p.iterrows():
+    for i, r in p.iterrows():
         props = {c: r[c] for c in cols}
         props["area_m2"] = float(props["area_m2"])
         props["far_max"] = float(props["far_max"])
         props["dev_cost_per_m2"] = float(props["dev_cost_per_m2"])
         props["must_develop"] = bool(props["must_develop"])
+        if existing is not None:
+            e = existing.loc[i]
+            props["existing_industry"] = e["existing_industry"]
+            if e["existing_industry"]:
+                props.update(existing_floor_m2=float(e["existing_floor_m2"]),
+                             existing_output_yuan=float(e["existing_output_yuan"]), lock=e["lock"],
+                             demolition_cost_per_m2=float(e["demolition_cost_per_m2"]))
         feats.append(feature(r["geometry"], props))
     write_geojson(folder / "parcels.geojson", feats)
     sub_feats = []
@@ -1451,10 +1563,15 @@ def write_variant(
     ind = industries.copy()
     if variant == "before":
         ind["min_floor_total_m2"] = ind["industry_id"].map(BEFORE_MIN_TOTAL)
+    if existing is not None:  # coefficients calibrated on 2021; caps: the existing floor plus new demand to 2035
+        ind["output_per_m2"] = (ind["output_per_m2"] * calibration).round(0)
+        standing = existing.groupby("existing_industry")["existing_floor_m2"].sum()
+        ind["max_floor_total_m2"] = (ind["industry_id"].map(standing).fillna(0.0)
+                                     + DEMAND_GROWTH_2035 * ind["max_floor_total_m2"]).round(0)
     write_csv(folder / "industries.csv", ind)
     write_csv(folder / "network" / "nodes.csv", nodes)
     write_csv(folder / "network" / "edges.csv", edges)
-    text = toml_text(scenario_doc(variant), TOML_HEADER.format(seed=SEED))
+    text = toml_text(scenario_doc(variant, calibration), TOML_HEADER.format(seed=SEED))
     (folder / "scenario.toml").write_text(text, encoding="utf-8")
 
 
@@ -1490,6 +1607,9 @@ def main() -> None:
     write_variant(HERE / "after", "after", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "before", "before", parcels, subareas_ll, districts, industries, nodes, edges)
     write_variant(HERE / "intensive", "intensive", parcels, subareas_ll, districts, industries, nodes, edges)
+    existing, factor = existing_state(parcels, industries)
+    write_variant(HERE / "phased", "phased", parcels, subareas_ll, districts, industries, nodes, edges, existing,
+                  factor)
     summary = parcels.groupby("subarea").agg(
         parcels=("parcel_id", "size"), parcel_land_km2=("area_m2", "sum")
     )

@@ -1,0 +1,364 @@
+"""Neighbour rule families: synergy (agglomeration bonus or penalty), separation (buffers) and clusters.
+
+Everything works on PairSet *entries*: a (parcel, industry) pair may have several entries (one per phase), so
+rows and pair variables are built over entries grouped by (parcel, industry), never assuming one entry per pair.
+For neighbouring parcels p, q (an edge of Scenario.neighbours) and entries e1 of (p, a), e2 of (q, b):
+
+* synergy per pair, bonus B yuan a year, counted as objective c = B·min(w_e1, w_e2) (w: PairSet.weight, 1 without
+  phases): a continuous y ∈ [0, 1]; rewarded (c helps the objective) y ≤ x_e1, y ≤ x_e2; penalised
+  y ≥ x_e1 + x_e2 − 1. With binary x both are exact (y = x_e1·x_e2 at any optimum) and the tightest linear
+  descriptions of the product on their side.
+* synergy per m² of the smaller floor (rewarded only): a continuous z ∈ [0, min(hi_e1, hi_e2)] with z ≤ f_e1,
+  z ≤ f_e2 and z ≤ min(hi)·x_e for the entry whose own cap is the larger (the other side follows from
+  f ≤ hi·x); z = min(f_e1, f_e2) at any optimum.
+* separation: x_e1 + x_e2 ≤ 1 for every entry combination of a forbidden pair (neighbours, or within D metres).
+* clusters (industry k, at least S sites or A m² of floor per connected group of k's sites): seed rows
+  x_e ≤ Σ_{q ∈ N(p)} Σ_{e' of (q, k)} x_e' for every entry e of (p, k) when S ≥ 2 or e's own cap is below A; the
+  remaining small groups are cut off lazily (`cluster_cuts`, called by the pipeline until none is left).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.data import Scenario
+from optimizer.errors import ScenarioError
+from optimizer.model.eligibility import PairSet
+
+INF = np.inf
+
+
+class _Entries:
+    """Entries grouped by (industry, parcel): for an industry k, the entries of (p, k) for any parcels p."""
+
+    def __init__(self, pairs: PairSet):
+        self.n_p = pairs.n_parcels
+        key = pairs.industry.astype(np.int64) * self.n_p + pairs.parcel
+        self.order = np.argsort(key, kind="stable")
+        self.key_sorted = key[self.order]
+
+    def of(self, k: int, parcels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, count) into `order` of the entries of (p, k) for each p in `parcels`."""
+        keys = k * self.n_p + np.asarray(parcels, np.int64)
+        lo = np.searchsorted(self.key_sorted, keys, side="left")
+        hi = np.searchsorted(self.key_sorted, keys, side="right")
+        return lo, hi - lo
+
+    def combos(self, ka: int, kb: int, u: np.ndarray, v: np.ndarray):
+        """Every entry combination (e1 of (u, ka), e2 of (v, kb)) over the edges (u, v), vectorised.
+
+        Returns (e1, e2, edge) with `edge` the position of the edge each combination comes from."""
+        sa, na = self.of(ka, u)
+        sb, nb = self.of(kb, v)
+        cnt = na * nb
+        edge = np.repeat(np.arange(len(u)), cnt)
+        if len(edge) == 0:
+            z = np.zeros(0, np.int64)
+            return z, z, z
+        within = np.arange(len(edge)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        i, j = within // nb[edge], within % nb[edge]
+        return self.order[sa[edge] + i], self.order[sb[edge] + j], edge
+
+
+def _directed(edges: np.ndarray, same: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (a < b) as directed (u, v): both ways for two different industries, one way for the same one."""
+    a, b = edges[:, 0], edges[:, 1]
+    return (a, b) if same else (np.r_[a, b], np.r_[b, a])
+
+
+def synergy_factor(sc: Scenario) -> float:
+    """Objective units per yuan of synergy: 1 (output), or the weight of output in a weighted objective."""
+    ob = sc.objective
+    return float(ob.weights.get("output", 0.0)) if ob.kind == "weighted" else 1.0
+
+
+def add_neighbour_rules(R, sc: Scenario, pairs: PairSet, X: np.ndarray, F: np.ndarray, fu: float,
+                        mu: float) -> None:
+    """Every neighbour rule family of the scenario into the row accumulator (build._Rows)."""
+    nb = sc.neighbours
+    if nb is None or len(pairs) == 0:
+        return
+    ent = _Entries(pairs)
+    kidx = sc.industry_index()
+    pid = sc.parcels["parcel_id"].to_numpy(str)
+    kid = sc.industries["industry_id"].to_numpy(str)
+    if nb.synergy is not None and len(nb.synergy) and len(nb.pairs):
+        _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid)
+    if nb.separation:
+        _separation(R, sc, pairs, ent, X, kidx, pid, kid)
+    _cluster_seeds(R, sc, pairs, ent, X, pid, kid)
+
+
+def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
+    nb = sc.neighbours
+    factor = synergy_factor(sc)
+    if factor == 0.0:
+        return
+    up = 1.0 if sc.objective.sense == "maximize" else -1.0
+    w = getattr(pairs, "weight", None)
+    e1s, e2s, coefs, per_m2, rule_of = [], [], [], [], []
+    for r, (a, b, bonus, basis) in enumerate(zip(nb.synergy["industry_a"], nb.synergy["industry_b"],
+                                                 nb.synergy["bonus"].to_numpy(float), nb.synergy["basis"],
+                                                 strict=True)):
+        if bonus == 0:
+            continue
+        u, v = _directed(nb.pairs, a == b)
+        e1, e2, _ = ent.combos(kidx[a], kidx[b], u, v)
+        c = np.full(len(e1), bonus * factor)
+        if w is not None:
+            c = c * np.minimum(w[e1], w[e2])
+        if basis == "m2" and up * bonus * factor < 0:
+            raise ScenarioError("a synergy per m² of the smaller floor must help the objective (a bonus when "
+                                "maximising): give this penalty as basis = \"pair\"",
+                                file=sc.files.get("synergy", "synergy.csv"),
+                                row=int(nb.synergy["_row"].iloc[r]), field="bonus")
+        e1s.append(e1)
+        e2s.append(e2)
+        coefs.append(c)
+        per_m2.append(np.full(len(e1), basis == "m2"))
+        rule_of.append(np.full(len(e1), r))
+    if not e1s:
+        return
+    e1, e2, coef = np.concatenate(e1s), np.concatenate(e2s), np.concatenate(coefs)
+    m2, rule = np.concatenate(per_m2), np.concatenate(rule_of)
+    keep = coef != 0
+    e1, e2, coef, m2, rule = e1[keep], e2[keep], coef[keep], m2[keep], rule[keep]
+    syn = nb.synergy
+
+    def label(kind: str, e1, e2, rule):
+        def f(i: int) -> str:
+            return (f"synergy {kind} of {kid[pairs.industry[e1[i]]]} on {pid[pairs.parcel[e1[i]]]} and "
+                    f"{kid[pairs.industry[e2[i]]]} on {pid[pairs.parcel[e2[i]]]} "
+                    f"({syn['bonus'].iloc[rule[i]]:,.6g} yuan/{'m²' if syn['basis'].iloc[rule[i]] == 'm2' else 'pair'})")
+        return f
+
+    # per pair
+    sel = np.flatnonzero(~m2)
+    if len(sel):
+        a1, a2, c, rl = e1[sel], e2[sel], coef[sel], rule[sel]
+        good = up * c > 0
+        Y = R.new_cols(np.ones(len(sel)), c / mu)
+        g = np.flatnonzero(good)
+        if len(g):  # y ≤ x_e1, y ≤ x_e2
+            r = np.arange(2 * len(g))
+            R.add("synergy_link", np.r_[r, r], np.r_[np.tile(Y[g], 2), X[a1[g]], X[a2[g]]],
+                  np.r_[np.ones(2 * len(g)), -np.ones(2 * len(g))], np.full(2 * len(g), -INF), np.zeros(2 * len(g)),
+                  _twice(label("link", a1[g], a2[g], rl[g]), len(g)))
+        b = np.flatnonzero(~good)
+        if len(b):  # y ≥ x_e1 + x_e2 − 1
+            r = np.arange(len(b))
+            R.add("synergy_link", np.r_[r, r, r], np.r_[Y[b], X[a1[b]], X[a2[b]]],
+                  np.r_[np.ones(len(b)), -np.ones(2 * len(b))], np.full(len(b), -1.0), np.full(len(b), INF),
+                  label("penalty", a1[b], a2[b], rl[b]))
+    # per m² of the smaller floor
+    sel = np.flatnonzero(m2)
+    if len(sel):
+        a1, a2, c, rl = e1[sel], e2[sel], coef[sel], rule[sel]
+        h1, h2 = pairs.hi_m2[a1] / fu, pairs.hi_m2[a2] / fu
+        hmin = np.minimum(h1, h2)
+        Z = R.new_cols(hmin, c * fu / mu)
+        s = len(sel)
+        r = np.arange(2 * s)  # z ≤ f_e1, z ≤ f_e2
+        R.add("synergy_floor", np.r_[r, r], np.r_[np.tile(Z, 2), F[a1], F[a2]],
+              np.r_[np.ones(2 * s), -np.ones(2 * s)], np.full(2 * s, -INF), np.zeros(2 * s),
+              _twice(label("floor", a1, a2, rl), s), unit="m2", natural=fu)
+        big = np.where(h1 > h2, a1, a2)  # z ≤ min(hi)·x on the side whose own cap is larger
+        t = np.flatnonzero(h1 != h2)
+        if len(t):
+            r = np.arange(len(t))
+            R.add("synergy_floor", np.r_[r, r], np.r_[Z[t], X[big[t]]], np.r_[np.ones(len(t)), -hmin[t]],
+                  np.full(len(t), -INF), np.zeros(len(t)), label("cap", a1[t], a2[t], rl[t]), unit="m2",
+                  natural=fu)
+
+
+def _twice(f, n: int):
+    """Labels of a block whose rows come twice (one per side of the pair): row i and i + n name pair i."""
+    return lambda i: f(i % n)
+
+
+def _separation(R, sc, pairs, ent, X, kidx, pid, kid) -> None:
+    e1s, e2s, rules = [], [], []
+    for r, rule in enumerate(sc.neighbours.separation):
+        u, v = _directed(rule.pairs, rule.industry_a == rule.industry_b)
+        e1, e2, _ = ent.combos(kidx[rule.industry_a], kidx[rule.industry_b], u, v)
+        e1s.append(e1)
+        e2s.append(e2)
+        rules.append(np.full(len(e1), r))
+    e1, e2, rl = np.concatenate(e1s), np.concatenate(e2s), np.concatenate(rules)
+    if len(e1) == 0:
+        return
+    lo, hi = np.minimum(e1, e2), np.maximum(e1, e2)
+    _, first = np.unique(np.column_stack([lo, hi]), axis=0, return_index=True)
+    first = np.sort(first)
+    e1, e2, rl = lo[first], hi[first], rl[first]
+    seps = sc.neighbours.separation
+    par_of, ind_of = pairs.parcel, pairs.industry
+
+    def label(i: int) -> str:
+        rule = seps[rl[i]]
+        how = "neighbours" if np.isnan(rule.min_distance_m) else f"within {rule.min_distance_m:,.6g} m"
+        return (f"separation: {kid[ind_of[e1[i]]]} on {pid[par_of[e1[i]]]} and {kid[ind_of[e2[i]]]} on "
+                f"{pid[par_of[e2[i]]]} may not be {how}")
+
+    r = np.arange(len(e1))
+    R.add("separation", np.r_[r, r], np.r_[X[e1], X[e2]], np.ones(2 * len(e1)), np.full(len(e1), -INF),
+          np.ones(len(e1)), label, elastic=True, unit="sites")
+
+
+def cluster_targets(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per industry: least sites (0: none) and least floor m² (0: none) of each connected group."""
+    ind = sc.industries
+    if "cluster_min_sites" not in ind:
+        z = np.zeros(len(ind))
+        return z, z
+    return (np.nan_to_num(ind["cluster_min_sites"].to_numpy(float), nan=0.0),
+            np.nan_to_num(ind["cluster_min_floor_m2"].to_numpy(float), nan=0.0))
+
+
+def _cluster_seeds(R, sc, pairs, ent, X, pid, kid) -> None:
+    if sc.neighbours is None:
+        return
+    S, A = cluster_targets(sc)
+    ks = np.flatnonzero((S >= 2) | (A > 0))
+    if len(ks) == 0:
+        return
+    edges = sc.neighbours.pairs
+    u, v = _directed(edges, False)
+    rows, cols, vals, lab_e = [], [], [], []
+    n_rows = 0
+    for k in ks:  # a handful of industries, each vectorised
+        own = np.flatnonzero(pairs.industry == k)
+        need = own[(S[k] >= 2) | (pairs.hi_m2[own] < A[k] * (1 - 1e-9))]
+        if len(need) == 0:
+            continue
+        row_of = np.full(len(pairs), -1)
+        row_of[need] = n_rows + np.arange(len(need))
+        e1, e2, _ = ent.combos(k, k, u, v)
+        hit = row_of[e1] >= 0
+        rows += [row_of[need], row_of[e1[hit]]]
+        cols += [X[need], X[e2[hit]]]
+        vals += [np.ones(len(need)), -np.ones(int(hit.sum()))]
+        lab_e.append(need)
+        n_rows += len(need)
+    if n_rows == 0:
+        return
+    lab = np.concatenate(lab_e)
+
+    def label(i: int) -> str:
+        e = lab[i]
+        k = pairs.industry[e]
+        what = f"at least {S[k]:.0f} sites" if S[k] >= 2 else f"at least {A[k]:,.0f} m² of floor"
+        return f"cluster seed: {kid[k]} on {pid[pairs.parcel[e]]} needs a {kid[k]} neighbour (groups of {what})"
+
+    R.add("cluster_seed", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.full(n_rows, -INF),
+          np.zeros(n_rows), label, elastic=True, unit="sites")
+
+
+# --- lazy cluster cuts ----------------------------------------------------------------------------------------
+def small_clusters(sc: Scenario, parcel: np.ndarray, industry: np.ndarray, floor_m2: np.ndarray,
+                   tol_m2: float = 1e-2) -> list[tuple[int, np.ndarray, float]]:
+    """Connected groups of an industry's sites below its cluster targets, from a plan's sites (parcel and
+    industry positions, floor). Returns (industry, parcel positions of the group, its floor)."""
+    from scipy.sparse.csgraph import connected_components
+
+    nb = sc.neighbours
+    if nb is None:
+        return []
+    S, A = cluster_targets(sc)
+    out = []
+    n_p = sc.n_parcels
+    for k in np.flatnonzero((S >= 2) | (A > 0)):
+        sel = industry == k
+        sites = parcel[sel]
+        if len(sites) == 0:
+            continue
+        is_site = np.zeros(n_p, bool)
+        is_site[sites] = True
+        e = nb.pairs[is_site[nb.pairs[:, 0]] & is_site[nb.pairs[:, 1]]]
+        pos = np.full(n_p, -1)
+        pos[sites] = np.arange(len(sites))
+        g = sp.coo_matrix((np.ones(len(e)), (pos[e[:, 0]], pos[e[:, 1]])), shape=(len(sites), len(sites)))
+        _, comp = connected_components(g, directed=False)
+        size = np.bincount(comp)
+        fl = np.bincount(comp, weights=floor_m2[sel])
+        bad = np.flatnonzero((size < S[k]) | (fl < A[k] - tol_m2 - 1e-6 * A[k]))
+        order = np.argsort(comp, kind="stable")
+        starts = np.r_[0, np.cumsum(size)]
+        for c in bad:
+            out.append((int(k), np.sort(sites[order[starts[c]:starts[c + 1]]]), float(fl[c])))
+    return out
+
+
+def cluster_cuts(sc: Scenario, bundle, x: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[str]]:
+    """Valid cuts against the groups of a solution that are too small (empty matrix if none).
+
+    For a group C of industry k's sites with neighbours N(C) (parcels outside C next to it), s_p = Σ_{e of (p, k)}
+    x_e (0 or 1: at most one entry per parcel is chosen):
+      sites:  Σ_{p∈C} s_p − Σ_{q∈N(C)} s_q ≤ |C| − 1  (C alone, all chosen, cannot stand: |C| < S or even its
+              largest floor is below A);
+      floor:  Σ_{p∈C} f_{p,k} − A·Σ_{p∈C} s_p + A·Σ_{q∈N(C)} s_q ≥ A·(1 − |C|)  (C alone needs floor A).
+    Both hold for every plan meeting the cluster rule, and the solution violates the one added for its group.
+    """
+    pairs = bundle.pairs
+    n = len(pairs)
+    fu = bundle.floor_unit_m2
+    chosen = np.flatnonzero(x[:n] > 0.5)
+    groups = small_clusters(sc, pairs.parcel[chosen], pairs.industry[chosen], x[n + chosen] * fu)
+    n_cols = bundle.milp.n_cols
+    if not groups:
+        return sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0), []
+    S, A = cluster_targets(sc)
+    ent = _Entries(pairs)
+    nb = sc.neighbours.pairs
+    pid = sc.parcels["parcel_id"].to_numpy(str)
+    kid = sc.industries["industry_id"].to_numpy(str)
+    rows, cols, vals, lo, hi, labels = [], [], [], [], [], []
+    in_c = np.zeros(sc.n_parcels, bool)
+    for i, (k, C, fl) in enumerate(groups):  # one row per small group (few per round)
+        in_c[:] = False
+        in_c[C] = True
+        touch = in_c[nb[:, 0]] ^ in_c[nb[:, 1]]
+        N = np.unique(np.where(in_c[nb[touch, 0]], nb[touch, 1], nb[touch, 0]))
+        eC = _entries_of(ent, k, C)
+        eN = _entries_of(ent, k, N)
+        cap_c = _best_floor(pairs, eC, C)
+        by_sites = len(C) < S[k] or cap_c < A[k] * (1 - 1e-9)
+        if by_sites:
+            c = np.r_[eC, eN]
+            v = np.r_[np.ones(len(eC)), -np.ones(len(eN))]
+            lo.append(-INF)
+            hi.append(len(C) - 1.0)
+            why = f"{len(C)} sites" if len(C) < S[k] else f"at most {cap_c:,.0f} m² of floor"
+        else:
+            a = A[k] / fu
+            c = np.r_[n + eC, eC, eN]
+            v = np.r_[np.ones(len(eC)), -a * np.ones(len(eC)), a * np.ones(len(eN))]
+            lo.append(a * (1.0 - len(C)))
+            hi.append(INF)
+            why = f"{fl:,.0f} m² of floor"
+        rows.append(np.full(len(c), i))
+        cols.append(c)
+        vals.append(v)
+        names = ", ".join(pid[C[:5]]) + (f" and {len(C) - 5} more" if len(C) > 5 else "")
+        target = f"{S[k]:.0f} sites" if S[k] >= 2 else ""
+        target += (" and " if target and A[k] > 0 else "") + (f"{A[k]:,.0f} m²" if A[k] > 0 else "")
+        labels.append(f"cluster cut: {kid[k]} on {names} ({why}) needs a {kid[k]} neighbour to reach {target}")
+    M = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(len(groups), n_cols))
+    return M, np.array(lo), np.array(hi), labels
+
+
+def _entries_of(ent: _Entries, k: int, parcels: np.ndarray) -> np.ndarray:
+    s, c = ent.of(k, parcels)
+    idx = np.repeat(s, c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c))
+    return ent.order[idx]
+
+
+def _best_floor(pairs: PairSet, entries: np.ndarray, parcels: np.ndarray) -> float:
+    """The most floor the group's parcels can hold together (per parcel its largest entry)."""
+    if len(entries) == 0:
+        return 0.0
+    best = np.zeros(pairs.n_parcels)
+    np.maximum.at(best, pairs.parcel[entries], pairs.hi_m2[entries])
+    return float(best[parcels].sum())
