@@ -38,7 +38,7 @@ SYNERGY = [  # industry_a, industry_b, bonus, basis (values are synthetic, a few
     ("logistics", "retail", -5.0e6, "pair"),
 ]
 SEPARATION = [("logistics", "finance", np.nan), ("logistics", "hq", 400.0)]
-CLUSTERS = {"biotech": ("cluster_min_sites", 2), "electronics": ("cluster_min_floor_m2", 60000.0)}
+CLUSTERS = {"biotech": ("cluster_min_sites", 2), "electronics": ("cluster_min_floor_m2", 30000.0)}
 
 
 def with_neighbours(case: str, seed: int = 0) -> tuple[dict, dict]:
@@ -56,10 +56,9 @@ def with_neighbours(case: str, seed: int = 0) -> tuple[dict, dict]:
     frames["separation"] = pd.DataFrame([r for r in SEPARATION if r[0] in present and r[1] in present],
                                         columns=["industry_a", "industry_b", "min_distance_m"])
     ind = frames["industries"]
-    for col in ("cluster_min_sites", "cluster_min_floor_m2"):
-        ind[col] = ""
-    for k, (col, v) in CLUSTERS.items():
-        ind.loc[ind["industry_id"] == k, col] = v
+    for col in ("cluster_min_sites", "cluster_min_floor_m2"):  # blank cell = no rule
+        ind[col] = np.array([str(CLUSTERS[k][1]) if k in CLUSTERS and CLUSTERS[k][0] == col else ""
+                             for k in ind["industry_id"]], dtype=object)
     return config, frames
 
 
@@ -86,9 +85,12 @@ def _run(case: str, solver: str, limit: float, gap: float, out) -> None:
                    pairs=int(r.bundle.n_pairs), columns=int(m.n_cols), rows=int(m.n_rows),
                    neighbour_columns=int(m.n_cols - 2 * r.bundle.n_pairs),
                    neighbour_rows=int(sum(b.size for b in m.blocks if b.family in (
-                       "synergy_link", "synergy_floor", "separation", "cluster_seed", "cluster_cut"))),
+                       "synergy_link", "synergy_floor", "separation", "cluster_seed", "cluster_floor",
+                       "cluster_ball", "cluster_cut"))),
                    cluster_cuts=int(sum(b.size for b in m.blocks if b.family == "cluster_cut")),
-                   synergy_yuan=r.kpis.get("synergy_yuan") if r.kpis else None, message=r.message[:300])
+                   synergy_yuan=r.kpis.get("synergy_yuan") if r.kpis else None, message=r.message[:300],
+                   phases=[{k: ph[k] for k in ("phase", "stopped_by", "seconds", "open_parcels") if k in ph}
+                           for ph in r.phases])
     except Exception as exc:  # a benchmark row says what happened rather than stopping the run
         row.update(seconds=round(time.perf_counter() - t0, 2), status="error", message=f"{type(exc).__name__}: {exc}")
     row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

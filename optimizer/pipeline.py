@@ -144,10 +144,14 @@ def solve_scenario(
 
 
 class ClusterCuts:
-    """solve_bundle with the lazy cluster cuts of optimizer.model.neighbours: solve; while a connected group of an
-    industry's sites is below its cluster target, add the valid cut against it and solve again (warm-started from
-    the last plan), within the one time limit. Every round's bound is valid (the cuts only remove plans that
-    break the rule); a plan that still breaks it when time runs out is not returned (status no_solution)."""
+    """solve_bundle for scenarios with a neighbour graph (plain solve_bundle otherwise).
+
+    Each solver's plan gets its synergy pair columns at their best values for its choices (a solver stopping at
+    a gap may leave them slack: model.neighbours.tighten_pair_columns), its objective and gap updated to match.
+    With cluster rules, the lazy cuts of optimizer.model.neighbours: solve; while a connected group of an
+    industry's sites is below its cluster target, add the valid cut against it and solve again (warm-started
+    from the last plan), within the one time limit. Every round's bound is valid (the cuts only remove plans
+    that break the rule); a plan that still breaks it when time runs out is not returned (status no_solution)."""
 
     MAX_ROUNDS = 500
 
@@ -155,8 +159,23 @@ class ClusterCuts:
         from optimizer.model.neighbours import cluster_targets
 
         self.sc, self.solver, self.bundle = sc, solver, None
-        self.active = sc.neighbours is not None and bool(np.any(np.r_[cluster_targets(sc)] > 0))
+        self.active = sc.neighbours is not None
+        self.clusters = self.active and bool(np.any(np.r_[cluster_targets(sc)] > 0))
         self.rounds = 0
+
+    def _solve_once(self, bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
+        from dataclasses import replace
+
+        from optimizer.model.neighbours import tighten_pair_columns
+        from optimizer.solvers.base import rel_gap
+
+        res = solve_bundle(bundle, self.solver, opts)
+        if not res.has_plan:
+            return res
+        x = tighten_pair_columns(bundle, res.x)
+        m = bundle.milp
+        objective = res.objective + float(m.c @ (x - res.x)) * m.obj_scale
+        return replace(res, x=x, objective=objective, gap=rel_gap(objective, res.bound))
 
     def solve(self, bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
         from dataclasses import replace
@@ -166,27 +185,55 @@ class ClusterCuts:
 
         if not self.active:
             return solve_bundle(bundle, self.solver, opts)
+        from optimizer.model.neighbours import drop_small_clusters
+        from optimizer.solvers.base import gap_closed, rel_gap
+
         t0 = time.perf_counter()
-        res, phases, n_cuts = solve_bundle(bundle, self.solver, opts), [], 0
-        for _ in range(self.MAX_ROUNDS):
+        maximize = bundle.milp.sense == "maximize"
+        res, phases, n_cuts = self._solve_once(bundle, opts), [], 0
+        kept = None  # the best plan that meets the cluster rules: a round's plan with its small groups given up
+        bound = res.bound
+        for _ in range(self.MAX_ROUNDS if self.clusters else 0):
             phases += list(res.phases)
+            if np.isfinite(res.bound):
+                bound = res.bound  # each round's bound holds (its cuts are valid)
             if not res.has_plan:
                 break
             M, lo, hi, labels = cluster_cuts(self.sc, bundle, res.x)
             if not len(labels):
-                break
+                break  # this round's plan meets every rule
+            x = drop_small_clusters(self.sc, bundle, res.x)
+            if x is not None:
+                m = bundle.milp
+                obj = res.objective + float(m.c @ (x - res.x)) * m.obj_scale
+                if kept is None or (obj > kept[1] if maximize else obj < kept[1]):
+                    kept = (x, obj)
             self.rounds += 1
             n_cuts += len(labels)
             bundle = with_rows(bundle, "cluster_cut", M, lo, hi, labels, unit="sites")
             left = opts.time_limit_s - (time.perf_counter() - t0)
+            if kept is not None and gap_closed(kept[1], bound, opts):
+                res = None  # the plan with the small groups given up is within the gap of the bound
+                break
             if left <= 0:
                 res = replace(res, status="no_solution", x=None, objective=np.nan, gap=np.nan,
                               message=f"{res.message}; the time limit came before every cluster was large enough")
                 break
-            res = solve_bundle(bundle, self.solver, replace(opts, time_limit_s=left, warm_start=res.x))
+            res = self._solve_once(bundle, replace(opts, time_limit_s=left,
+                                                   warm_start=kept[0] if kept is not None else res.x))
         self.bundle = bundle
-        msg = f"{res.message}; {n_cuts} cluster cuts in {self.rounds} rounds" if self.rounds else res.message
-        return replace(res, solve_s=time.perf_counter() - t0, phases=tuple(phases), message=msg)
+        done = f"{n_cuts} cluster cuts in {self.rounds} rounds"
+        if kept is not None and (res is None or not res.has_plan or
+                                 (res.objective < kept[1] if maximize else res.objective > kept[1])):
+            x, obj = kept
+            gap = rel_gap(obj, bound)
+            base = res if res is not None else SolveResult("feasible", x, obj, bound, gap, 0.0, self.solver)
+            return replace(base, status="optimal" if gap_closed(obj, bound, opts) else "feasible", x=x,
+                           objective=obj, bound=bound, gap=gap, solve_s=time.perf_counter() - t0,
+                           phases=tuple(phases), message=f"{base.message}; {done}; the best plan gives up the "
+                                                         "groups below their cluster target")
+        msg = f"{res.message}; {done}" if self.rounds else res.message
+        return replace(res, solve_s=time.perf_counter() - t0, phases=tuple(phases) or res.phases, message=msg)
 
 
 BOUND_TOL = 1e-6  # relative: a bound may sit this far on the wrong side of a plan (solver tolerances)

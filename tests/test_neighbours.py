@@ -44,6 +44,10 @@ def city(seed: int, n: int = 5):
         inds[1]["cluster_min_sites"] = 2
     if seed % 4 == 1:
         inds[0]["cluster_min_floor_m2"] = float(rng.integers(15, 30)) * 1000
+    if seed % 4 == 3:
+        inds[2]["cluster_min_sites"] = 3
+    if seed % 8 == 5:
+        inds[1]["cluster_min_floor_m2"] = float(rng.integers(10, 40)) * 1000
     edges = [(f"P{i}", f"P{j}") for i, j in itertools.combinations(range(n), 2) if rng.random() < 0.45]
     frames = {"parcels": pd.DataFrame(parcels), "industries": pd.DataFrame(inds),
               "adjacency": pd.DataFrame(edges, columns=["parcel_a", "parcel_b"])}
@@ -150,7 +154,7 @@ def _score(sc, g, syn, kid, combo):
     return float(c @ res.x) + const, list(res.x[:n])
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(16))
 def test_optimum_equals_brute_force(seed):
     sc = city(seed)
     best = brute_force(sc)
@@ -215,6 +219,20 @@ def test_cluster_rule_is_exact_with_every_backend(solver):
     a = sorted(res.plan.assignment.query("industry_id == 'a'")["parcel_id"])
     assert a in (["P0", "P1", "P2"], ["P3", "P4", "P5"])
     assert res.plan.objective == pytest.approx(520e6, rel=REL)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_cluster_cuts_with_every_backend(solver):
+    # groups of 5 (groups of one and two, and groups within one step of a site, are ruled out up front; a chain
+    # of four by a lazy cut): an end at 20,000 m² (300 M) and four inner sites sharing a's other 40,000 m²
+    # (100 M), + one b (40 M) = 440 M
+    sc = line_city(5)
+    res = solve_scenario(sc, solver=solver, mip_gap=0.0, time_limit_s=60)
+    assert res.check.passed
+    a = sorted(res.plan.assignment.query("industry_id == 'a'")["parcel_id"])
+    assert a in (["P0", "P1", "P2", "P3", "P4"], ["P1", "P2", "P3", "P4", "P5"])
+    assert res.plan.objective == pytest.approx(440e6, rel=REL)
+    assert "cluster cuts" in res.message and res.bundle.milp.blocks[-1].family == "cluster_cut"
 
 
 def test_cluster_floor_rule():
@@ -428,3 +446,18 @@ def test_solve_writes_synergy_and_the_graph(tmp_path, capsys):
     assert len(graph) == 7 and graph["synergy_yuan"].sum() == pytest.approx(7e6)
     geo = json.loads((out / "plan.geojson").read_text())
     assert {f["properties"]["parcel_id"]: f["properties"]["synergy_yuan"] for f in geo["features"]} == got
+
+
+def test_a_floor_synergy_that_would_hurt_the_objective_is_refused():
+    """A bonus per m² of the smaller floor under `sense = "minimize"` works against the objective, like a
+    penalty when maximising: its minimum would need a binary per pair, so it is bad input naming the row."""
+    from optimizer.model import build_model
+
+    frames = {"parcels": pd.DataFrame([parcel(f"P{i}", 1000, "B", 2, x=100.0 * i, y=0.0) for i in range(2)]),
+              "industries": pd.DataFrame([industry("a", 1000, "B", 1, 2)]),
+              "synergy": pd.DataFrame([{"industry_a": "a", "industry_b": "a", "bonus": 5.0, "basis": "m2"}])}
+    sc = build_scenario({"scenario": {"name": "m"}, "objective": {"sense": "minimize"},
+                         "neighbours": {"distance_m": 100.0}}, frames)
+    with pytest.raises(ScenarioError, match='basis = "pair"') as err:
+        build_model(sc)
+    assert err.value.row == 2 and err.value.field == "bonus"

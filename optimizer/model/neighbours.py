@@ -87,7 +87,7 @@ def add_neighbour_rules(R, sc: Scenario, pairs: PairSet, X: np.ndarray, F: np.nd
         _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid)
     if nb.separation:
         _separation(R, sc, pairs, ent, X, kidx, pid, kid)
-    _cluster_seeds(R, sc, pairs, ent, X, pid, kid)
+    _cluster_seeds(R, sc, pairs, ent, X, pid, kid, fu)
 
 
 def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
@@ -216,7 +216,39 @@ def cluster_targets(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
             np.nan_to_num(ind["cluster_min_floor_m2"].to_numpy(float), nan=0.0))
 
 
-def _cluster_seeds(R, sc, pairs, ent, X, pid, kid) -> None:
+def _adjacency(edges: np.ndarray, n_p: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR (indptr, indices) of the symmetric neighbour graph over parcel positions."""
+    src = np.r_[edges[:, 0], edges[:, 1]]
+    dst = np.r_[edges[:, 1], edges[:, 0]]
+    order = np.argsort(src, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(src, minlength=n_p))]
+    return indptr, dst[order]
+
+
+def _around(adj, row: np.ndarray, parcel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, neighbour parcel) for each (row, parcel): the parcel's neighbours, repeated per row."""
+    indptr, indices = adj
+    deg = indptr[parcel + 1] - indptr[parcel]
+    r = np.repeat(row, deg)
+    within = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
+    return r, indices[np.repeat(indptr[parcel], deg) + within]
+
+
+def _expand(ent: _Entries, k: int, row: np.ndarray, parcel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, entry) for each (row, parcel): the entries of (parcel, k)."""
+    st, cnt = ent.of(k, parcel)
+    r = np.repeat(row, cnt)
+    within = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return r, ent.order[np.repeat(st, cnt) + within]
+
+
+def _cluster_seeds(R, sc, pairs, ent, X, pid, kid, fu) -> None:
+    """The groups of one and of two sites that cannot stand alone, ruled out up front (the lazy cuts of
+    `cluster_cuts` for every group of one or two sites): for a single chosen entry e of (p, k), or a pair e1, e2
+    of (p, k), (q, k) on neighbouring p, q, with N the parcels next to the group (outside it):
+      count (the group is too small, or even at its caps below A): Σ x_group − Σ_{N} x ≤ |group| − 1;
+      floor (else, with A > 0):  Σ f_group − A·Σ x_group + A·Σ_{N} x ≥ A·(1 − |group|).
+    """
     if sc.neighbours is None:
         return
     S, A = cluster_targets(sc)
@@ -224,35 +256,140 @@ def _cluster_seeds(R, sc, pairs, ent, X, pid, kid) -> None:
     if len(ks) == 0:
         return
     edges = sc.neighbours.pairs
-    u, v = _directed(edges, False)
-    rows, cols, vals, lab_e = [], [], [], []
-    n_rows = 0
+    adj = _adjacency(edges, sc.n_parcels)
+    count = {"r": [], "c": [], "v": [], "size": [], "lab": []}
+    floor = {"r": [], "c": [], "v": [], "size": [], "lab": []}
+    F0 = len(pairs)  # f columns follow the x columns
+
+    def add(book, members: list[np.ndarray], nbr_row, nbr_entry, a: float, kind: str):
+        m = len(members[0])
+        base = sum(len(b) for b in book["size"])
+        rows = base + np.arange(m)
+        if kind == "count":
+            for e in members:
+                book["r"].append(rows)
+                book["c"].append(X[e])
+                book["v"].append(np.ones(m))
+            book["r"].append(base + nbr_row)
+            book["c"].append(X[nbr_entry])
+            book["v"].append(-np.ones(len(nbr_row)))
+        else:
+            for e in members:
+                book["r"] += [rows, rows]
+                book["c"] += [F0 + e, X[e]]
+                book["v"] += [np.ones(m), np.full(m, -a)]
+            book["r"].append(base + nbr_row)
+            book["c"].append(X[nbr_entry])
+            book["v"].append(np.full(len(nbr_row), a))
+        book["size"].append(np.full(m, len(members), dtype=float) if kind == "count" else
+                            np.full(m, a * (1 - len(members))))
+        book["lab"].append(np.column_stack([members[0], members[-1] if len(members) > 1 else members[0]]))
+
     for k in ks:  # a handful of industries, each vectorised
+        a_u = A[k] / fu  # the rows are in floor units, like f
         own = np.flatnonzero(pairs.industry == k)
-        need = own[(S[k] >= 2) | (pairs.hi_m2[own] < A[k] * (1 - 1e-9))]
-        if len(need) == 0:
+        alone = (S[k] >= 2) | (pairs.hi_m2[own] < A[k] * (1 - 1e-9))
+        for sel, book in ((own[alone], count), (own[~alone & (A[k] > 0)], floor)):
+            if len(sel):
+                nr, nparcel = _around(adj, np.arange(len(sel)), pairs.parcel[sel])
+                r, e = _expand(ent, k, nr, nparcel)
+                add(book, [sel], r, e, a_u, "count" if book is count else "floor")
+        if not (S[k] >= 3 or A[k] > 0):
             continue
-        row_of = np.full(len(pairs), -1)
-        row_of[need] = n_rows + np.arange(len(need))
-        e1, e2, _ = ent.combos(k, k, u, v)
-        hit = row_of[e1] >= 0
-        rows += [row_of[need], row_of[e1[hit]]]
-        cols += [X[need], X[e2[hit]]]
-        vals += [np.ones(len(need)), -np.ones(int(hit.sum()))]
-        lab_e.append(need)
-        n_rows += len(need)
-    if n_rows == 0:
-        return
-    lab = np.concatenate(lab_e)
+        e1, e2, _ = ent.combos(k, k, edges[:, 0], edges[:, 1])
+        if len(e1) == 0:
+            continue
+        p1, p2 = pairs.parcel[e1], pairs.parcel[e2]
+        i = np.arange(len(e1))
+        ra, na = _around(adj, i, p1)
+        rb, nb = _around(adj, i, p2)
+        r, q = np.r_[ra, rb], np.r_[na, nb]
+        keep = (q != p1[r]) & (q != p2[r])
+        key = np.unique(r[keep] * np.int64(sc.n_parcels) + q[keep])
+        r, q = key // sc.n_parcels, key % sc.n_parcels
+        two = (S[k] >= 3) | (pairs.hi_m2[e1] + pairs.hi_m2[e2] < A[k] * (1 - 1e-9))
+        for mask, book in ((two, count), (~two & (A[k] > 0), floor)):
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                pos = np.full(len(e1), -1)
+                pos[idx] = np.arange(len(idx))
+                hit = pos[r] >= 0
+                rr, ee = _expand(ent, k, pos[r[hit]], q[hit])
+                add(book, [e1[idx], e2[idx]], rr, ee, a_u, "count" if book is count else "floor")
 
-    def label(i: int) -> str:
-        e = lab[i]
-        k = pairs.industry[e]
-        what = f"at least {S[k]:.0f} sites" if S[k] >= 2 else f"at least {A[k]:,.0f} m² of floor"
-        return f"cluster seed: {kid[k]} on {pid[pairs.parcel[e]]} needs a {kid[k]} neighbour (groups of {what})"
+    _cluster_balls(R, sc, pairs, ent, X, pid, kid, fu, adj, S, A, ks)
+    for book, family, lo_hi in ((count, "cluster_seed", "count"), (floor, "cluster_floor", "floor")):
+        if not book["size"]:
+            continue
+        size = np.concatenate(book["size"])
+        lab = np.concatenate(book["lab"])
+        n = len(size)
 
-    R.add("cluster_seed", np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), np.full(n_rows, -INF),
-          np.zeros(n_rows), label, elastic=True, unit="sites")
+        def label(i: int, lab=lab, kind=lo_hi) -> str:
+            e, f = lab[i]
+            k = pairs.industry[e]
+            group = pid[pairs.parcel[e]] + ("" if e == f else f" and {pid[pairs.parcel[f]]}")
+            need = " and ".join(x for x in (f"{S[k]:.0f} sites" if S[k] >= 2 else "",
+                                            f"{A[k]:,.0f} m² of floor" if A[k] > 0 else "") if x)
+            alone = "more floor or a" if kind == "floor" else "a"
+            return f"cluster of {kid[k]}: {group} alone needs {alone} {kid[k]} neighbour (groups of {need})"
+
+        if lo_hi == "count":
+            lo, hi = np.full(n, -INF), size - 1.0
+        else:
+            lo, hi = size, np.full(n, INF)
+        R.add(family, np.concatenate(book["r"]), np.concatenate(book["c"]), np.concatenate(book["v"]), lo, hi,
+              label, elastic=True, unit="sites" if lo_hi == "count" else "m2",
+              natural=1.0 if lo_hi == "count" else fu)
+
+
+def _cluster_balls(R, sc, pairs, ent, X, pid, kid, fu, adj, S, A, ks) -> None:
+    """Per chosen entry e of (p, k): unless a site two steps away (N2(p)) is chosen too, p's group lies within p
+    and its neighbours N(p), so it must reach the target there:
+      count:  (S − 1)·x_e − Σ_{N(p)} x − (S − 1)·Σ_{N2(p)} x ≤ 0      (S ≥ 3)
+      floor:  f_e + Σ_{N(p)} f − A·x_e + A·Σ_{N2(p)} x ≥ 0             (A > 0)
+    Both hold for every plan meeting the rule (a chosen site two steps away makes them slack)."""
+    n_p = np.int64(sc.n_parcels)
+    F0 = len(pairs)
+    for k in ks:
+        if not (S[k] >= 3 or A[k] > 0):
+            continue
+        own = np.flatnonzero(pairs.industry == k)
+        if len(own) == 0:
+            continue
+        p = pairs.parcel[own]
+        i = np.arange(len(own))
+        r1, n1 = _around(adj, i, p)  # N(p)
+        r2, n2 = _around(adj, r1, n1)  # neighbours of neighbours
+        near = np.unique(np.r_[i * n_p + p, r1 * n_p + n1])
+        far = np.unique(r2 * n_p + n2)
+        far = far[~np.isin(far, near, assume_unique=True)]  # N2(p): two steps, not p nor N(p)
+        er1, e1 = _expand(ent, k, r1, n1)
+        er2, e2 = _expand(ent, k, far // n_p, far % n_p)
+        m = len(own)
+        for kind, on in (("count", S[k] >= 3), ("floor", A[k] > 0)):
+            if not on:
+                continue
+            if kind == "count":
+                s1 = S[k] - 1.0
+                rows = np.r_[i, er1, er2]
+                cols = np.r_[X[own], X[e1], X[e2]]
+                vals = np.r_[np.full(m, s1), -np.ones(len(e1)), np.full(len(e2), -s1)]
+                lo, hi = np.full(m, -INF), np.zeros(m)
+            else:
+                a = A[k] / fu
+                rows = np.r_[i, i, er1, er2]
+                cols = np.r_[F0 + own, X[own], F0 + e1, X[e2]]
+                vals = np.r_[np.ones(m), np.full(m, -a), np.ones(len(e1)), np.full(len(e2), a)]
+                lo, hi = np.zeros(m), np.full(m, INF)
+
+            def label(j: int, own=own, k=k, kind=kind) -> str:
+                need = f"{S[k]:.0f} sites" if kind == "count" else f"{A[k]:,.0f} m² of floor"
+                return (f"cluster of {kid[k]} around {pid[pairs.parcel[own[j]]]}: with no {kid[k]} site two steps "
+                        f"away, it and its neighbours hold {need}")
+
+            R.add("cluster_ball", rows, cols, vals, lo, hi, label, elastic=True,
+                  unit="sites" if kind == "count" else "m2", natural=1.0 if kind == "count" else fu)
 
 
 # --- lazy cluster cuts ----------------------------------------------------------------------------------------
@@ -362,3 +499,67 @@ def _best_floor(pairs: PairSet, entries: np.ndarray, parcels: np.ndarray) -> flo
     best = np.zeros(pairs.n_parcels)
     np.maximum.at(best, pairs.parcel[entries], pairs.hi_m2[entries])
     return float(best[parcels].sum())
+
+
+# --- a solver's plan, with its pair columns at their best values ---------------------------------------------
+def tighten_pair_columns(bundle, x: np.ndarray) -> np.ndarray:
+    """The column vector with each synergy pair column (y, z) moved to its best value given the plan's choices
+    and floors (its linking rows' limits and its bounds): y = x_e1·x_e2 and z = min(f_e1, f_e2) where that helps
+    the objective. A solver that stops at a gap may leave them slack, which would understate the plan's value;
+    feasibility is kept (each such column appears only in its own linking rows)."""
+    m = bundle.milp
+    n2 = 2 * bundle.n_pairs
+    rows = np.zeros(m.n_rows, bool)
+    for b in m.blocks:
+        if b.family in ("synergy_link", "synergy_floor"):
+            rows[b.start:b.start + b.size] = True
+    if not rows.any() or x is None:
+        return x
+    M = m.A[np.flatnonzero(rows)].tocoo()
+    aux = M.col >= n2
+    r_aux, g, a = M.row[aux], M.col[aux], M.data[aux]  # one pair column per linking row
+    act = M.tocsr() @ x
+    rest = act[r_aux] - a * x[g]
+    lo_r, hi_r = m.row_lower[np.flatnonzero(rows)][r_aux], m.row_upper[np.flatnonzero(rows)][r_aux]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        up = np.where(a > 0, (hi_r - rest) / a, (lo_r - rest) / a)  # the column's limits from each row
+        down = np.where(a > 0, (lo_r - rest) / a, (hi_r - rest) / a)
+    cols = np.unique(g)
+    ub, lb = m.col_upper.copy(), m.col_lower.copy()
+    np.minimum.at(ub, g, np.nan_to_num(up, nan=np.inf))
+    np.maximum.at(lb, g, np.nan_to_num(down, nan=-np.inf))
+    lb[cols] = np.minimum(np.maximum(lb[cols], m.col_lower[cols]), m.col_upper[cols])
+    ub[cols] = np.maximum(np.minimum(ub[cols], m.col_upper[cols]), lb[cols])
+    gain = m.c[cols] if m.sense == "maximize" else -m.c[cols]
+    out = x.copy()
+    out[cols] = np.where(gain > 0, ub[cols], np.where(gain < 0, lb[cols], x[cols]))
+    return out
+
+
+def drop_small_clusters(sc: Scenario, bundle, x: np.ndarray) -> np.ndarray | None:
+    """The plan with every group that is below its industry's cluster target given up (those sites left
+    undeveloped, synergy columns re-set), if that plan meets every row of the model; else None.
+
+    Giving up a whole group (a connected component of an industry's sites) leaves every other group as it is,
+    so the result breaks no cluster rule; it is a valid plan to keep while cuts are added (and a warm start)."""
+    pairs = bundle.pairs
+    n = len(pairs)
+    chosen = np.flatnonzero(x[:n] > 0.5)
+    groups = small_clusters(sc, pairs.parcel[chosen], pairs.industry[chosen],
+                            x[n + chosen] * bundle.floor_unit_m2)
+    if not groups:
+        return x
+    drop = np.zeros(sc.n_parcels * sc.n_industries, bool)
+    for k, C, _ in groups:
+        drop[k * sc.n_parcels + C] = True
+    gone = chosen[drop[pairs.industry[chosen] * sc.n_parcels + pairs.parcel[chosen]]]
+    out = x.copy()
+    out[gone] = 0.0
+    out[n + gone] = 0.0
+    out = tighten_pair_columns(bundle, out)
+    m = bundle.milp
+    act = m.A @ out
+    tol = 1e-6 * (1.0 + np.abs(act))
+    if np.any(act < m.row_lower - tol) or np.any(act > m.row_upper + tol):
+        return None
+    return out

@@ -44,12 +44,6 @@ def read_frames(folder: Path, cfg: dict[str, Any], inside) -> dict[str, pd.DataF
     return out
 
 
-def has_neighbour_rules(cfg: dict[str, Any], industries: pd.DataFrame) -> bool:
-    nb = cfg.get("neighbours") or {}
-    return any(v is not None for v in nb.values()) or (
-        industries[["cluster_min_sites", "cluster_min_floor_m2"]].notna().to_numpy().any())
-
-
 def build_neighbours(cfg: dict[str, Any], frames: dict[str, pd.DataFrame], prep, src: dict[str, Source],
                      parcels: pd.DataFrame, industries: pd.DataFrame, geometry: tuple | None,
                      lonlat: bool) -> Neighbours | None:

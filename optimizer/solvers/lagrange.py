@@ -39,7 +39,16 @@ from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, rel_ga
 NAME = "lagrange"
 LOCAL_FAMILIES = ("one_use", "floor_min", "floor_max")
 DEFINITION_FAMILIES = ("total_floor", "subarea_floor")
-NEIGHBOUR_FAMILIES = ("separation", "cluster_seed", "cluster_cut")  # pairwise rows a repair must not break
+CLUSTER_FAMILIES = ("cluster_seed", "cluster_floor", "cluster_ball", "cluster_cut")
+NEIGHBOUR_FAMILIES = ("separation", *CLUSTER_FAMILIES)  # rows among neighbours that a repair must not break
+
+
+def _family_rows(m, families: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros(m.n_rows, bool)
+    for b in m.blocks:
+        if b.family in families:
+            out[b.start:b.start + b.size] = True
+    return out
 
 # Deterministic work limits (see the module docstring). None of them is a share of the wall-clock.
 DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
@@ -86,6 +95,10 @@ class _Problem:
     A3: sp.csr_matrix | None = None
     Anb: sp.csr_matrix | None = None  # neighbour rows (separation, cluster) on x only, with upper bounds Unb
     Unb: np.ndarray | None = None
+    Acl: sp.csr_matrix | None = None  # cluster rows (any bounds) on x, on f (Aclf), with bounds Lcl, Ucl
+    Aclf: sp.csr_matrix | None = None
+    Lcl: np.ndarray | None = None
+    Ucl: np.ndarray | None = None
 
     def __post_init__(self):
         self.Lf = np.where(np.isfinite(self.L), self.L, 0.0)  # finite stand-ins (their multiplier side is 0)
@@ -144,6 +157,7 @@ def _split(bundle: ModelBundle) -> _Problem:
     for b in m.blocks:
         if b.family in NEIGHBOUR_FAMILIES:
             nb_rows[b.start:b.start + b.size] = True
+    cl = np.flatnonzero(nb_rows & _family_rows(m, CLUSTER_FAMILIES))
     nb_rows &= ~np.isfinite(m.row_lower)
     nb = np.flatnonzero(nb_rows)
     return _Problem(
@@ -151,6 +165,7 @@ def _split(bundle: ModelBundle) -> _Problem:
         hi_u=bundle.pairs.hi_m2 / bundle.floor_unit_m2, starts=starts, must=must, aux=aux,
         A1=Ac[:, :2 * n].tocsr(), A2=A2, D=D, L=m.row_lower[rows], U=m.row_upper[rows], rows=rows,
         g=g, cg=cg, ug=m.col_upper[g].copy(), A3=Ac[:, g].tocsr(), Anb=A[nb][:, :n].tocsr(), Unb=m.row_upper[nb],
+        Acl=A[cl][:, :n].tocsr(), Aclf=A[cl][:, n:2 * n].tocsr(), Lcl=m.row_lower[cl], Ucl=m.row_upper[cl],
     )
 
 
@@ -334,13 +349,23 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
         if len(broken):
             cols = P.Anb[broken].indices
             free_seg[seg[cols]] = True
+    near = np.zeros(P.n, bool)
+    if P.Acl is not None and P.Acl.shape[0]:
+        # cluster rows that the settled choices alone break (even at their largest floors): every pair in them
+        # (the site and its industry on the parcels around it) stays open, so the group can form or give way
+        settled = ((rank == 0) & develop[seg] & ~free_seg[seg]).astype(float)
+        act = P.Acl @ settled
+        touched = np.flatnonzero((act > P.Ucl + 1e-9) | (act + P.Aclf @ (settled * P.hi_u) < P.Lcl - 1e-9))
+        if len(touched):
+            near[np.unique(P.Acl[touched].indices)] = True
+            free_seg[seg[near]] = True
     inc = np.zeros(P.n, bool)
     if incumbent is not None:  # parcels where the incumbent plan differs stay open, so it stays a valid start
         inc = incumbent[:P.n] > 0.5
         priced = (rank == 0) & develop[seg]
         differs = np.bincount(seg[inc != priced], minlength=len(P.starts)) > 0
         free_seg |= differs
-    keep = np.where(free_seg[seg], (rank < top) | inc, (rank == 0) & develop[seg])
+    keep = np.where(free_seg[seg], (rank < top) | inc | near, (rank == 0) & develop[seg])
     fixed = keep & ~free_seg[seg]
     return keep, fixed
 
@@ -359,19 +384,39 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
 
     m = bundle.milp
     n = P.n
-    free = keep & ~fixed_pair
-    fx = np.flatnonzero(fixed_pair)
-    fr = np.flatnonzero(free)
-    cols = np.r_[fr, n + fr, n + fx, P.aux]
     A = m.A.tocsc()
-    shift = A[:, fx] @ np.ones(len(fx))  # fixed x = 1 moves their rows' bounds
-    lower = m.row_lower - shift
-    upper = m.row_upper - shift
-    sub = A[:, cols].tocsr()
-    keep_row = np.diff(sub.indptr) > 0
-    tol = 1e-9
-    if (lower[~keep_row] > tol).any() or (upper[~keep_row] < -tol).any():
-        return None, None  # a rule left with no column cannot hold: widen the candidate set
+    Apos, Aneg = m.A.maximum(0), m.A.minimum(0)
+    for _ in range(3):
+        free = keep & ~fixed_pair
+        fx = np.flatnonzero(fixed_pair)
+        fr = np.flatnonzero(free)
+        cols = np.r_[fr, n + fr, n + fx, P.aux]
+        shift = A[:, fx] @ np.ones(len(fx))  # fixed x = 1 moves their rows' bounds
+        lower = m.row_lower - shift
+        upper = m.row_upper - shift
+        sub = A[:, cols].tocsr()
+        keep_row = np.diff(sub.indptr) > 0
+        # rows that the kept columns cannot meet even at their bounds (a demand floor whose pairs were mostly
+        # dropped, a separation or cluster row broken by fixed choices)
+        lo_c, hi_c = m.col_lower.copy(), m.col_upper.copy()
+        hi_c[:2 * n][np.r_[~keep, ~keep]] = 0.0
+        lo_c[:n][fixed_pair] = 1.0
+        lo_c[n:2 * n][fixed_pair] = P.lo_u[fixed_pair]
+        most, least = Apos @ hi_c + Aneg @ lo_c, Apos @ lo_c + Aneg @ hi_c
+        broken = (most < m.row_lower - 1e-7 * (1 + np.abs(m.row_lower))) | (
+            least > m.row_upper + 1e-7 * (1 + np.abs(m.row_upper)))
+        if not broken.any():
+            break
+        # open every pair in them, up to three times, before giving up
+        hit = np.zeros(n, bool)
+        in_rows = np.unique(m.A[np.flatnonzero(broken)].indices)
+        in_rows = in_rows[in_rows < 2 * n]
+        hit[np.where(in_rows < n, in_rows, in_rows - n)] = True  # x or f columns: their pairs
+        if not (hit & (~keep | fixed_pair)).any():
+            break
+        keep, fixed_pair = keep | hit, fixed_pair & ~hit
+    if broken.any():
+        return None, None  # widen the candidate set
     # a fixed pair's floor links now bind a single column: they become its bounds, so drop those rows
     single = np.diff(sub.indptr) == 1
     local = np.zeros(m.n_rows, bool)
