@@ -78,6 +78,18 @@ def objective_text(kind: str, value) -> str:
     return f"{value / 1e9:,.3f} bn yuan a year"
 
 
+def objective_unit(sc: Scenario) -> str:
+    """The unit of the scenario's objective (and of what a rule is worth, or what forcing a use costs)."""
+    kind = sc.objective.kind
+    if kind == "output_per_land":
+        return "yuan/m² of land a year"
+    if kind == "weighted":
+        return "objective units"
+    if sc.phases:
+        return f"discounted yuan over {sc.phases[0].start_year}–{sc.phases[-1].end_year}"
+    return "yuan a year"
+
+
 def objective_words(sc: Scenario, value) -> str:
     """objective_text for a scenario: with phases, output is discounted over the horizon (not yuan a year)."""
     if sc.phases and value is not None and value == value and sc.objective.kind == "total_output":

@@ -37,6 +37,10 @@ def _cost_words(result: RunResult, v: float) -> str:
         return f"{v:,.2f} yuan per m² of land a year"
     if result.scenario.objective.kind == "weighted":
         return f"{v:,.6g} (weighted objective)"
+    if result.scenario.phases:
+        from optimizer.data import objective_unit
+
+        return f"{_bn(v)} {objective_unit(result.scenario)}"
     return f"{_bn(v)} yuan a year"
 
 
@@ -139,9 +143,16 @@ def _reasons(result: RunResult, out: pd.DataFrame, prices, chosen_pair: np.ndarr
                                         "forcing_cost_yuan")]
     methods = out["forcing_cost_method"].to_numpy()
     lock = sc.parcels["lock"].fillna("").to_numpy(str) if "lock" in sc.parcels else np.full(len(out), "")
+    phase = {}  # scenarios with phases: when each developed parcel is built
+    if sc.phases and result.plan is not None and "phase" in result.plan.assignment:
+        a = result.plan.assignment
+        phase = dict(zip(a["parcel_id"], a["phase"], strict=True))
+    pid = out["parcel_id"].to_numpy()
     for i in np.flatnonzero(status == "developed"):
         k, floor, area, output, runner, cost = (c[i] for c in cols)
         text = f"{names[k]} at FAR {floor / area:.2f}, {_bn(output)} yuan a year"
+        if pid[i] in phase:
+            text += f" from phase {phase[pid[i]]}"
         if not runner:  # no other option: say why
             text += ("; its use is locked (lock = industry)" if lock[i] == "industry" else
                      "; nothing may change here (lock = out)" if lock[i] == "out" else

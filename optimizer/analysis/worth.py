@@ -214,8 +214,9 @@ def _abs_if_numeric(s: pd.Series) -> pd.Series:
 
 
 def _objective_unit(result: RunResult) -> str:
-    kind = getattr(result.scenario.objective, "kind", "total_output")
-    return {"output_per_land": "yuan/m² of land a year", "weighted": "objective units"}.get(kind, "yuan a year")
+    from optimizer.data import objective_unit
+
+    return objective_unit(result.scenario)
 
 
 def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float, opts: SolveOptions):

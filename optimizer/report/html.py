@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optimizer.data import objective_unit
 from optimizer.pipeline import RunResult
 
 FIGURES = (
@@ -436,7 +437,9 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
         if len(rows):
             items = "".join(
                 f"<li>{_e(humanize(r['rule'], names))}: relaxing it by {_e(_step_words(r['step'], r['unit']))} "
-                f"would add about {_sentence_bn(r['impact_of_step'])} yuan a year</li>" for _, r in rows.iterrows())
+                f"would add about {_sentence_bn(r['impact_of_step'])} "
+                f"{_e(objective_unit(result.scenario) if result.scenario.phases else 'yuan a year')}</li>"
+                for _, r in rows.iterrows())
             out.append(f"<p>What holds the plan back most:</p><ol class='tight'>{items}</ol>")
         else:
             out.append("<p>No single rule holds the plan back: relaxing any one a little gains nothing.</p>")
@@ -465,7 +468,8 @@ def _holding_back(result: RunResult) -> str:
     rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(8)
     if rows.empty:
         return "<h2>What holds the plan back</h2><p>No rule binds: relaxing any one alone gains nothing.</p>"
-    head = ("<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, million yuan a year</th>"
+    gain_unit = objective_unit(result.scenario) if result.scenario.phases else "yuan a year"
+    head = (f"<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, million {_e(gain_unit)}</th>"
             "<th>worth per unit</th><th class='t'>how it was found</th></tr>")
     names = display_names(result.scenario)
     body = "".join(
