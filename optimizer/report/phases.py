@@ -13,8 +13,8 @@ from optimizer.pipeline import RunResult
 PHASE_TABLE_COLUMNS = ["phase", "start_year", "end_year", "parcels_developed", "land_developed_m2", "floor_built_m2",
                        "spending_yuan", "budget_yuan", "floor_at_end_m2", "output_at_end_yuan", "jobs_at_end",
                        "reference_output_yuan", "output_vs_reference"]
-# sequential blues-to-purples, dark = early; enough for a handful of phases (more are cycled)
-PHASE_COLORS = ("#08519c", "#3182bd", "#6baed6", "#9e9ac8", "#756bb1", "#54278f")
+# ordered and distinct on a light map: dark blue (earliest), teal, orange, red, purple, olive (more are cycled)
+PHASE_COLORS = ("#253494", "#1d9fa8", "#f0861e", "#c51b3a", "#7b4fa0", "#8a8a2e")
 EXISTING_COLOR = "#8c8c8c"  # an existing use the plan keeps as it is
 EMPTY_COLOR = "#eeeeee"
 
@@ -53,21 +53,22 @@ def phase_figure(result: RunResult):
 
     layers = MapLayers(sc)
     map_w, map_h = layers.map_size_in(7.0, 8.0)
-    fig_w, fig_h = map_w + 6.6, max(map_h, 6.4) + 0.8
+    fig_w, fig_h = map_w + 6.6, max(map_h, 6.4) + 1.6
     fig = new_figure(fig_w, fig_h)
-    ax = fig.add_axes((0.2 / fig_w, 0.3 / fig_h, map_w / fig_w, map_h / fig_h))
+    ax = fig.add_axes((0.2 / fig_w, 1.1 / fig_h, map_w / fig_w, map_h / fig_h))
     layers.setup_axes(ax)
     layers.draw_basemap(ax)
     layers.draw_parcels(ax, fc, edge="white" if len(parcels) <= 600 else "none", lw=0.3 if len(parcels) <= 600 else 0)
     layers.draw_north_arrow(ax)
     layers.draw_scale_bar(ax)
-    handles = [Patch(facecolor=c, label=f"{safe_text(n)} ({ph.start_year}–{ph.end_year})")
+    handles = [Patch(facecolor=c, label=safe_text(n) if str(ph.start_year) in n
+                     else f"{safe_text(n)} ({ph.start_year}–{ph.end_year})")
                for n, c, ph in zip(names, colors, sc.phases, strict=True)]
     if kept.any():
         handles.append(Patch(facecolor=EXISTING_COLOR, label="existing use kept as it is"))
     handles.append(Patch(facecolor=EMPTY_COLOR, edgecolor="#bbbbbb", label="not developed"))
-    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9, title="developed in phase",
-              title_fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3, fontsize=8, frameon=False,
+              title="developed in phase", title_fontsize=8, alignment="left")
     ax.set_title("When each parcel is developed", fontsize=11, loc="left")
 
     x0 = (map_w + 1.2) / fig_w
@@ -91,6 +92,7 @@ def phase_figure(result: RunResult):
         top.scatter(pos[has_ref], ref[has_ref] / 1e9, marker="D", color="#d62728", zorder=5,
                     label="published figure (a check, not a rule)")
         top.legend(loc="upper left", fontsize=7, frameon=False)
+    top.set_ylim(0, 1.2 * max(np.nanmax(np.r_[out, ref / 1e9, base / 1e9]), 1e-9))
     top.set_xticks(pos, [safe_text(n) for n in names], fontsize=8)
     top.set_ylabel("bn yuan a year", fontsize=8)
     top.set_title("Output standing at each phase's end", fontsize=10, loc="left")
