@@ -12,6 +12,10 @@ another objective, solved by whichever backend the run uses, warm-started from t
 * the LP relaxation's own best ratio (Dinkelbach on the LP, a few warm re-solves) bounds every plan from the
   start; the reported bound is the tighter of the two.
 
+Between the LP and the first round, a neighbourhood search (optimizer.solvers.ratio_heuristic) improves the plan:
+small restricted MILPs of P(λ) around it, guided by the LP's best-ratio point, within a deterministic work limit.
+It only supplies plans (each a plan of the full MILP); the bound is the LP's and the rounds' as above.
+
 P(λ)'s optimum tends to zero as λ approaches the best ratio, so its gap is set in absolute terms (mip_abs_gap):
 small enough that U / D_min stays within the ratio gap asked for.
 """
@@ -24,9 +28,11 @@ from dataclasses import replace
 import numpy as np
 
 from optimizer.errors import SolverFailed
+from optimizer.solvers import ratio_heuristic
 from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
 
 MAX_ROUNDS = 60
+SEARCH = True  # the neighbourhood search between the LP and the rounds (False: the plain loop, for benchmarks)
 ROUND_REL_GAP = 0.01  # relative gap of P(λ) while it is far from 0 (a step, not a proof)
 
 
@@ -49,6 +55,10 @@ class RelaxedRatio:
         m, d = self._m, self._d
         self.smallest = float(d[:n][d[:n] > 0].min()) if np.any(d[:n] > 0) else 0.0
         self.least_land, self.bound, self.rounds = self.smallest, np.nan, 0
+        # the LP's best-ratio point, its ratio and row duals (None until the LP's Dinkelbach converges)
+        self.point: np.ndarray | None = None
+        self.row_dual: np.ndarray | None = None
+        self.lam = np.nan
         self._deadline = t0 + time_limit_s
         self._cols = np.arange(m.n_cols, dtype=np.int32)
         self._h = new_highs(False)
@@ -65,6 +75,8 @@ class RelaxedRatio:
             excess = out - lam * land  # max over the LP of N − λ·D
             if land <= 0 or excess <= 1e-9 * max(abs(lam) * land, 1.0):
                 converged = (lam, max(excess, 0.0))
+                self.point, self.lam = z, lam
+                self.row_dual = np.asarray(self._h.getSolution().row_dual, float)
                 break
             lam = out / land
             self._cost(m.c - lam * d / scale)
@@ -114,6 +126,19 @@ class RelaxedRatio:
         return max(float(self._d @ z), self.least_land) if z is not None else self.least_land
 
 
+def _sub_solver(solver: str, opts: SolveOptions):
+    """The restricted MILPs of the neighbourhood search: CBC when the run uses CBC, else HiGHS in this process
+    with a fixed thread count (its search then depends on no clock: see optimizer.solvers.lagrange)."""
+    if solver == "cbc":
+        from optimizer.solvers import cbc
+
+        return cbc.solve
+    from optimizer.solvers import highs
+    from optimizer.solvers.lagrange import engine_threads
+
+    return lambda m, o: highs.solve(m, replace(o, threads=engine_threads(opts)))
+
+
 def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
     """Maximise output / developed land. `backend(bundle, opts)` solves one linear MILP (highs, cbc, lagrange or
     auto). The result's objective is the ratio (yuan per m² a year), its bound the proven upper bound on it."""
@@ -137,6 +162,14 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
                    else "no_bound", "rounds": relaxed.rounds, "seconds": round(relaxed.seconds, 3)})
     x_best, lam = first.x, ratio(first.x)
     bound, rounds = (relaxed.bound if np.isfinite(relaxed.bound) else np.inf), 0
+    if SEARCH and relaxed.point is not None and not bound <= lam * (1 + opts.mip_gap):
+        found = ratio_heuristic.search(bundle, x_best, relaxed.point, relaxed.row_dual, relaxed.lam, opts, deadline,
+                                       _sub_solver(first.solver, opts))
+        phases.append({"phase": "ratio: neighbourhood search", "stopped_by": found.stopped_by,
+                       "restricted_milps": found.sub_mips, "improvements": found.improvements,
+                       "ratio": found.ratio, "seconds": round(found.seconds, 3)})
+        if found.ratio > lam:
+            x_best, lam = found.x, found.ratio
     while rounds < MAX_ROUNDS:
         left = deadline - time.perf_counter()
         if left <= 0:
