@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--gap", type=float, default=0.01)
     ap.add_argument("--solvers", nargs="+", default=["auto", "highs", "cbc"])
-    ap.add_argument("--memory-size", type=int, default=1_000_000)
+    ap.add_argument("--memory-size", type=int, default=1_000_000, help="0 to skip")
     ap.add_argument("--rows-case", default="s1m", help="city whose neighbour rows are measured ('' to skip)")
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/neighbours"))
     a = ap.parse_args(argv)
@@ -187,9 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         row = _child(_run, a.size, solver, a.time_limit, a.gap, timeout=a.time_limit * 3 + 600)
         print(json.dumps(row), flush=True)
         rows.append(row)
-    print(f"memory: neighbour graph of {a.memory_size:,} parcels ...", flush=True)
-    mem = _child(_memory, a.memory_size, timeout=1800)
-    print(json.dumps(mem), flush=True)
+    mem = None
+    if a.memory_size:
+        print(f"memory: neighbour graph of {a.memory_size:,} parcels ...", flush=True)
+        mem = _child(_memory, a.memory_size, timeout=1800)
+        print(json.dumps(mem), flush=True)
     rows_mem = None
     if a.rows_case:
         print(f"memory: neighbour rows of {a.rows_case} ...", flush=True)

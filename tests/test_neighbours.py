@@ -461,3 +461,29 @@ def test_a_floor_synergy_that_would_hurt_the_objective_is_refused():
     with pytest.raises(ScenarioError, match='basis = "pair"') as err:
         build_model(sc)
     assert err.value.row == 2 and err.value.field == "bonus"
+
+
+def test_giving_up_small_groups_keeps_a_valid_plan():
+    """The cut loop keeps a round's plan with its too-small groups given up (model.neighbours.drop_small_clusters):
+    a at both ends of the line (two groups of one, target 3) becomes a plan without them that the checker
+    passes, worth its output and synergy without those sites."""
+    from optimizer.model import build_model
+    from optimizer.model.neighbours import drop_small_clusters
+    from optimizer.solution import decode
+
+    sc = line_city(3)
+    bundle = build_model(sc)
+    pairs, n = bundle.pairs, bundle.n_pairs
+    x = np.zeros(bundle.milp.n_cols)
+    pid = sc.parcels["parcel_id"].to_numpy()
+    kid = sc.industries["industry_id"].to_numpy()
+    want = {"P0": "a", "P1": "b", "P2": "b", "P3": "b", "P4": "b", "P5": "a"}
+    for e in range(n):
+        if want[pid[pairs.parcel[e]]] == kid[pairs.industry[e]]:
+            x[e], x[n + e] = 1.0, pairs.hi_m2[e] / bundle.floor_unit_m2
+    assert not check_plan(sc, decode(sc, bundle, x)).passed  # two groups of one
+    kept = drop_small_clusters(sc, bundle, x)
+    table = decode(sc, bundle, kept)
+    assert sorted(table["industry_id"]) == ["b"] * 4
+    report = check_plan(sc, table, float(bundle.milp.c @ kept) * bundle.milp.obj_scale)
+    assert report.passed, report.violations

@@ -37,13 +37,18 @@ class _Entries:
         key = pairs.industry.astype(np.int64) * self.n_p + pairs.parcel
         self.order = np.argsort(key, kind="stable")
         self.key_sorted = key[self.order]
+        self._per_k: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def of(self, k: int, parcels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(start, count) into `order` of the entries of (p, k) for each p in `parcels`."""
-        keys = k * self.n_p + np.asarray(parcels, np.int64)
-        lo = np.searchsorted(self.key_sorted, keys, side="left")
-        hi = np.searchsorted(self.key_sorted, keys, side="right")
-        return lo, hi - lo
+        if k not in self._per_k:  # per industry, a start and a count per parcel (a table lookup, no search)
+            k0 = np.int64(k) * self.n_p
+            lo, hi = np.searchsorted(self.key_sorted, [k0, k0 + self.n_p])
+            cnt = np.bincount(self.key_sorted[lo:hi] - k0, minlength=self.n_p)
+            self._per_k[k] = (lo + np.cumsum(cnt) - cnt, cnt)
+        start, cnt = self._per_k[k]
+        parcels = np.asarray(parcels, np.int64)
+        return start[parcels], cnt[parcels]
 
     def combos(self, ka: int, kb: int, u: np.ndarray, v: np.ndarray):
         """Every entry combination (e1 of (u, ka), e2 of (v, kb)) over the edges (u, v), vectorised.
@@ -95,6 +100,8 @@ def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
     factor = synergy_factor(sc)
     if factor == 0.0:
         return
+    if getattr(pairs, "phase", None) is not None:
+        return _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor)
     up = 1.0 if sc.objective.sense == "maximize" else -1.0
     w = getattr(pairs, "weight", None)
     e1s, e2s, coefs, per_m2, rule_of = [], [], [], [], []
@@ -172,6 +179,95 @@ def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
                   natural=fu)
 
 
+def _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor: float) -> None:
+    """Synergy with phases, one variable per (neighbouring pair, rule, phase t) instead of one per pair of
+    entries: s_t = "both sites stand by the end of phase t", with
+
+        s_t ≤ Σ_{e of (p, a), phase(e) ≤ t} x_e,   s_t ≤ Σ_{e of (q, b), phase(e) ≤ t} x_e      (per pair)
+        z_t ≤ Σ_{e of (p, a), phase(e) ≤ t} f_e,   z_t ≤ Σ_{e of (q, b), phase(e) ≤ t} f_e      (per m²)
+
+    (z_t ≤ min(hi)·Σ x on the side whose cap is larger) and objective bonus·(W_t − W_{t+1}) per unit, W_t the
+    discounted operating years of a development made in phase t (W_T = 0). If both stand from phase t* on,
+    s_t = 1 for t ≥ t* and the terms telescope to bonus·W_{t*} = bonus·min(w_e1, w_e2): the same objective as
+    one variable per entry pair, with T instead of T² variables per pair and at least as tight a relaxation.
+    A penalty per pair takes s_t ≥ Σ x_e1 + Σ x_e2 − 1 (both cumulative sums are 0 or 1: one use per parcel).
+    """
+    from optimizer.scenario.phases import operating_weights
+
+    nb = sc.neighbours
+    T = len(sc.phases)
+    W = operating_weights(sc.phases, sc.phasing)[0]
+    dW = W - np.r_[W[1:], 0.0]  # ≥ 0: the weight of "both stand by the end of t"
+    up = 1.0 if sc.objective.sense == "maximize" else -1.0
+    syn = nb.synergy
+    phase = pairs.phase
+    for r, (a, b, bonus, basis) in enumerate(zip(syn["industry_a"], syn["industry_b"], syn["bonus"].to_numpy(float),
+                                                 syn["basis"], strict=True)):
+        if bonus == 0:
+            continue
+        if basis == "m2" and up * bonus * factor < 0:
+            raise ScenarioError("a synergy per m² of the smaller floor must help the objective (a bonus when "
+                                "maximising): give this penalty as basis = \"pair\"",
+                                file=sc.files.get("synergy", "synergy.csv"), row=int(syn["_row"].iloc[r]),
+                                field="bonus")
+        u, v = _directed(nb.pairs, a == b)
+        sa, na = ent.of(kidx[a], u)
+        sb, nbb = ent.of(kidx[b], v)
+        ok = np.flatnonzero((na > 0) & (nbb > 0))  # both sites may carry the industries
+        if not len(ok):
+            continue
+        m = len(ok)
+
+        def members(start, count, t, ok=ok, m=m):
+            """(variable position, entry) for the entries of each kept edge's side with phase ≤ t."""
+            cnt = count[ok]
+            edge = np.repeat(np.arange(m), cnt)
+            e = ent.order[np.repeat(start[ok], cnt) + (np.arange(len(edge)) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+            keep = phase[e] <= t
+            return edge[keep], e[keep]
+
+        good = up * bonus * factor > 0
+        per_m2 = basis == "m2"
+        words = f"({bonus:,.6g} yuan/{'m²' if per_m2 else 'pair'})"
+        for t in range(T):
+            c = bonus * factor * dW[t]
+            if c == 0:
+                continue
+            e1_edge, e1 = members(sa, na, t)
+            e2_edge, e2 = members(sb, nbb, t)
+            hi1 = np.zeros(m)
+            hi2 = np.zeros(m)
+            np.maximum.at(hi1, e1_edge, pairs.hi_m2[e1] / fu)
+            np.maximum.at(hi2, e2_edge, pairs.hi_m2[e2] / fu)
+            hmin = np.minimum(hi1, hi2)
+            Z = R.new_cols(hmin if per_m2 else np.ones(m), np.full(m, (c * fu if per_m2 else c) / mu))
+            pu, pv = pid[u[ok]], pid[v[ok]]
+            ph = sc.phases[t].name
+
+            def label(kind, pu=pu, pv=pv, ph=ph, a=a, b=b, words=words):
+                return lambda i: (f"synergy {kind} of {a} on {pu[i]} and {b} on {pv[i]}, both standing by the end "
+                                  f"of {ph} {words}")
+            cols1, cols2 = (F[e1], F[e2]) if per_m2 else (X[e1], X[e2])
+            if per_m2 or good:  # z ≤ Σ (f or x) of each side: two rows per variable
+                rows = np.r_[np.arange(m), m + np.arange(m), e1_edge, m + e2_edge]
+                R.add("synergy_floor" if per_m2 else "synergy_link", rows,
+                      np.r_[Z, Z, cols1, cols2], np.r_[np.ones(2 * m), -np.ones(len(e1) + len(e2))],
+                      np.full(2 * m, -INF), np.zeros(2 * m), _twice(label("floor" if per_m2 else "link"), m),
+                      **({"unit": "m2", "natural": fu} if per_m2 else {}))
+                if per_m2:  # z ≤ min(hi)·Σ x on the side whose own cap is larger
+                    big1 = hi1 > hi2
+                    sel1, sel2 = big1[e1_edge], ~big1[e2_edge]
+                    rows = np.r_[np.arange(m), e1_edge[sel1], e2_edge[sel2]]
+                    R.add("synergy_floor", rows, np.r_[Z, X[e1[sel1]], X[e2[sel2]]],
+                          np.r_[np.ones(m), -hmin[e1_edge[sel1]], -hmin[e2_edge[sel2]]], np.full(m, -INF),
+                          np.zeros(m), label("cap"), unit="m2", natural=fu)
+            else:  # a penalty per pair: s ≥ Σ x_e1 + Σ x_e2 − 1
+                rows = np.r_[np.arange(m), e1_edge, e2_edge]
+                R.add("synergy_link", rows, np.r_[Z, X[e1], X[e2]],
+                      np.r_[np.ones(m), -np.ones(len(e1) + len(e2))], np.full(m, -1.0), np.full(m, INF),
+                      label("penalty"))
+
+
 def _twice(f, n: int):
     """Labels of a block whose rows come twice (one per side of the pair): row i and i + n name pair i."""
     return lambda i: f(i % n)
@@ -189,7 +285,7 @@ def _separation(R, sc, pairs, ent, X, kidx, pid, kid) -> None:
     if len(e1) == 0:
         return
     lo, hi = np.minimum(e1, e2), np.maximum(e1, e2)
-    _, first = np.unique(np.column_stack([lo, hi]), axis=0, return_index=True)
+    _, first = np.unique(lo * np.int64(hi.max() + 1) + hi, return_index=True)
     first = np.sort(first)
     e1, e2, rl = lo[first], hi[first], rl[first]
     seps = sc.neighbours.separation

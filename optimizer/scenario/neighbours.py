@@ -107,10 +107,12 @@ def normalise_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
-    out = np.column_stack([lo[keep], hi[keep]])
-    if len(out) == 0:
+    lo, hi = lo[keep], hi[keep]
+    if len(lo) == 0:
         return np.zeros((0, 2), np.int64)
-    return np.unique(out, axis=0)
+    base = np.int64(hi.max()) + 1
+    key = np.unique(lo * base + hi)  # sorted by (a, b)
+    return np.column_stack([key // base, key % base])
 
 
 class _Geometry:

@@ -390,7 +390,8 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         free = keep & ~fixed_pair
         fx = np.flatnonzero(fixed_pair)
         fr = np.flatnonzero(free)
-        cols = np.r_[fr, n + fr, n + fx, P.aux]
+        aux = _aux_in_use(m, P, np.r_[fr, n + fr, fx, n + fx])
+        cols = np.r_[fr, n + fr, n + fx, aux]
         shift = A[:, fx] @ np.ones(len(fx))  # fixed x = 1 moves their rows' bounds
         lower = m.row_lower - shift
         upper = m.row_upper - shift
@@ -426,9 +427,9 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     keep_row &= ~(single & local & np.isin(np.arange(m.n_rows), _link_rows(bundle, fx)))
     sub = sub[keep_row]
     lower, upper = lower[keep_row], upper[keep_row]
-    col_lower = np.r_[np.zeros(2 * len(fr)), P.lo_u[fx], np.zeros(len(P.aux))]
-    col_upper = np.r_[np.ones(len(fr)), P.hi_u[fr], P.hi_u[fx], m.col_upper[P.aux]]
-    integ = np.r_[np.ones(len(fr), bool), np.zeros(len(fr) + len(fx) + len(P.aux), bool)]
+    col_lower = np.r_[np.zeros(2 * len(fr)), P.lo_u[fx], np.zeros(len(aux))]
+    col_upper = np.r_[np.ones(len(fr)), P.hi_u[fr], P.hi_u[fx], m.col_upper[aux]]
+    integ = np.r_[np.ones(len(fr), bool), np.zeros(len(fr) + len(fx) + len(aux), bool)]
     offset = float(m.c[fx].sum()) * m.obj_scale
     rm = replace(m, c=m.c[cols], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lower,
                  col_upper=col_upper, integrality=integ, blocks=())
@@ -444,6 +445,18 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     x[cols] = res.x
     x[fx] = 1.0
     return x, res
+
+
+def _aux_in_use(m, P: _Problem, pair_cols: np.ndarray) -> np.ndarray:
+    """The auxiliary columns a restricted repair needs: every defined total, and the standalone pair columns
+    (synergy y, z) whose rows touch a kept pair; the others only link dropped pairs and stay at 0."""
+    if not len(P.g):
+        return P.aux
+    touch = np.zeros(m.n_cols)
+    touch[pair_cols] = 1.0
+    rows = (abs(m.A) @ touch) > 0
+    used = (abs(m.A[:, P.g]).T @ rows.astype(float)) > 0
+    return np.setdiff1d(P.aux, P.g[~used], assume_unique=True)
 
 
 def _link_rows(bundle: ModelBundle, pairs: np.ndarray) -> np.ndarray:
