@@ -1,5 +1,6 @@
 """landuse sweep: grids equal one-by-one solves, resume solves only missing runs, seeded samples repeat, bad
-specs exit 2 naming the key, a failing task is retried once and then recorded."""
+specs exit 2 naming the key, a failing task is retried once and then recorded, the local cluster hands out one
+run per worker at a time."""
 
 from __future__ import annotations
 
@@ -248,3 +249,20 @@ def test_killing_a_worker_mid_sweep_still_gives_every_run(tiny):
         df = execute(tiny, spec, runs, client, progress=kill_one)
     assert killed and len(df) == len(runs) == 36
     assert (df["status"] == "optimal").all()
+
+
+def test_local_cluster_hands_out_one_run_per_worker_and_keeps_its_cores_for_solving():
+    import sys
+
+    import dask
+
+    from optimizer.sweep.run import local_client
+
+    before = dask.config.get("distributed.scheduler.worker-saturation")
+    with local_client(1) as client:
+        saturation = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.WORKER_SATURATION)
+        seen = client.run(lambda: (dask.config.get("distributed.worker.profile.enabled"),
+                                   "optimizer.pipeline" in sys.modules, "highspy" in sys.modules))
+    assert saturation == 1.0
+    assert list(seen.values()) == [(False, True, True)]
+    assert dask.config.get("distributed.scheduler.worker-saturation") == before  # this process's config restored
