@@ -95,6 +95,9 @@ class _Problem:
     A3: sp.csr_matrix | None = None
     Anb: sp.csr_matrix | None = None  # neighbour rows (separation, cluster) on x only, with upper bounds Unb
     Unb: np.ndarray | None = None
+    # phases: each (parcel, industry) has one pair per phase; `group` numbers those (None: every pair its own), so
+    # that a repair keeps a parcel's best few industries with all their phases, not one industry's phases
+    group: np.ndarray | None = None
     Acl: sp.csr_matrix | None = None  # cluster rows (any bounds) on x, on f (Aclf), with bounds Lcl, Ucl
     Aclf: sp.csr_matrix | None = None
     Lcl: np.ndarray | None = None
@@ -165,6 +168,7 @@ def _split(bundle: ModelBundle) -> _Problem:
         hi_u=bundle.pairs.hi_m2 / bundle.floor_unit_m2, starts=starts, must=must, aux=aux,
         A1=Ac[:, :2 * n].tocsr(), A2=A2, D=D, L=m.row_lower[rows], U=m.row_upper[rows], rows=rows,
         g=g, cg=cg, ug=m.col_upper[g].copy(), A3=Ac[:, g].tocsr(), Anb=A[nb][:, :n].tocsr(), Unb=m.row_upper[nb],
+        group=_groups(bundle),
         Acl=A[cl][:, :n].tocsr(), Aclf=A[cl][:, n:2 * n].tocsr(), Lcl=m.row_lower[cl], Ucl=m.row_upper[cl],
     )
 
@@ -311,11 +315,37 @@ def least_objective(P: _Problem) -> float:
     return float(np.where(P.must, worst, np.minimum(worst, 0.0)).sum() + np.minimum(P.cg * P.ug, 0.0).sum())
 
 
+def _groups(bundle: ModelBundle) -> np.ndarray | None:
+    """Per pair, the number of its (parcel, industry) when the model has phases (several pairs each), else None."""
+    pairs = bundle.pairs
+    if getattr(pairs, "phase", None) is None:
+        return None
+    return np.unique(pairs.parcel.astype(np.int64) * pairs.n_industries + pairs.industry, return_inverse=True)[1]
+
+
+def _group_rank(P: _Problem, v: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Per pair, the rank of its (parcel, industry) within its parcel by the group's best pair value (phases);
+    the pair's own rank without phases."""
+    if P.group is None:
+        return rank
+    n_g = int(P.group.max()) + 1 if len(P.group) else 0
+    gbest = np.full(n_g, -np.inf)
+    np.maximum.at(gbest, P.group, v)
+    gseg = np.zeros(n_g, np.int64)
+    gseg[P.group] = P.seg_of_pair
+    order = np.lexsort((-gbest, gseg))  # groups by parcel, best first
+    first = np.searchsorted(gseg[order], gseg[order], side="left")
+    grank = np.empty(n_g, np.int64)
+    grank[order] = np.arange(n_g) - first
+    return grank[P.group]
+
+
 def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None):
     """Pairs kept for the repair MILP, from the exact per-parcel choices at the final prices.
 
     The `n_free` parcels whose decision is closest (smallest margin between their best and second-best option,
-    "none" included) stay open with their `top` best pairs; every other parcel is settled at its priced choice:
+    "none" included) stay open with their `top` best pairs (with phases: their `top` best industries, each in
+    every phase); every other parcel is settled at its priced choice:
     fixed to its best pair (its floor stays free within the pair's range) or left undeveloped.
     Returns (keep, fixed) masks over pairs.
     """
@@ -365,9 +395,59 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
         priced = (rank == 0) & develop[seg]
         differs = np.bincount(seg[inc != priced], minlength=len(P.starts)) > 0
         free_seg |= differs
-    keep = np.where(free_seg[seg], (rank < top) | inc | near, (rank == 0) & develop[seg])
+    # an open parcel keeps its `top` best industries (with phases: each with every phase it may be built in)
+    grank = _group_rank(P, v, rank)
+    keep = np.where(free_seg[seg], (grank < top) | inc | near, (rank == 0) & develop[seg])
     fixed = keep & ~free_seg[seg]
+    extra = _cover(P, v, keep, fixed)
+    if extra.any():  # rules the restriction could not meet: open the parcels of the pairs that can meet them
+        free_seg[seg[extra]] = True
+        keep = np.where(free_seg[seg], (grank < top) | inc | near | extra, (rank == 0) & develop[seg])
+        fixed = keep & ~free_seg[seg]
     return keep, fixed
+
+
+COVER_MARGIN = 2.0  # open pairs worth this many times a rule's shortfall (a margin for the other rules' needs)
+
+
+def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """Pairs to add so that no coupling rule is out of reach of the restricted model: for a rule whose largest
+    activity over the kept pairs (fixed ones at their floor range, open ones anywhere in theirs) is below its lower
+    bound, the best-valued other pairs that add to it, until they could add COVER_MARGIN × the shortfall; for a
+    rule whose least activity is above its upper bound, the fixed pairs that weigh on it most are reopened (their
+    parcels then keep their best pairs). Ranking by the priced value v keeps the additions near the dual's
+    choice, and sizing them by the shortfall keeps the repair small (opening every pair of a rule can leave HiGHS
+    in presolve for minutes). Returns a mask over pairs."""
+    n = P.n
+    if not hasattr(P, "Aeff"):  # the coupling rows on x and f, auxiliary totals substituted (built once)
+        P.Aeff = (P.A1 + P.A2 @ P.D).tocsr()
+    lo_z = np.r_[fixed.astype(float), np.where(fixed, P.lo_u, 0.0)]
+    hi_z = np.r_[keep.astype(float), np.where(keep, P.hi_u, 0.0)]
+    pos, neg = P.Aeff.maximum(0), P.Aeff.minimum(0)
+    amax = pos @ hi_z + neg @ lo_z
+    amin = pos @ lo_z + neg @ hi_z
+    tol = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(P.L, posinf=0, neginf=0)))
+    short = np.flatnonzero(np.isfinite(P.L) & (amax < P.L - tol))
+    over = np.flatnonzero(np.isfinite(P.U) & (amin > P.U + tol))
+    extra = np.zeros(n, bool)
+    for i, need_more, need in [*((i, True, P.L[i] - amax[i]) for i in short),
+                               *((i, False, amin[i] - P.U[i]) for i in over)]:
+        row = P.Aeff.getrow(i)
+        ax, af = np.zeros(n), np.zeros(n)  # the row's coefficients on each pair's x and f
+        xs = row.indices < n
+        ax[row.indices[xs]] = row.data[xs]
+        af[row.indices[~xs] - n] = row.data[~xs]
+        if need_more:  # pairs left out that could add to the row, best valued first
+            gain = np.maximum(ax, 0.0) + np.maximum(af, 0.0) * P.hi_u
+            cand = np.flatnonzero(~keep & (gain > 0))
+            order = cand[np.argsort(-v[cand], kind="stable")]
+        else:  # fixed pairs whose least contribution weighs on the row, least valued first
+            gain = np.maximum(ax + np.where(af > 0, af * P.lo_u, af * P.hi_u), 0.0)
+            cand = np.flatnonzero(fixed & (gain > 0))
+            order = cand[np.argsort(v[cand], kind="stable")]
+        take = int(np.searchsorted(np.cumsum(gain[order]), COVER_MARGIN * need)) + 1
+        extra[order[:take]] = True
+    return extra
 
 
 def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray, opts: SolveOptions,
@@ -385,12 +465,13 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     m = bundle.milp
     n = P.n
     A = m.A.tocsc()
-    Apos, Aneg = m.A.maximum(0), m.A.minimum(0)
+    Ad = m.A.copy()  # maximum/minimum may sort a matrix's indices in place: never the model's own
+    Apos, Aneg = Ad.maximum(0), Ad.minimum(0)
     for _ in range(3):
         free = keep & ~fixed_pair
         fx = np.flatnonzero(fixed_pair)
         fr = np.flatnonzero(free)
-        aux = _aux_in_use(m, P, np.r_[fr, n + fr, fx, n + fx])
+        aux = _aux_in_use(Ad, P, np.r_[fr, n + fr, fx, n + fx])
         cols = np.r_[fr, n + fr, n + fx, aux]
         shift = A[:, fx] @ np.ones(len(fx))  # fixed x = 1 moves their rows' bounds
         lower = m.row_lower - shift
@@ -410,7 +491,7 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
             break
         # open every pair in them, up to three times, before giving up
         hit = np.zeros(n, bool)
-        in_rows = np.unique(m.A[np.flatnonzero(broken)].indices)
+        in_rows = np.unique(Ad[np.flatnonzero(broken)].indices)
         in_rows = in_rows[in_rows < 2 * n]
         hit[np.where(in_rows < n, in_rows, in_rows - n)] = True  # x or f columns: their pairs
         if not (hit & (~keep | fixed_pair)).any():
@@ -447,15 +528,15 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     return x, res
 
 
-def _aux_in_use(m, P: _Problem, pair_cols: np.ndarray) -> np.ndarray:
+def _aux_in_use(A: sp.csr_matrix, P: _Problem, pair_cols: np.ndarray) -> np.ndarray:
     """The auxiliary columns a restricted repair needs: every defined total, and the standalone pair columns
     (synergy y, z) whose rows touch a kept pair; the others only link dropped pairs and stay at 0."""
     if not len(P.g):
         return P.aux
-    touch = np.zeros(m.n_cols)
+    touch = np.zeros(A.shape[1])
     touch[pair_cols] = 1.0
-    rows = (abs(m.A) @ touch) > 0
-    used = (abs(m.A[:, P.g]).T @ rows.astype(float)) > 0
+    rows = (abs(A) @ touch) > 0
+    used = (abs(A[:, P.g]).T @ rows.astype(float)) > 0
     return np.setdiff1d(P.aux, P.g[~used], assume_unique=True)
 
 
