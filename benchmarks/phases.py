@@ -6,7 +6,7 @@ request) on the same model in the same run, each in its own process; and the Qia
 The city's rules hold for 2035 (its total budget included); three five-year phases (2021-2035) each get 40 % of
 the total budget, and the first phase must already hold a third of the largest demand minimum (a cumulative
 target), discounting at 5 % with mid-phase starts. Targets (issue 8): three phases at 100,000 parcels to a 1 % gap
-in ≤ 120 s with `auto`; scenarios/qianhai/phased (existing uses, three phases) to its 0.1 % gap in ≤ 60 s. Every
+in ≤ 120 s with `auto`; scenarios/qianhai/phased (existing uses, three phases, neighbour rules) to 0.1 % in ≤ 60 s. Every
 plan is checked by the independent checker; each line prints seconds, status, gap and the check.
 """
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = {"city": 120.0, "qianhai": 60.0}
+QIANHAI_GAP = 0.001  # the issue's target for Qianhai with all three rule families (the scenario itself asks 0.5 %)
 
 
 def phased_city(case: str):
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(run("city", args.case, solver, args.time_limit, 0.01))
         print(json.dumps(rows[-1]), flush=True)
     for solver in ("auto", "highs"):
-        rows.append(run("qianhai", "", solver, 60.0, 0.001))
+        rows.append(run("qianhai", "", solver, 60.0, QIANHAI_GAP))
         print(json.dumps(rows[-1]), flush=True)
     for kind, target in TARGETS.items():
         got = [r for r in rows if r["kind"] == kind and r["solver"] == "auto"]
