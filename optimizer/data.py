@@ -140,10 +140,6 @@ class Phase:
     metric_max: dict[str, float] = field(default_factory=dict)
     reference_output_yuan: float = np.nan
 
-    @property
-    def years(self) -> int:
-        return self.end_year - self.start_year + 1
-
 
 @dataclass(frozen=True)
 class Phasing:
