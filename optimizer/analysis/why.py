@@ -151,7 +151,7 @@ def _reasons(result: RunResult, out: pd.DataFrame, prices, chosen_pair: np.ndarr
     for i in np.flatnonzero(status == "developed"):
         k, floor, area, output, runner, cost = (c[i] for c in cols)
         text = f"{names[k]} at FAR {floor / area:.2f}, {_bn(output)} yuan a year"
-        if pid[i] in phase:
+        if isinstance(phase.get(pid[i]), str) and phase[pid[i]]:
             text += f" from phase {phase[pid[i]]}"
         if not runner:  # no other option: say why
             text += ("; its use is locked (lock = industry)" if lock[i] == "industry" else

@@ -113,8 +113,13 @@ def phase_kpis(sc: Scenario, plan: pd.DataFrame, df: pd.DataFrame | None = None)
     df = plan_values(sc, plan) if df is None else df
     t_row = phase_positions(sc, df)
     rows = []
+    # an existing use kept as it is carries the phase the solver gave it, but nothing is built or spent there
+    kept = np.zeros(len(df), bool)
+    if "kept" in df:
+        floor_ex = df["existing_floor_m2"].fillna(0.0).to_numpy(float)
+        kept = df["kept"].to_numpy(bool) & (df["floor_area_m2"].to_numpy(float) <= floor_ex + 1e-2 + 1e-9 * floor_ex)
     for t, ph in enumerate(sc.phases):
-        built = df[t_row == t]
+        built = df[(t_row == t) & ~kept]
         now = plan_values(sc, standing(sc, df, t))
         out = float(now["output_yuan"].sum())
         ref = ph.reference_output_yuan
