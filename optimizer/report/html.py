@@ -157,8 +157,14 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
                       "parcels kept / intensified / converted / new"))
         if "clusters_by_industry" in k:  # a neighbour graph: synergy and clusters of each industry
             add(_card(f"{k['synergy_yuan'] / 1e9:,.3f} bn", "synergy between neighbours, yuan per year"))
-            add(_card(", ".join(f"{kk} {n}" for kk, n in k["clusters_by_industry"].items()) or "none",
-                      "clusters (connected groups of sites) per industry"))
+            groups = k["clusters_by_industry"]
+            ind = sc.industries.set_index("industry_id")
+            ruled = [kk for kk in groups if any(c in ind and np.isfinite(float(ind.at[kk, c]))
+                                                for c in ("cluster_min_sites", "cluster_min_floor_m2"))]
+            shown = ruled or sorted(groups, key=lambda kk: -groups[kk])[:3]  # the industries with a cluster rule
+            add(_card(", ".join(f"{_e(kk)} {groups[kk]}" for kk in shown) or "none",
+                      f"connected groups of sites{' (industries with a cluster rule)' if ruled else ''}; all "
+                      "industries in summary.json"))
         if k.get("output_per_km2_zone_yuan") is not None:
             add(_card(f"{k['output_per_km2_zone_yuan'] / 1e9:,.2f} bn",
                       f"yuan per km² of the zone ({k['zone_area_km2']:,.2f} km²)"))
