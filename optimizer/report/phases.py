@@ -102,7 +102,8 @@ def phase_figure(result: RunResult):
     has_b = np.isfinite(budget)
     if has_b.any():
         bot.scatter(pos[has_b], budget[has_b], marker="_", s=900, color="black", zorder=5, label="phase budget")
-        bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False)
+        bot.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7, frameon=False,
+                   markerscale=0.3)
         bot.set_ylim(0, 1.12 * max(np.nanmax(budget), spend.max(), 1e-9))
     bot.set_xticks(pos, [safe_text(n) for n in names], fontsize=8)
     bot.set_ylabel("bn yuan", fontsize=8)
