@@ -22,6 +22,10 @@ class SolveOptions:
     stop_at_objective: float | None = None  # stop once a plan this good is found (scenario units, e.g. yuan)
     node_limit: int | None = None  # deterministic work limit of a MIP search: branch-and-bound nodes (HiGHS)
     mip_abs_gap: float = 0.0  # absolute gap at which to stop as well (scenario units), for objectives near 0
+    # the Lagrangian engine's dual evaluated over parcel chunks on dask.distributed (optimizer.solvers.lagrange_dask):
+    # a scheduler address, or a number of local worker processes (0 and None: in this process)
+    dual_scheduler: str | None = None
+    dual_workers: int = 0
 
 
 @dataclass(frozen=True)

@@ -242,21 +242,28 @@ def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
 
 
 def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, deadline: float = np.inf,
-                progress=None, least: float = -np.inf) -> DualResult:
+                progress=None, least: float = -np.inf, evaluate=None) -> DualResult:
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
     Stops when the last level converges, on the evaluation limits (per level: DUAL_LEVEL_ITERATIONS
     iterations, DUAL_LEVEL_EVALUATIONS evaluations; in all: `max_evals`), once a proven bound falls below
     `least` (the least objective any plan can have: no plan exists), or at `deadline` (the user's time limit,
     on time.perf_counter(): the only clock read here).
+
+    `evaluate(mu, T)` replaces `_smoothed(P, mu, T)` (same return values: smoothed value, its gradient, exact
+    dual value), e.g. a sum over parcel chunks evaluated elsewhere; None evaluates in this process.
     """
     from scipy.optimize import minimize
+
+    if evaluate is None:
+        def evaluate(x, T):
+            return _smoothed(P, x, T)
 
     m = len(P.L)
     bounds = [(0.0, None if np.isfinite(u) else 0.0) for u in P.U] + \
              [(0.0, None if np.isfinite(lo) else 0.0) for lo in P.L]
     mu = np.zeros(2 * m)
-    _, _, exact0 = _smoothed(P, mu, 1.0)
+    _, _, exact0 = evaluate(mu, 1.0)
     best = {"val": exact0, "mu": mu.copy(), "evals": 0}
     if m == 0:
         return DualResult(exact0, mu, 0, "converged", 0)
@@ -274,7 +281,7 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
             raise _Stop("evaluation_limit")
         if time.perf_counter() > deadline:
             raise _Stop("time_limit")
-        val, grad, exact = _smoothed(P, x, T)
+        val, grad, exact = evaluate(x, T)
         best["evals"] += 1
         if exact < best["val"]:
             best["val"], best["mu"] = exact, x.copy()
@@ -603,12 +610,22 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
 
     least = least_objective(P)
     scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
-    dual = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
-                       least=least - 1e-6 * max(scale, 1.0))
+    evaluator, where = None, {}
+    if opts.dual_scheduler or opts.dual_workers:  # the dual's sums over parcel chunks on dask.distributed
+        from optimizer.solvers import lagrange_dask
+
+        evaluator = lagrange_dask.ChunkedDual(P, opts)
+    try:
+        dual = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
+                           least=least - 1e-6 * max(scale, 1.0), evaluate=evaluator)
+    finally:
+        if evaluator is not None:
+            where = dict(evaluator.info)
+            evaluator.close()
     bound, mu = dual.bound, dual.mu
     dual_s = time.perf_counter() - t0
     phases = [{"phase": "dual", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
-               "levels": dual.levels, "seconds": round(dual_s, 3)}]
+               "levels": dual.levels, **where, "seconds": round(dual_s, 3)}]
     best_possible = sign * bound * m.obj_scale  # the proven bound, in scenario units and sense
     stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
     x_best, obj_best, last = None, -np.inf, None
