@@ -1,0 +1,250 @@
+"""The Lagrangian engine's dual function evaluated over parcel chunks on dask.distributed.
+
+The dual function of optimizer.solvers.lagrange (`_smoothed`) is a sum over parcels: each parcel's priced choice
+depends on the multipliers only through its pairs' reduced costs r = c − Aᵀλ. The parcels are cut into contiguous
+chunks; each chunk carries its pairs' objective, floor range, segments, `must` flags and its columns of the
+coupling rows (A1ᵀ and Dᵀ rows, so that r is computed entry for entry as in process; the few auxiliary totals'
+rows A2 ride along). A chunk is shipped once to a worker and held there by an actor; each evaluation sends λ and
+the temperature and gets back, per chunk, two numbers (smoothed and exact dual value) and its share of A·z̄
+(one number per coupling row). The standalone neighbour pair columns and the constant term are evaluated here
+while the workers run. Sums are taken in chunk order, so a given chunking gives the same numbers on any workers;
+they differ from the in-process sums only in the order of floating additions (with one chunk: not at all).
+
+Workers: `SolveOptions.dual_workers = N` starts N single-threaded worker processes and a scheduler as fresh
+interpreters (`python -m dask spec`, distributed's SubprocessCluster), so nothing re-imports the caller's
+`__main__` (a LocalCluster's `spawn` would re-run an unguarded user script); `dual_scheduler = ADDRESS` uses an
+existing cluster, whose workers must be able to import `optimizer`, and never shuts it down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from optimizer.errors import SolverFailed, SolverUnavailable
+from optimizer.solvers.base import SolveOptions
+
+MAX_CHUNK_PAIRS = 1_000_000  # more chunks than workers once a worker's share of pairs passes this (one message each)
+START_TIMEOUT_S = 60  # the most seconds to wait for a local cluster's workers or a scheduler's answer
+RESULT_GRACE_S = 60.0  # how long past the solve's time limit to wait for a worker's answer before giving up
+
+
+@dataclass
+class DualChunk:
+    """One contiguous run of parcels: what a worker needs to evaluate its share of the dual function.
+
+    Pairs are parcel-major; `c`, `AT` and `DT` hold the chunk's x columns then its f columns.
+    """
+
+    c: np.ndarray  # internal objective (maximise) on the chunk's x then f columns
+    lo_u: np.ndarray  # floor range of each pair, model units
+    hi_u: np.ndarray
+    starts: np.ndarray  # each parcel's first pair, from 0
+    must: np.ndarray  # per parcel: must develop
+    AT: sp.csr_matrix  # rows of A1ᵀ for the chunk's columns (2k × m)
+    DT: sp.csr_matrix  # rows of Dᵀ for the chunk's columns (2k × auxiliary totals)
+    A2T: sp.csr_matrix  # coupling rows on the auxiliary totals, transposed (auxiliary totals × m)
+    A2: sp.csr_matrix
+    seg_of_pair: np.ndarray | None = field(default=None, repr=False)  # built where the chunk is evaluated
+
+    def evaluate(self, lam: np.ndarray, T: float) -> tuple[float, float, np.ndarray]:
+        """(smoothed value, exact value, A·z̄) of this chunk's parcels at λ and temperature T.
+
+        The same operations, in the same order, as `lagrange._smoothed` on these parcels' entries.
+        """
+        k = len(self.lo_u)
+        if self.seg_of_pair is None:
+            self.seg_of_pair = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, k]))
+        seg_of_pair = self.seg_of_pair
+        r = self.c - (self.AT @ lam + self.DT @ (self.A2T @ lam))
+        rx, rf = r[:k], r[k:]
+        a, b = rf * self.lo_u, rf * self.hi_u
+        hi_side = b >= a
+        fmax = np.where(hi_side, b, a)
+        d = np.abs(a - b) / T
+        soft2 = fmax + T * np.log1p(np.exp(-d))
+        sig_hi = np.where(hi_side, expit(d), expit(-d))
+        v = rx + soft2
+        v_exact = rx + fmax
+        seg_max = np.maximum.reduceat(v, self.starts)
+        seg_max = np.where(self.must, seg_max, np.maximum(seg_max, 0.0))
+        e = np.exp((v - seg_max[seg_of_pair]) / T)
+        z_none = np.where(self.must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
+        ssum = np.add.reduceat(e, self.starts) + z_none
+        smooth_val = float((seg_max + T * np.log(ssum)).sum())
+        w = e / ssum[seg_of_pair]
+        best = np.maximum.reduceat(v_exact, self.starts)
+        exact_val = float(np.where(self.must, best, np.maximum(best, 0.0)).sum())
+        zbar = np.empty(2 * k)
+        zbar[:k] = w
+        zbar[k:] = w * (sig_hi * self.hi_u + (1 - sig_hi) * self.lo_u)
+        az = self.AT.T @ zbar + self.A2 @ (self.DT.T @ zbar)
+        return smooth_val, exact_val, az
+
+
+class ChunkHolder:
+    """A Dask actor on one worker: holds that worker's chunks and evaluates them on request."""
+
+    def __init__(self, chunks: list[DualChunk]):
+        self.chunks = list(chunks)
+
+    def evaluate(self, lam: np.ndarray, T: float) -> list[tuple[float, float, np.ndarray]]:
+        return [ch.evaluate(lam, T) for ch in self.chunks]
+
+
+def chunk_bounds(starts: np.ndarray, n_pairs: int, n_chunks: int) -> np.ndarray:
+    """Segment indices cutting the parcels into at most `n_chunks` contiguous runs of about equal pairs
+    (each run at least one parcel): [0, ..., n_segments]."""
+    n_seg = len(starts)
+    n_chunks = max(1, min(int(n_chunks), n_seg))
+    targets = n_pairs * np.arange(1, n_chunks) / n_chunks
+    cuts = np.searchsorted(starts, targets, side="left")
+    return np.unique(np.r_[0, np.clip(cuts, 1, max(n_seg - 1, 1)), n_seg]) if n_seg > 1 else np.array([0, n_seg])
+
+
+def make_chunks(P, n_chunks: int) -> list[DualChunk]:
+    """The problem's parcels as `n_chunks` (or fewer, never empty) DualChunks, in parcel order."""
+    n = P.n
+    bounds = chunk_bounds(P.starts, n, n_chunks)
+    pair_at = np.r_[P.starts, n]
+    A2T, A2 = P.A2T.tocsr(), P.A2.tocsr()
+    out = []
+    for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
+        p0, p1 = int(pair_at[s0]), int(pair_at[s1])
+        cols = np.r_[p0:p1, n + p0:n + p1]
+        out.append(DualChunk(
+            c=P.c[cols].copy(), lo_u=P.lo_u[p0:p1].copy(), hi_u=P.hi_u[p0:p1].copy(),
+            starts=(P.starts[s0:s1] - p0).astype(np.int64), must=P.must[s0:s1].copy(),
+            AT=P.A1T[cols].tocsr(), DT=P.DT[cols].tocsr(), A2T=A2T, A2=A2))
+    return out
+
+
+def default_chunks(n_pairs: int, n_workers: int) -> int:
+    """One chunk per worker, more when a worker's share of pairs passes MAX_CHUNK_PAIRS."""
+    per_worker = -(-max(n_pairs, 1) // max(n_workers, 1))
+    return max(n_workers, 1) * max(1, -(-per_worker // MAX_CHUNK_PAIRS))
+
+
+def _local_cluster(n_workers: int, folder: str):
+    """A scheduler and `n_workers` single-threaded workers, each a fresh `python -m dask spec` process (no
+    nanny, no dashboard, logs at ERROR) that imports this module as it starts: nothing imports the caller's
+    `__main__`."""
+    from distributed.deploy.subprocess import SubprocessCluster
+
+    return SubprocessCluster(
+        n_workers=n_workers, threads_per_worker=1, worker_class="distributed.Worker", dashboard_address=None,
+        silence_logs=logging.ERROR,
+        scheduler_kwargs={"dashboard_address": ":0", "scheduler_file": os.path.join(folder, "scheduler.json")},
+        worker_kwargs={"dashboard_address": ":0", "preload": [__name__]})  # imported while the workers start
+
+
+class ChunkedDual:
+    """`lagrange._smoothed(P, μ, T)` evaluated over parcel chunks held by Dask workers.
+
+    Callable as `(μ, T) -> (smoothed value, gradient, exact value)`, as `lagrange.dual_ascent(evaluate=...)`
+    takes it. `info` (workers, chunks, scheduler) goes into the dual phase of SolveResult.phases; `timings` holds
+    the seconds to start or reach the cluster and to ship the chunks (informational). `close()` releases what
+    this object started: the actors and the client, and the local cluster if it started one.
+    """
+
+    def __init__(self, P, opts: SolveOptions, chunks: int | None = None):
+        self.P = P
+        self.m = len(P.L)
+        self.info: dict = {}
+        self.timings: dict = {}
+        self._stack = contextlib.ExitStack()
+        self._holders: list = []
+        self._deadline = time.perf_counter() + float(opts.time_limit_s) + RESULT_GRACE_S
+        try:
+            self._start(opts, chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, opts: SolveOptions, chunks: int | None) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise SolverUnavailable("the dual on Dask workers needs dask.distributed: pip install 'dask[distributed]'"
+                                    ) from exc
+        t0 = time.perf_counter()
+        scheduler = opts.dual_scheduler
+        try:
+            if scheduler:
+                client = self._stack.enter_context(Client(scheduler, timeout=f"{START_TIMEOUT_S}s"))
+                where = scheduler
+            else:
+                folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="landuse-dual-"))
+                cluster = self._stack.enter_context(_local_cluster(int(opts.dual_workers), folder))
+                client = self._stack.enter_context(Client(cluster, timeout=f"{START_TIMEOUT_S}s"))
+                client.wait_for_workers(int(opts.dual_workers), timeout=START_TIMEOUT_S)
+                where = "local"
+        except (OSError, TimeoutError, RuntimeError) as exc:
+            what = f"the Dask scheduler at {scheduler}" if scheduler else \
+                f"a local Dask cluster of {opts.dual_workers} workers"
+            raise SolverUnavailable(f"the dual's chunks need {what}, which could not be reached or started: "
+                                    f"{exc}") from exc
+        self.client = client
+        workers = sorted(client.scheduler_info()["workers"])
+        if not workers:
+            raise SolverUnavailable(f"the Dask scheduler at {scheduler} has no workers")
+        self.timings["start_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        parts = make_chunks(self.P, chunks or default_chunks(self.P.n, len(workers)))
+        used = workers[:len(parts)]
+        # chunk i on worker i mod W, each worker's chunks in order; results are put back in chunk order
+        self._order = np.concatenate([np.arange(i, len(parts), len(used)) for i in range(len(used))])
+        holders = []
+        for i, w in enumerate(used):
+            futs = client.scatter(parts[i::len(used)], workers=[w], hash=False)
+            holders.append(client.submit(ChunkHolder, futs, workers=[w], allow_other_workers=False, actor=True,
+                                         pure=False))
+        self._holders = [h.result(timeout=START_TIMEOUT_S) for h in holders]
+        self.timings["ship_s"] = time.perf_counter() - t0
+        self.info = {"workers": len(used), "chunks": len(parts), "scheduler": where}
+
+    def __call__(self, mu: np.ndarray, T: float):
+        P, m = self.P, self.m
+        lam = mu[:m] - mu[m:]
+        pending = [h.evaluate(lam, T) for h in self._holders]
+        const = float(P.Uf @ mu[:m] - P.Lf @ mu[m:])  # here, while the workers run
+        if len(P.g):
+            vg = (P.cg - P.A3T @ lam) * P.ug
+            g_smooth = float(T * np.logaddexp(0.0, vg / T).sum())
+            g_exact = float(np.maximum(vg, 0.0).sum())
+            g_az = P.A3 @ (expit(vg / T) * P.ug)
+        got = []
+        for fut in pending:
+            try:
+                got.extend(fut.result(timeout=max(self._deadline - time.perf_counter(), 1.0)))
+            except Exception as exc:  # noqa: BLE001 - a lost worker or a timeout: the engine reports it
+                raise SolverFailed(f"a Dask worker holding dual chunks did not answer ({type(exc).__name__}: "
+                                   f"{exc}); the dual cannot be evaluated") from exc
+        results = [None] * len(got)
+        for pos, res in zip(self._order, got, strict=True):
+            results[pos] = res
+        smooth_val, exact_val, az = results[0]
+        for s, e, a in results[1:]:
+            smooth_val += s
+            exact_val += e
+            az = az + a
+        if len(P.g):
+            smooth_val += g_smooth
+            exact_val += g_exact
+            az = az + g_az
+        grad = np.r_[P.Uf - az, -(P.Lf - az)]
+        return smooth_val + const, grad, exact_val + const
+
+    def close(self) -> None:
+        """Release the actors, the client and the local cluster this object started (never a cluster it joined)."""
+        self._holders = []
+        with contextlib.suppress(Exception):
+            self._stack.close()
