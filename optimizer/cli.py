@@ -88,6 +88,18 @@ def threads_arg(text: str) -> int:
     return v
 
 
+def dual_workers_arg(text: str) -> int:
+    """--dual-workers: a whole number of local worker processes in [1, 1024]."""
+    what = f"must be a whole number of worker processes from 1 to {MAX_THREADS}"
+    try:
+        v = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+    if not 1 <= v <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
 def path_arg(text: str) -> Path:
     """A path argument: not empty, no NUL byte."""
     if not text.strip():
@@ -155,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "in the report); `landuse frontier` draws other pairs of KPIs")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
+    dual = p.add_mutually_exclusive_group()
+    dual.add_argument("--dual-workers", type=dual_workers_arg, default=0, metavar="N",
+                      help="evaluate the Lagrangian engine's dual over parcel chunks on N local Dask worker "
+                           "processes (solver lagrange or auto)")
+    dual.add_argument("--dual-scheduler", default=None, metavar="ADDRESS",
+                      help="the same on an existing Dask cluster, e.g. tcp://host:8786 (its workers must have "
+                           "this package installed; it is left running)")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("validate", help="check a scenario without solving")
     p.add_argument("scenario", type=path_arg)
@@ -283,7 +302,8 @@ def cmd_solve(args) -> int:
     sc = load_scenario(args.scenario)
     print_warnings(getattr(sc, "warnings", ()))
     result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
-                            threads=args.threads, log=args.log, progress=progress)
+                            threads=args.threads, log=args.log, progress=progress,
+                            dual_workers=args.dual_workers, dual_scheduler=args.dual_scheduler)
     print_warnings(getattr(result, "warnings", ()))  # about the run (the scenario's were printed above)
     if result.plan is not None and not args.no_analysis:
         from optimizer.analysis.run import MAX_PAIRS, analyse

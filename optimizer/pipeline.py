@@ -85,6 +85,16 @@ def check_options(solver: str, opts: SolveOptions) -> None:
         raise BadOption(f"MIP gap must be a number in [0, 1] (got {g!r})")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= 1024:
         raise BadOption(f"threads must be a whole number in [0, 1024] (got {n!r})")
+    w, addr = opts.dual_workers, opts.dual_scheduler
+    if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w <= 1024:
+        raise BadOption(f"dual workers must be a whole number in [0, 1024] (got {w!r})")
+    if addr is not None and (not isinstance(addr, str) or not addr.strip()):
+        raise BadOption(f"dual scheduler must be a Dask scheduler address such as tcp://host:8786 (got {addr!r})")
+    if w and addr:
+        raise BadOption("give dual workers (a local cluster) or a dual scheduler (an existing one), not both")
+    if (w or addr) and solver not in ("lagrange", "auto"):
+        raise BadOption(f"dual workers and a dual scheduler place the Lagrangian engine's dual; they need solver "
+                        f"lagrange or auto, not {solver!r}")
 
 
 def solve_scenario(
@@ -95,9 +105,14 @@ def solve_scenario(
     threads: int | None = None,
     log: bool = False,
     progress=None,
+    dual_workers: int = 0,
+    dual_scheduler: str | None = None,
 ) -> RunResult:
     """Load (if given a folder), build, solve, decode, check and measure a scenario.
 
+    `dual_workers` (a local cluster of that many processes) or `dual_scheduler` (an existing Dask cluster)
+    evaluate the Lagrangian engine's dual over parcel chunks (solver lagrange or auto only); the planning answers
+    asked of the result later re-solve in this process.
     Raises InfeasibleScenario (with the conflicting rules) or CheckFailed; returns a RunResult otherwise, whose
     status is "optimal", "feasible" or "no_solution".
     """
@@ -111,7 +126,7 @@ def solve_scenario(
         time_limit_s=d.time_limit_s if time_limit_s is None else time_limit_s,
         mip_gap=d.mip_gap if mip_gap is None else mip_gap,
         threads=d.threads if threads is None else threads,
-        log=log, progress=progress,
+        log=log, progress=progress, dual_workers=dual_workers, dual_scheduler=dual_scheduler,
     )
     check_options(solver, opts)
     t = time.perf_counter()
@@ -140,6 +155,10 @@ def solve_scenario(
                                "rule; try another solver")
         raise InfeasibleScenario(conflicts or ["no single coupling rule explains it; check zoning and FAR data"],
                                  "(the solver proved that no plan satisfies all rules together)")
+    if opts.dual_workers or opts.dual_scheduler:  # the analyses' many small re-solves stay in this process
+        from dataclasses import replace
+
+        opts = replace(opts, dual_workers=0, dual_scheduler=None)
     return finish(sc, bundle, res, timings, opts)
 
 

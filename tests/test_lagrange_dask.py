@@ -1,0 +1,166 @@
+"""The Lagrangian engine's dual over parcel chunks on dask.distributed (optimizer.solvers.lagrange_dask): the same
+numbers as in process, the same bound and a checked plan, the CLI options and their misuse."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import TINY, TINY_OPTIMUM_YUAN
+
+pytest.importorskip("distributed")
+
+from optimizer import cli  # noqa: E402
+from optimizer.bench.synthetic import Case, city_frames  # noqa: E402
+from optimizer.errors import BadOption, SolverUnavailable  # noqa: E402
+from optimizer.model import build_model, eligible_pairs  # noqa: E402
+from optimizer.pipeline import solve_scenario  # noqa: E402
+from optimizer.scenario import build_scenario  # noqa: E402
+from optimizer.solvers import lagrange, lagrange_dask  # noqa: E402
+from optimizer.solvers.base import SolveOptions  # noqa: E402
+
+REL = 1e-9
+
+
+def _city(n: int, neighbours: bool):
+    """A seeded synthetic city of n parcels; with neighbours: synergy (standalone pair columns) and a separation."""
+    config, frames = city_frames(Case(f"n{n}", n, 12, seed=3))
+    if neighbours:
+        par = frames["parcels"]
+        side = float(max(par["x"].max(), par["y"].max()))
+        config["neighbours"] = {"distance_m": round(float(np.sqrt(5.0 * side ** 2 / (np.pi * n))), 1)}
+        ids = list(frames["industries"]["industry_id"])
+        frames["synergy"] = pd.DataFrame([(ids[0], ids[1], 2.0e6, "pair"), (ids[0], ids[0], 800.0, "m2"),
+                                          (ids[2], ids[3], -3.0e6, "pair")],
+                                         columns=["industry_a", "industry_b", "bonus", "basis"])
+        frames["separation"] = pd.DataFrame([(ids[1], ids[3], np.nan)],
+                                            columns=["industry_a", "industry_b", "min_distance_m"])
+    return build_scenario(config, frames)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One local cluster of 2 workers for the module, its address (the tests join it as an existing cluster)."""
+    from distributed import Client
+
+    with tempfile.TemporaryDirectory() as folder, lagrange_dask._local_cluster(2, folder) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "neighbours"])
+def problem(request):
+    sc = _city(800, request.param)
+    P = lagrange._split(build_model(sc, eligible_pairs(sc)))
+    assert (len(P.g) > 0) == request.param  # the neighbour case has standalone pair columns
+    return P
+
+
+def _random_mu(P, rng, scale):
+    m = len(P.L)
+    mu = np.abs(rng.normal(0, scale, 2 * m))
+    mu[:m][~np.isfinite(P.U)] = 0
+    mu[m:][~np.isfinite(P.L)] = 0
+    return mu
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 4])
+def test_chunked_dual_equals_in_process(problem, scheduler, chunks):
+    P = problem
+    ev = lagrange_dask.ChunkedDual(P, SolveOptions(dual_scheduler=scheduler), chunks=chunks)
+    try:
+        assert ev.info == {"workers": min(2, chunks), "chunks": chunks, "scheduler": scheduler}
+        rng = np.random.default_rng(chunks)
+        _, _, exact0 = lagrange._smoothed(P, np.zeros(2 * len(P.L)), 1.0)
+        for T in (abs(exact0) * 1e-2, 1.0, 1e-4):
+            for scale in (0.0, 0.1, 1.0):
+                mu = _random_mu(P, rng, scale)
+                val, grad, exact = lagrange._smoothed(P, mu, T)
+                cval, cgrad, cexact = ev(mu, T)
+                assert cval == pytest.approx(val, rel=REL)
+                assert cexact == pytest.approx(exact, rel=REL)
+                assert np.abs(cgrad - grad).max() <= REL * max(np.abs(grad).max(), 1.0)
+    finally:
+        ev.close()
+
+
+def test_chunks_cover_every_parcel_once(problem):
+    P = problem
+    parts = lagrange_dask.make_chunks(P, 5)
+    assert len(parts) == 5
+    assert sum(len(c.lo_u) for c in parts) == P.n
+    assert sum(len(c.starts) for c in parts) == len(P.starts)
+    assert all(c.starts[0] == 0 and len(c.c) == 2 * len(c.lo_u) for c in parts)
+    many = lagrange_dask.make_chunks(P, 10 ** 9)  # at most one chunk per parcel, never an empty one
+    assert len(many) <= len(P.starts) and all(len(c.starts) >= 1 for c in many)
+    assert sum(len(c.lo_u) for c in many) == P.n
+
+
+def test_a_joined_cluster_is_left_running(problem, scheduler):
+    from distributed import Client
+
+    lagrange_dask.ChunkedDual(problem, SolveOptions(dual_scheduler=scheduler)).close()
+    with Client(scheduler, timeout="10s") as c:
+        assert len(c.scheduler_info()["workers"]) == 2
+
+
+def test_unreachable_scheduler_is_solver_unavailable(problem, monkeypatch):
+    monkeypatch.setattr(lagrange_dask, "START_TIMEOUT_S", 1)
+    with pytest.raises(SolverUnavailable, match="tcp://127.0.0.1:9"):
+        lagrange_dask.ChunkedDual(problem, SolveOptions(dual_scheduler="tcp://127.0.0.1:9"))
+
+
+def test_engine_on_two_workers_gives_the_in_process_bound_and_a_checked_plan():
+    sc = _city(3000, False)
+    alone = solve_scenario(sc, solver="lagrange", mip_gap=1e-3, time_limit_s=120)
+    spread = solve_scenario(sc, solver="lagrange", mip_gap=1e-3, time_limit_s=120, dual_workers=2)
+    assert spread.check.passed and spread.plan.gap <= 1e-3
+    assert spread.plan.bound == pytest.approx(alone.plan.bound, rel=REL)
+    dual = spread.phases[0]
+    assert dual["phase"] == "dual" and dual["workers"] == 2 and dual["scheduler"] == "local"
+    assert dual["evaluations"] == alone.phases[0]["evaluations"]
+    assert spread.options.dual_workers == 0  # the planning answers re-solve in process
+
+
+def test_cli_dual_workers_end_to_end(tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = cli.main(["solve", str(TINY), "--out", str(out), "--solver", "lagrange", "--dual-workers", "2",
+                   "--no-figures", "--no-analysis", "--mip-gap", "0"])
+    assert rc == 0, capsys.readouterr().err
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["check"]["passed"] and s["objective"] == pytest.approx(TINY_OPTIMUM_YUAN, rel=1e-6)
+    dual = s["solver_phases"][0]
+    assert dual["phase"] == "dual" and dual["workers"] == 2 and dual["scheduler"] == "local"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--solver", "highs", "--dual-workers", "2"], "need solver lagrange or auto, not 'highs'"),
+    (["--dual-workers", "2"], "need solver lagrange or auto"),  # tiny's own solver is highs
+    (["--solver", "auto", "--dual-workers", "2", "--dual-scheduler", "tcp://h:1"], "not allowed with"),
+    (["--solver", "lagrange", "--dual-workers", "0"], "from 1 to 1024"),
+    (["--solver", "lagrange", "--dual-scheduler", " "], "Dask scheduler address"),
+])
+def test_bad_dual_options_exit_2(tmp_path, capsys, args, words):
+    with pytest.raises(SystemExit) if "not allowed" in words or "from 1" in words else _no_exit():
+        rc = cli.main(["solve", str(TINY), "--out", str(tmp_path / "out"), "--no-figures", *args])
+        assert rc == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+class _no_exit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_check_options_refuses_dual_placement_for_other_solvers():
+    with pytest.raises(BadOption, match="lagrange or auto"):
+        solve_scenario(TINY, solver="cbc", dual_workers=2)
