@@ -29,12 +29,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from optimizer.errors import SolverFailed, SolverUnavailable
+from optimizer.errors import SolverUnavailable
 from optimizer.solvers.base import SolveOptions
 
 MAX_CHUNK_PAIRS = 1_000_000  # more chunks than workers once a worker's share of pairs passes this (one message each)
 START_TIMEOUT_S = 60  # the most seconds to wait for a local cluster's workers or a scheduler's answer
-RESULT_GRACE_S = 60.0  # how long past the solve's time limit to wait for a worker's answer before giving up
+RESULT_GRACE_S = 5.0  # how long past the solve's time limit to wait for a worker's answer before giving up
 
 
 @dataclass
@@ -146,13 +146,57 @@ def _local_cluster(n_workers: int, folder: str):
         worker_kwargs={"dashboard_address": ":0", "preload": [__name__]})  # imported while the workers start
 
 
+def _client(stack: contextlib.ExitStack, n_workers: int = 0, scheduler: str | None = None):
+    """A client on `scheduler`, or on a local cluster of `n_workers` started here; both are closed with `stack`.
+    Unreachable or not started: SolverUnavailable."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise SolverUnavailable("the dual on Dask workers needs dask.distributed: pip install 'dask[distributed]'"
+                                ) from exc
+    try:
+        if scheduler:
+            return stack.enter_context(Client(scheduler, timeout=f"{START_TIMEOUT_S}s"))
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="landuse-dual-"))
+        cluster = stack.enter_context(_local_cluster(int(n_workers), folder))
+        client = stack.enter_context(Client(cluster, timeout=f"{START_TIMEOUT_S}s"))
+        client.wait_for_workers(int(n_workers), timeout=START_TIMEOUT_S)
+        return client
+    except (OSError, TimeoutError, RuntimeError) as exc:
+        what = f"the Dask scheduler at {scheduler}" if scheduler else f"a local Dask cluster of {n_workers} workers"
+        raise SolverUnavailable(f"the dual's chunks need {what}, which could not be reached or started: "
+                                f"{exc}") from exc
+
+
+_KEPT: dict[int, str] = {}  # worker count -> scheduler address of a local cluster held open by `kept_cluster`
+
+
+@contextlib.contextmanager
+def kept_cluster(n_workers: int):
+    """Hold one local cluster of `n_workers` open for every engine solve inside the block (cluster-cut rounds,
+    Dinkelbach steps): each ChunkedDual with `dual_workers = n_workers` joins it instead of starting its own.
+    A no-op for 0 workers or when such a cluster is already held."""
+    if not n_workers or n_workers in _KEPT:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        client = _client(stack, n_workers)
+        _KEPT[n_workers] = client.scheduler.address
+        try:
+            yield
+        finally:
+            _KEPT.pop(n_workers, None)
+
+
 class ChunkedDual:
     """`lagrange._smoothed(P, μ, T)` evaluated over parcel chunks held by Dask workers.
 
     Callable as `(μ, T) -> (smoothed value, gradient, exact value)`, as `lagrange.dual_ascent(evaluate=...)`
     takes it. `info` (workers, chunks, scheduler) goes into the dual phase of SolveResult.phases; `timings` holds
-    the seconds to start or reach the cluster and to ship the chunks (informational). `close()` releases what
-    this object started: the actors and the client, and the local cluster if it started one.
+    the seconds to start or reach the cluster and to ship the chunks (informational). Should a worker fail or not
+    answer by the time limit, the evaluations go on in this process (the same function: the bound stands) and
+    `info["lost"]` says why. `close()` releases what this object started: the actors and the client, and the
+    local cluster if it started one.
     """
 
     def __init__(self, P, opts: SolveOptions, chunks: int | None = None):
@@ -170,28 +214,11 @@ class ChunkedDual:
             raise
 
     def _start(self, opts: SolveOptions, chunks: int | None) -> None:
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise SolverUnavailable("the dual on Dask workers needs dask.distributed: pip install 'dask[distributed]'"
-                                    ) from exc
         t0 = time.perf_counter()
         scheduler = opts.dual_scheduler
-        try:
-            if scheduler:
-                client = self._stack.enter_context(Client(scheduler, timeout=f"{START_TIMEOUT_S}s"))
-                where = scheduler
-            else:
-                folder = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="landuse-dual-"))
-                cluster = self._stack.enter_context(_local_cluster(int(opts.dual_workers), folder))
-                client = self._stack.enter_context(Client(cluster, timeout=f"{START_TIMEOUT_S}s"))
-                client.wait_for_workers(int(opts.dual_workers), timeout=START_TIMEOUT_S)
-                where = "local"
-        except (OSError, TimeoutError, RuntimeError) as exc:
-            what = f"the Dask scheduler at {scheduler}" if scheduler else \
-                f"a local Dask cluster of {opts.dual_workers} workers"
-            raise SolverUnavailable(f"the dual's chunks need {what}, which could not be reached or started: "
-                                    f"{exc}") from exc
+        kept = _KEPT.get(int(opts.dual_workers)) if not scheduler else None
+        client = _client(self._stack, int(opts.dual_workers), scheduler or kept)
+        where = scheduler or "local"
         self.client = client
         workers = sorted(client.scheduler_info()["workers"])
         if not workers:
@@ -212,6 +239,19 @@ class ChunkedDual:
         self.info = {"workers": len(used), "chunks": len(parts), "scheduler": where}
 
     def __call__(self, mu: np.ndarray, T: float):
+        if not self._holders:  # the workers were lost: the same function in this process
+            from optimizer.solvers.lagrange import _smoothed
+
+            return _smoothed(self.P, mu, T)
+        try:
+            return self._chunked(mu, T)
+        except Exception as exc:  # noqa: BLE001 - a lost worker, a timeout: the evaluations go on here
+            self.info["lost"] = (f"a Dask worker holding dual chunks failed or did not answer "
+                                 f"({type(exc).__name__}: {exc}); the dual went on in process")
+            self.close()
+            return self(mu, T)
+
+    def _chunked(self, mu: np.ndarray, T: float):
         P, m = self.P, self.m
         lam = mu[:m] - mu[m:]
         pending = [h.evaluate(lam, T) for h in self._holders]
@@ -223,11 +263,7 @@ class ChunkedDual:
             g_az = P.A3 @ (expit(vg / T) * P.ug)
         got = []
         for fut in pending:
-            try:
-                got.extend(fut.result(timeout=max(self._deadline - time.perf_counter(), 1.0)))
-            except Exception as exc:  # noqa: BLE001 - a lost worker or a timeout: the engine reports it
-                raise SolverFailed(f"a Dask worker holding dual chunks did not answer ({type(exc).__name__}: "
-                                   f"{exc}); the dual cannot be evaluated") from exc
+            got.extend(fut.result(timeout=max(self._deadline - time.perf_counter(), 1.0)))
         results = [None] * len(got)
         for pos, res in zip(self._order, got, strict=True):
             results[pos] = res
