@@ -1,4 +1,5 @@
-"""`landuse bench ...`: run (synthetic cities), gap (OR-Library files), generate (a city folder), build-speed."""
+"""`landuse bench ...`: run (synthetic cities), gap (OR-Library files), gap-gen (a tight-capacity GAP file),
+generate (a city folder), build-speed."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def add_command(sub, solve_args) -> None:
 
     bench = sub.add_parser("bench", help="benchmarks: synthetic cities, public GAP instances, build speed",
                            description="Benchmarks that go through the same pipeline as `landuse solve`.")
-    bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="{run,gap,generate,build-speed}")
+    bsub = bench.add_subparsers(dest="bench_command", required=True, metavar="{run,gap,gap-gen,generate,build-speed}")
 
     p = bsub.add_parser("run", help="time every phase and backend on synthetic cities; write report.md",
                         description=f"Synthetic cities: {CASE_HELP}, or a plain number of parcels.")
@@ -61,7 +62,8 @@ def add_command(sub, solve_args) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--sense", choices=["max", "min", "both"], default="max")
     p.add_argument("--time-limit", type=time_limit_arg, default=60.0, metavar="S", help="per problem (default 60)")
-    p.add_argument("--solver", default="highs", metavar="NAME", help="backend (default highs)")
+    p.add_argument("--solver", type=_gap_solver, default="highs", metavar="NAME",
+                   help="highs, cbc, lagrange or auto (default highs)")
     p.add_argument("--mip-gap", type=mip_gap_arg, default=0.0, metavar="G", help="relative MIP gap (default 0)")
     p.add_argument("--threads", type=threads_arg, default=None, metavar="N")
     p.add_argument("--problems", nargs="+", type=int, default=None, metavar="N",
@@ -72,6 +74,18 @@ def add_command(sub, solve_args) -> None:
     p.add_argument("--optima", type=Path, default=None, metavar="README",
                    help="markdown file with the optima table (implies --verify)")
     p.set_defaults(func=cmd_gap)
+
+    p = bsub.add_parser("gap-gen", help="write a tight-capacity GAP instance (type C, D or E) as an OR-Library file",
+                        description="Yagiura-style GAP instances (capacity at 80 %% of the average load; types D "
+                        "and E are minimisation problems), written in OR-Library format for `landuse bench gap "
+                        "FILE --sense min`.")
+    p.add_argument("type", type=_gap_type, metavar="TYPE", help="C, D or E")
+    p.add_argument("agents", type=_positive_int, metavar="M", help="number of agents (e.g. 5, 10, 20)")
+    p.add_argument("jobs", type=_positive_int, metavar="N", help="number of jobs (e.g. 100, 200)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="file to write (a new file)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=cmd_gap_gen)
 
     p = bsub.add_parser("generate", help="write a synthetic city as a scenario folder")
     p.add_argument("case", type=_size, help=f"{CASE_HELP}, or a number of parcels")
@@ -142,6 +156,47 @@ def cmd_gap(args) -> int:
         print(f"{len(rows) - len(bad)} of {len(rows)} match the published optima")
         return 1 if bad else 0
     return 0 if all(r["status"] in ("optimal", "feasible") for r in rows) else 5
+
+
+def _gap_solver(text: str) -> str:
+    from optimizer.solvers import BACKENDS, ENGINES
+
+    if text not in BACKENDS + ENGINES:
+        raise argparse.ArgumentTypeError(f"unknown solver {text!r} (choose {', '.join(BACKENDS + ENGINES)})")
+    return text
+
+
+def _gap_type(text: str) -> str:
+    from optimizer.bench.gap import GAP_TYPES
+
+    if text.strip().upper() not in GAP_TYPES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(GAP_TYPES)}, got {text!r}")
+    return text.strip().upper()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100,000, got {text!r}") from None
+    if not 1 <= v <= 100_000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 100,000, got {text!r}")
+    return v
+
+
+def cmd_gap_gen(args) -> int:
+    from optimizer.bench.gap import generate_gap, write_gap
+    from optimizer.errors import BadOption
+
+    if args.out.exists() and not (args.force and args.out.is_file()):
+        raise BadOption(f"{args.out} exists (a new file is written; --force replaces an existing file)")
+    if not args.out.parent.is_dir():
+        raise BadOption(f"{args.out.parent} is not a folder")
+    p = generate_gap(args.type, args.agents, args.jobs, args.seed)
+    write_gap([p], args.out)
+    print(f"wrote {args.out} (type {args.type}, {args.agents} agents × {args.jobs} jobs, seed {args.seed}; "
+          f"solve with: landuse bench gap {args.out} --sense min)")
+    return 0
 
 
 def _g(v) -> str:

@@ -152,6 +152,67 @@ def read_gap(path: str | Path) -> list[GapProblem]:
     return parse_gap(text, str(path))
 
 
+# --- generated tight-capacity instances ---------------------------------------------------------------------
+GAP_TYPES = ("C", "D", "E")
+GAP_SIZES = ((5, 100), (10, 100), (20, 100), (5, 200), (10, 200), (20, 200))  # the literature's m × n grid
+
+
+def generate_gap(kind: str, m: int, n: int, seed: int | None = 0) -> GapProblem:
+    """A Yagiura-style tight-capacity GAP instance (minimisation) of type C, D or E; seeded and vectorised.
+
+    The classical definitions, as used by Yagiura, Ibaraki & Glover (INFORMS J. Comput. 16, 2004; EJOR 169,
+    2006) for their C/D/E sets (types C and D from Chu & Beasley, EJOR 1997, as in OR-Library's gapc/gapd; type E
+    from Laguna, Kelly, González-Velarde & Glover, EJOR 1995; instance page: yagiura/gap at Nagoya Univ.):
+
+    - C: r_ij ~ U{5..25}, c_ij ~ U{10..50};
+    - D: r_ij ~ U{1..100}, c_ij = 111 − r_ij + e_ij with e_ij ~ U{−10..10} (cost falls as use grows);
+    - E: r_ij = 1 − 10·ln u (u ~ U(0,1]), c_ij = 1000 / r_ij − 10·v (v ~ U[0,1]);
+
+    and in every type b_i = 0.8 · Σ_j r_ij / m (capacity at 80 % of the average load). All numbers are whole,
+    as in the published files: type E's r and c are rounded down and the rare negative c (r above 100) is set
+    to 0; capacities are rounded down. Types D and E are meant as minimisation problems (as maximisation they
+    are trivial). Raises ValueError for an unknown type or sizes below 1.
+    """
+    kind = str(kind).upper()
+    if kind not in GAP_TYPES:
+        raise ValueError(f"unknown GAP type '{kind}' (choose {', '.join(GAP_TYPES)})")
+    if int(m) != m or int(n) != n or m < 1 or n < 1:
+        raise ValueError(f"agents and jobs must be whole numbers of at least 1 (got {m} × {n})")
+    m, n = int(m), int(n)
+    rng = np.random.default_rng(seed)
+    if kind == "C":
+        r = rng.integers(5, 26, size=(m, n))
+        c = rng.integers(10, 51, size=(m, n))
+    elif kind == "D":
+        r = rng.integers(1, 101, size=(m, n))
+        c = 111 - r + rng.integers(-10, 11, size=(m, n))
+    else:
+        u = 1.0 - rng.random((m, n))  # (0, 1]
+        r = np.floor(1.0 - 10.0 * np.log(u))
+        c = np.maximum(np.floor(1000.0 / r - 10.0 * rng.random((m, n))), 0.0)
+    b = np.floor(0.8 * r.sum(axis=1) / m)
+    tag = f"{kind.lower()}{m:02d}{n:03d}" + ("" if seed is None else f"-s{seed}")
+    return GapProblem(c.astype(float), r.astype(float), b.astype(float), name=tag)
+
+
+def gap_text(problems: list[GapProblem]) -> str:
+    """OR-Library text of GAP problems (with the leading problem count, as OR-Library ships them)."""
+    out = [str(len(problems))]
+    for p in problems:
+        out.append(f"{p.n_agents} {p.n_jobs}")
+        out += [" ".join(_number_text(row)) for row in p.values]
+        out += [" ".join(_number_text(row)) for row in p.resources]
+        out.append(" ".join(_number_text(p.capacities)))
+    return "\n".join(out) + "\n"
+
+
+def write_gap(problems: list[GapProblem], path: str | Path) -> Path:
+    """Write GAP problems as an OR-Library file (read back by `read_gap`)."""
+    path = Path(path)
+    path.write_text(gap_text(problems), encoding="utf-8")
+    return path
+
+
 # --- conversion ---------------------------------------------------------------------------------------------
 def _number_text(a: np.ndarray) -> np.ndarray:
     """Exact text of numbers (integers without a decimal point)."""
