@@ -95,6 +95,7 @@ def dual_run(P, opts, mode: str, target: float, budget: int) -> dict:
     finally:
         if isinstance(ev, lagrange_dask.ChunkedDual):
             ev.close()
+            row.update({k: v for k, v in ev.timings.items() if k.startswith("worker_")})
     return row
 
 
@@ -198,14 +199,17 @@ def report(r: dict) -> str:
     for c in r["cases"]:
         lines += [f"## {c['case']}: {c['parcels']:,} parcels, {c['pairs']:,} pairs, {c['coupling_rows']} coupling rows",
                   "", "Dual phase (`dual_ascent`; a cluster is started and the chunks shipped before its clock):", "",
-                  "| rep. | mode | chunks | start + ship s | dual s | evaluations | ms per evaluation | CPU ms per "
-                  "evaluation (all our processes) | bound | rel. diff. to the first | others' cores | load avg "
-                  "(start, end) |",
-                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+                  "| rep. | mode | chunks | start + ship s | dual s | evaluations | ms per evaluation | of which in "
+                  "the busiest worker | CPU ms per evaluation (all our processes) | bound | rel. diff. to the first | "
+                  "others' cores | load avg (start, end) |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for d in c["dual"]:
             setup = f"{d['start_s']} + {d['ship_s']}" if "start_s" in d else "-"
+            busy = "-"
+            if d.get("worker_busy_s"):  # over the dual's evaluations and the 20 timed ones
+                busy = round(max(d["worker_busy_s"]) / (d["evaluations"] + 20) * 1e3, 1)
             lines.append(f"| {d.get('repetition', 1)} | {d['mode']} | {d.get('chunks', '-')} | {setup} | "
-                         f"{d['dual_s']} | {d['evaluations']} | {d['eval_ms']} | {d['cpu_ms_per_eval']} | "
+                         f"{d['dual_s']} | {d['evaluations']} | {d['eval_ms']} | {busy} | {d['cpu_ms_per_eval']} | "
                          f"{d['bound']:.15g} | {d['bound_rel_diff']:.1e} | {d['others_cores']} | "
                          f"{d['loadavg'][0]}, {d['loadavg'][1]} |")
         if "solve" in c:
