@@ -4,6 +4,7 @@ numbers as in process, the same bound and a checked plan, the CLI options and th
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 
 import numpy as np
@@ -116,6 +117,14 @@ def test_a_lost_worker_leaves_the_evaluations_in_process(problem, scheduler):
     for a, b in zip(first, again, strict=True):
         assert np.allclose(a, b, rtol=REL, atol=0)
     ev.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_workers_keep_freed_memory(scheduler):
+    from distributed import Client
+
+    with Client(scheduler, timeout="10s") as c:
+        assert all(c.run(lagrange_dask.keep_freed_memory).values())
 
 
 def test_a_joined_cluster_is_left_running(problem, scheduler):
