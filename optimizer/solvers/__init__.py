@@ -11,6 +11,8 @@ from optimizer.solvers.base import SolveOptions, SolveResult
 BACKENDS = ("highs", "cbc")  # exact backends: read only the MILP
 ENGINES = ("lagrange", "auto")  # structure-aware: read the model bundle (pairs, units, row families)
 AUTO_LAGRANGE_PAIRS = 150_000  # from this many pairs on, "auto" uses the Lagrangian engine
+AUTO_LOCAL_SEARCH_PAIRS = 50_000  # up to this many pairs, "auto" polishes assignment-shaped plans (local_search)
+AUTO_LOCAL_SEARCH = {"rounds": 20, "kick": 3, "chains": 256}  # the search's work limits (no clock)
 
 
 def available_solvers() -> list[str]:
@@ -74,13 +76,27 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
                        phases=(*first.phases, {"phase": "highs", "stopped_by": "time_limit", "seconds": 0.0}),
                        message=f"lagrange: {first.message}; no time left for HiGHS")
     maximize = bundle.milp.sense == "maximize"
+    first, nb = _polish_first(bundle, first)
+    left = options.time_limit_s - (time.perf_counter() - t0)
+    if first.has_plan and gap_closed(first.objective, first.bound, options) or left <= 0:
+        return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
+                       message=f"lagrange and local search: {first.message}")
     target = None
     if np.isfinite(first.bound):
         target = first.bound * (1 - options.mip_gap) if maximize else first.bound * (1 + options.mip_gap)
     try:
-        second = solve_milp(bundle.milp, "highs", replace(options, time_limit_s=left, stop_at_objective=target,
-                                                          warm_start=first.x,
-                                                          threads=lagrange.engine_threads(options)))
+        hopts = replace(options, time_limit_s=left, stop_at_objective=target, warm_start=first.x,
+                        threads=lagrange.engine_threads(options))
+        if nb is not None:  # HiGHS's own plans polished as they come, and handed back to it
+            from optimizer.solvers import highs, local_search
+
+            def polish(x):
+                r = local_search.improve(bundle, x, neighbourhood=nb, chains=AUTO_LOCAL_SEARCH["chains"])
+                return r.x if r.improved else None
+
+            second = highs.solve(bundle.milp, hopts, polish=polish)
+        else:
+            second = solve_milp(bundle.milp, "highs", hopts)
     except SolverFailed as exc:  # HiGHS could not run: the engine's plan and bound stand
         return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
                        phases=(*first.phases, {"phase": "highs", "stopped_by": "solver_failed",
@@ -97,6 +113,30 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     status = "optimal" if gap_closed(best.objective, bound, options) else "feasible"
     return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
                        message=f"lagrange then highs: {second.message}", phases=phases)
+
+
+def _polish_first(bundle, first: SolveResult):
+    """The engine's plan improved by local search where the model is assignment-shaped (parcels whose pairs all
+    have a fixed floor) and small enough; returns the result and the search's neighbourhood (None: not used)."""
+    import time
+    from dataclasses import replace
+
+    from optimizer.solvers import local_search
+    from optimizer.solvers.base import rel_gap
+
+    if not first.has_plan or bundle.n_pairs > AUTO_LOCAL_SEARCH_PAIRS or bundle.milp.n_cols >= 100_000:
+        return first, None
+    t = time.perf_counter()
+    nb = local_search.Neighbourhood(bundle)
+    if not nb.movable_pair.any():
+        return first, None
+    r = local_search.iterated(bundle, first.x, neighbourhood=nb, **AUTO_LOCAL_SEARCH)
+    phase = {"phase": "local search", "stopped_by": r.stopped_by, "moves": r.moves, "steps": r.steps,
+             "seconds": round(time.perf_counter() - t, 3)}
+    if not r.improved:
+        return replace(first, phases=(*first.phases, phase)), nb
+    return replace(first, x=r.x, objective=r.objective, gap=rel_gap(r.objective, first.bound),
+                   phases=(*first.phases, phase)), nb
 
 
 __all__ = ["BACKENDS", "ENGINES", "SolveOptions", "SolveResult", "available_solvers", "solve_bundle", "solve_milp"]

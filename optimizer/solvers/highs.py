@@ -92,8 +92,13 @@ def new_highs(log: bool = False):
     return h
 
 
-def solve(m: MILP, opts: SolveOptions, on_plan=None) -> SolveResult:
-    """Solve with HiGHS in this process. `on_plan(x, objective)` (optional) sees every improving plan."""
+def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult:
+    """Solve with HiGHS in this process. `on_plan(x, objective)` (optional) sees every improving plan.
+
+    `polish(x) -> x' | None` (optional, e.g. optimizer.solvers.local_search) improves each plan HiGHS finds; a
+    better plan is handed back to HiGHS as a user solution (so that it prunes with it) and is returned if HiGHS
+    ends with nothing better. It runs inside HiGHS's callback, so its time counts against the limit.
+    """
     if not available():
         raise SolverUnavailable("HiGHS is not installed: pip install highspy")
     import highspy
@@ -117,12 +122,22 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None) -> SolveResult:
     best: dict = {"x": None, "obj": np.nan, "target_hit": False}
     lock = threading.Lock()
     is_mip = bool(m.integrality.any())
+    better = (lambda a, b: a > b) if m.sense == "maximize" else (lambda a, b: a < b)
+    polished: dict = {"x": None, "obj": np.nan, "pending": None, "count": 0}
 
     def on_improving(event):
         data_out = event.data_out
         x = np.array(data_out.mip_solution, dtype=float)
         with lock:
             best["x"], best["obj"] = x, data_out.objective_function_value
+        if polish is not None:
+            xp = polish(x)
+            if xp is not None:
+                obj_p = float(m.c @ xp)
+                ref = polished["obj"] if polished["x"] is not None else data_out.objective_function_value
+                if better(obj_p, ref) and better(obj_p, data_out.objective_function_value):
+                    with lock:
+                        polished.update(x=xp, obj=obj_p, pending=xp, count=polished["count"] + 1)
         value = data_out.objective_function_value * m.obj_scale
         if on_plan is not None:
             on_plan(x, value)
@@ -135,8 +150,16 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None) -> SolveResult:
             best["target_hit"] = True
             h.cancelSolve()  # good enough: a bound found elsewhere already proves the gap
 
+    def on_user_solution(event):  # hand HiGHS the polished plan
+        with lock:
+            xp, polished["pending"] = polished["pending"], None
+        if xp is not None:
+            event.data_in.setSolution(xp)
+
     if is_mip:
         h.cbMipImprovingSolution.subscribe(on_improving)
+        if polish is not None:
+            h.cbMipUserSolution.subscribe(on_user_solution)
     h.HandleUserInterrupt = True
     h.HandleKeyboardInterrupt = True
     if h.is_solver_running():
@@ -189,6 +212,10 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None) -> SolveResult:
     x = np.array(h.getSolution().col_value, dtype=float) if has_x else None
     if x is None and best["x"] is not None:
         x, obj = best["x"], best["obj"]
+    if polished["x"] is not None and (x is None or better(polished["obj"], obj)):
+        x, obj = polished["x"], polished["obj"]  # HiGHS ended on a worse plan than its polished one
+    if polish is not None:
+        phases = ({**phases[0], "polished_plans": polished["count"]},)
     msg = h.modelStatusToString(status)
     if status == ms.kModelEmpty:  # no columns at all (no eligible pair): the empty plan is the optimum
         x = np.zeros(m.n_cols)
