@@ -9,9 +9,9 @@ then the dual phase of the engine (`lagrange.dual_ascent`, with the target and e
 gives it) runs in process, in process over the chunks that 2 workers get (no Dask: what chunking alone does), on
 1 worker and on 2 workers, one after the other (with --repeat, again in the reverse order, and so on). The
 clusters are started and the chunks shipped before the dual's clock starts (both timed apart); every mode also
-times 20 evaluations at the dual's final multipliers. Each measurement records the load average, the CPU other
-processes used meanwhile (benchmarks/sweep_speed.py's Load) and the CPU our own processes used (client, scheduler
-and workers). For the sizes in --solve-sizes, the whole engine (`solve_bundle(..., "lagrange")`, cluster start
+times 20 evaluations at the dual's final multipliers. Each measurement first waits (up to --quiet-wait s) until
+other processes use under QUIET_CORES cores, then records the load average, the CPU other processes used
+meanwhile (benchmarks/sweep_speed.py's Load) and the CPU our own processes used (client, scheduler and workers). For the sizes in --solve-sizes, the whole engine (`solve_bundle(..., "lagrange")`, cluster start
 included) also runs in process and with dual_workers=2, and its plan is checked. Writes results.json and
 report.md (the tables, then notes.md from the same folder when there is one: the reading, written by hand).
 """
@@ -31,6 +31,22 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 MODES = ("in process", "1 worker", "2 workers")  # the whole-engine runs
+
+
+QUIET_CORES = 0.25  # a measurement starts once other processes use less than this over QUIET_WINDOW_S ...
+QUIET_WINDOW_S = 2.0
+QUIET_WAIT_S = [120.0]  # ... or after this many seconds of waiting (--quiet-wait), and the row says so
+
+
+def wait_quiet() -> dict:
+    """Wait until the machine is quiet (other processes under QUIET_CORES) or QUIET_WAIT_S has passed."""
+    t0 = time.perf_counter()
+    while True:
+        load = _load()
+        time.sleep(QUIET_WINDOW_S)
+        others = load.stop()["others_cores"]
+        if others < QUIET_CORES or time.perf_counter() - t0 > QUIET_WAIT_S[0]:
+            return {"waited_s": round(time.perf_counter() - t0, 1), "quiet_start": others < QUIET_CORES}
 
 
 def _load(extra=()):
@@ -80,6 +96,7 @@ def dual_run(P, opts, mode: str, target: float, budget: int) -> dict:
                        ship_s=round(ev.timings["ship_s"], 2))
         if ev is not None:
             row.update(ev.info)
+        row.update(wait_quiet())
         load = _load()
         t0 = time.perf_counter()
         res = lagrange.dual_ascent(P, target, budget, evaluate=ev)
@@ -104,10 +121,11 @@ def solve_run(sc, bundle, opts, workers: int) -> dict:
     from optimizer.pipeline import finish
     from optimizer.solvers import solve_bundle
 
+    quiet = wait_quiet()
     load = _load()
     t0 = time.perf_counter()
     res = solve_bundle(bundle, "lagrange", replace(opts, dual_workers=workers))
-    row = {"mode": MODES[workers], "solve_s": round(time.perf_counter() - t0, 2), **load.stop(),
+    row = {"mode": MODES[workers], "solve_s": round(time.perf_counter() - t0, 2), **load.stop(), **quiet,
            "status": res.status, "objective": res.objective, "bound": res.bound, "gap": res.gap,
            "dual": res.phases[0] if res.phases else {}}
     if res.has_plan:
@@ -121,10 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", nargs="+", default=["s100k"])
     ap.add_argument("--solve-sizes", nargs="*", default=["s100k"])
     ap.add_argument("--repeat", type=int, default=1, help="run the dual modes this many times (forward, backward)")
+    ap.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S[0],
+                    help="the most seconds to wait before each measurement for other processes to use under "
+                         f"{QUIET_CORES} cores (default %(default)s)")
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "lagrange_dask")
     args = ap.parse_args(argv)
+    QUIET_WAIT_S[0] = args.quiet_wait
 
     from optimizer.bench.harness import machine_info, package_versions
     from optimizer.bench.synthetic import synthetic_city
@@ -178,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         del sc, bundle, P
     ended = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg": [round(x, 2) for x in os.getloadavg()]}
     results = {"command": command, "started": started, "ended": ended, "machine": machine_info(),
-               "packages": package_versions(), "gap": args.gap, "time_limit_s": args.time_limit, "cases": cases}
+               "packages": package_versions(), "gap": args.gap, "time_limit_s": args.time_limit,
+               "quiet_wait_s": args.quiet_wait, "cases": cases}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
     notes = args.out / "notes.md"
@@ -195,7 +218,10 @@ def report(r: dict) -> str:
              f"Started {r['started']['date']} (load average {', '.join(map(str, r['started']['loadavg']))}), "
              f"ended {r['ended']['date']} (load average {', '.join(map(str, r['ended']['loadavg']))}); "
              f"{r['machine'].get('cpu_count')} cores, {r['machine'].get('memory_gb')} GB; gap target "
-             f"{r['gap']:g} (dual target {r['gap'] / 10:g}), time limit {r['time_limit_s']:g} s.", ""]
+             f"{r['gap']:g} (dual target {r['gap'] / 10:g}), time limit {r['time_limit_s']:g} s.", "",
+             f"Each measurement waited (up to {r.get('quiet_wait_s', QUIET_WAIT_S[0]):g} s) for other processes to "
+             f"use under {QUIET_CORES} cores; \"others' cores\" is what they used during it, \"(busy)\" marks one "
+             "that started on a busy machine.", ""]
     for c in r["cases"]:
         lines += [f"## {c['case']}: {c['parcels']:,} parcels, {c['pairs']:,} pairs, {c['coupling_rows']} coupling rows",
                   "", "Dual phase (`dual_ascent`; a cluster is started and the chunks shipped before its clock):", "",
@@ -210,7 +236,7 @@ def report(r: dict) -> str:
                 busy = round(max(d["worker_busy_s"]) / (d["evaluations"] + 20) * 1e3, 1)
             lines.append(f"| {d.get('repetition', 1)} | {d['mode']} | {d.get('chunks', '-')} | {setup} | "
                          f"{d['dual_s']} | {d['evaluations']} | {d['eval_ms']} | {busy} | {d['cpu_ms_per_eval']} | "
-                         f"{d['bound']:.15g} | {d['bound_rel_diff']:.1e} | {d['others_cores']} | "
+                         f"{d['bound']:.15g} | {d['bound_rel_diff']:.1e} | {d['others_cores']}{'' if d.get('quiet_start', True) else ' (busy)'} | "
                          f"{d['loadavg'][0]}, {d['loadavg'][1]} |")
         if "solve" in c:
             lines += ["", "Whole engine (`solve_bundle(..., 'lagrange')`, cluster start included), plan checked:", "",
@@ -219,7 +245,7 @@ def report(r: dict) -> str:
             for s in c["solve"]:
                 lines.append(f"| {s['mode']} | {s['solve_s']} | {s['dual'].get('seconds')} | {s['status']} | "
                              f"{s['gap']:.3%} | {s['bound']:.15g} | {s['bound_rel_diff']:.1e} | "
-                             f"{'passed' if s.get('check_passed') else 'FAILED'} | {s['others_cores']} | "
+                             f"{'passed' if s.get('check_passed') else 'FAILED'} | {s['others_cores']}{'' if s.get('quiet_start', True) else ' (busy)'} | "
                              f"{s['loadavg'][0]}, {s['loadavg'][1]} |")
         lines.append("")
     return "\n".join(lines) + "\n"
