@@ -134,6 +134,20 @@ def solve_run(sc, bundle, opts, workers: int) -> dict:
     return row
 
 
+def code_state() -> dict:
+    """The commit measured and the engine files with changes not yet committed (others edit them meanwhile)."""
+    import subprocess
+
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "optimizer/solvers").splitlines()}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=["s100k"])
@@ -199,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(case)
         del sc, bundle, P
     ended = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    started["code"] = code_state()
     results = {"command": command, "started": started, "ended": ended, "machine": machine_info(),
                "packages": package_versions(), "gap": args.gap, "time_limit_s": args.time_limit,
                "quiet_wait_s": args.quiet_wait, "cases": cases}
@@ -218,7 +233,10 @@ def report(r: dict) -> str:
              f"Started {r['started']['date']} (load average {', '.join(map(str, r['started']['loadavg']))}), "
              f"ended {r['ended']['date']} (load average {', '.join(map(str, r['ended']['loadavg']))}); "
              f"{r['machine'].get('cpu_count')} cores, {r['machine'].get('memory_gb')} GB; gap target "
-             f"{r['gap']:g} (dual target {r['gap'] / 10:g}), time limit {r['time_limit_s']:g} s.", "",
+             f"{r['gap']:g} (dual target {r['gap'] / 10:g}), time limit {r['time_limit_s']:g} s. Code: commit "
+             f"{r['started'].get('code', {}).get('commit')}, with uncommitted changes (by others, at the end of the "
+             f"run) in: {', '.join(x[3:] for x in r['started'].get('code', {}).get('uncommitted', [])) or 'none'}.",
+             "",
              f"Each measurement waited (up to {r.get('quiet_wait_s', QUIET_WAIT_S[0]):g} s) for other processes to "
              f"use under {QUIET_CORES} cores; \"others' cores\" is what they used during it, \"(busy)\" marks one "
              "that started on a busy machine.", ""]

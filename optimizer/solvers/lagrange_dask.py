@@ -8,7 +8,8 @@ rows A2 ride along). A chunk is shipped once to a worker and held there by an ac
 the temperature and gets back, per chunk, two numbers (smoothed and exact dual value) and its share of A·z̄
 (one number per coupling row). The standalone neighbour pair columns and the constant term are evaluated here
 while the workers run. Sums are taken in chunk order, so a given chunking gives the same numbers on any workers;
-they differ from the in-process sums only in the order of floating additions (with one chunk: not at all).
+they differ from the in-process sums only in the order in which the chunks' sums are added (with one chunk: not
+at all).
 
 Workers: `SolveOptions.dual_workers = N` starts N single-threaded worker processes and a scheduler as fresh
 interpreters (`python -m dask spec`, distributed's SubprocessCluster), so nothing re-imports the caller's
@@ -41,7 +42,9 @@ RESULT_GRACE_S = 5.0  # how long past the solve's time limit to wait for a worke
 class DualChunk:
     """One contiguous run of parcels: what a worker needs to evaluate its share of the dual function.
 
-    Pairs are parcel-major; `c`, `AT` and `DT` hold the chunk's x columns then its f columns.
+    Pairs are parcel-major; `c` and the matrices hold the chunk's x columns then its f columns. The coupling
+    columns are kept both ways (A1ᵀ rows and A1 columns, each in the in-process matrices' entry order) so that
+    both products add in the same order as `lagrange._smoothed`: one chunk gives its numbers bit for bit.
     """
 
     c: np.ndarray  # internal objective (maximise) on the chunk's x then f columns
@@ -49,8 +52,10 @@ class DualChunk:
     hi_u: np.ndarray
     starts: np.ndarray  # each parcel's first pair, from 0
     must: np.ndarray  # per parcel: must develop
-    AT: sp.csr_matrix  # rows of A1ᵀ for the chunk's columns (2k × m)
+    AT: sp.csr_matrix  # rows of A1ᵀ for the chunk's columns (2k × m): reduced costs
     DT: sp.csr_matrix  # rows of Dᵀ for the chunk's columns (2k × auxiliary totals)
+    A: sp.csr_matrix  # A1's columns for the chunk (m × 2k), its rows' entries in A1's order: A·z̄
+    D: sp.csr_matrix  # D's columns for the chunk (auxiliary totals × 2k)
     A2T: sp.csr_matrix  # coupling rows on the auxiliary totals, transposed (auxiliary totals × m)
     A2: sp.csr_matrix
     seg_of_pair: np.ndarray | None = field(default=None, repr=False)  # built where the chunk is evaluated
@@ -86,7 +91,7 @@ class DualChunk:
         zbar = np.empty(2 * k)
         zbar[:k] = w
         zbar[k:] = w * (sig_hi * self.hi_u + (1 - sig_hi) * self.lo_u)
-        az = self.AT.T @ zbar + self.A2 @ (self.DT.T @ zbar)
+        az = self.A @ zbar + self.A2 @ (self.D @ zbar)
         return smooth_val, exact_val, az
 
 
@@ -154,7 +159,8 @@ def make_chunks(P, n_chunks: int) -> list[DualChunk]:
         out.append(DualChunk(
             c=P.c[cols].copy(), lo_u=P.lo_u[p0:p1].copy(), hi_u=P.hi_u[p0:p1].copy(),
             starts=(P.starts[s0:s1] - p0).astype(np.int64), must=P.must[s0:s1].copy(),
-            AT=P.A1T[cols].tocsr(), DT=P.DT[cols].tocsr(), A2T=A2T, A2=A2))
+            AT=P.A1T[cols].tocsr(), DT=P.DT[cols].tocsr(), A=P.A1[:, cols].tocsr(), D=P.D[:, cols].tocsr(),
+            A2T=A2T, A2=A2))
     return out
 
 
