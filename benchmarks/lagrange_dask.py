@@ -1,8 +1,8 @@
 """The Lagrangian engine's dual in process against the same dual over parcel chunks on 1 and 2 local Dask workers
 (optimizer.solvers.lagrange_dask), in the same run, with the bound each proves.
 
-    python benchmarks/lagrange_dask.py [--sizes s100k s1m] [--repeat 1] [--gap 0.001] [--time-limit 300]
-                                       [--solve-sizes s100k] [--out benchmarks/results/lagrange_dask]
+    python benchmarks/lagrange_dask.py [--sizes s100k s1m] [--repeat 1] [--quiet-wait 120] [--gap 0.001]
+                                       [--time-limit 300] [--solve-sizes s100k] [--out DIR] [--render]
 
 For each synthetic city (optimizer.bench.synthetic, as `landuse bench run` builds it): the model is built once,
 then the dual phase of the engine (`lagrange.dual_ascent`, with the target and evaluation budget `lagrange._solve`
@@ -11,9 +11,11 @@ gives it) runs in process, in process over the chunks that 2 workers get (no Das
 clusters are started and the chunks shipped before the dual's clock starts (both timed apart); every mode also
 times 20 evaluations at the dual's final multipliers. Each measurement first waits (up to --quiet-wait s) until
 other processes use under QUIET_CORES cores, then records the load average, the CPU other processes used
-meanwhile (benchmarks/sweep_speed.py's Load) and the CPU our own processes used (client, scheduler and workers). For the sizes in --solve-sizes, the whole engine (`solve_bundle(..., "lagrange")`, cluster start
+meanwhile (benchmarks/sweep_speed.py's Load) and the CPU our own processes used (client, scheduler and
+workers). For the sizes in --solve-sizes, the whole engine (`solve_bundle(..., "lagrange")`, cluster start
 included) also runs in process and with dual_workers=2, and its plan is checked. Writes results.json and
-report.md (the tables, then notes.md from the same folder when there is one: the reading, written by hand).
+report.md (the tables, then notes.md from the same folder when there is one: the reading, written by hand;
+`--render` writes report.md again from results.json and notes.md).
 """
 
 from __future__ import annotations
@@ -159,8 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "lagrange_dask")
+    ap.add_argument("--render", action="store_true",
+                    help="only write report.md again from OUT/results.json and OUT/notes.md (no measurement)")
     args = ap.parse_args(argv)
     QUIET_WAIT_S[0] = args.quiet_wait
+    if args.render:
+        write_report(json.loads((args.out / "results.json").read_text(encoding="utf-8")), args.out)
+        return 0
 
     from optimizer.bench.harness import machine_info, package_versions
     from optimizer.bench.synthetic import synthetic_city
@@ -219,11 +226,15 @@ def main(argv: list[str] | None = None) -> int:
                "quiet_wait_s": args.quiet_wait, "cases": cases}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
-    notes = args.out / "notes.md"
-    (args.out / "report.md").write_text(report(results) + ("\n" + notes.read_text(encoding="utf-8")
-                                                           if notes.is_file() else ""), encoding="utf-8")
-    print(f"wrote {args.out / 'report.md'}")
+    write_report(results, args.out)
     return 0
+
+
+def write_report(results: dict, out: Path) -> None:
+    notes = out / "notes.md"
+    (out / "report.md").write_text(report(results) + ("\n" + notes.read_text(encoding="utf-8")
+                                                      if notes.is_file() else ""), encoding="utf-8")
+    print(f"wrote {out / 'report.md'}")
 
 
 def report(r: dict) -> str:
