@@ -64,6 +64,12 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     from optimizer.solvers.base import gap_closed, rel_gap
 
     t0 = time.perf_counter()
+    if bundle.n_pairs <= AUTO_LOCAL_SEARCH_PAIRS and bundle.milp.n_cols < 100_000:
+        from optimizer.solvers import knapsack_lagrange
+
+        shape = knapsack_lagrange.structure(bundle)  # an assignment with one knapsack rule per industry (GAP)
+        if shape is not None:
+            return knapsack_lagrange.solve(bundle, options, shape)
     big = bundle.n_pairs >= AUTO_LAGRANGE_PAIRS
     first = lagrange.solve(bundle, options, full_repair=big)
     left = options.time_limit_s - (time.perf_counter() - t0)

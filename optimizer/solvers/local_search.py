@@ -1,4 +1,4 @@
-"""Local search for assignment-shaped plans: shift and swap moves that never break a row of the model.
+"""Local search for assignment-shaped plans: shift, swap and ejection-chain moves that never break a row.
 
 Why: on assignment-like models (the GAP, tight budgets per industry) a MIP solver's plans can stay a few tenths of
 a percent from the bound for a long time, while cheap exchange moves (one parcel to another industry; two parcels
@@ -8,7 +8,9 @@ column values), and checks each move against every row it touches, vectorised ov
 Auxiliary totals defined by an equality row (total floor, a sub-area's floor) follow the moves; other auxiliary
 columns stay as they are (a move that would break one of their rows is refused).
 
-Deterministic: no clock and no randomness in the decisions; the work is bounded by a move budget.
+Deterministic: no clock in the decisions; `improve` is steepest ascent under a move budget, `iterated` kicks
+with a seeded generator under a round budget. Used by `auto` (optimizer.solvers) on such models: the engine's
+plan before HiGHS, HiGHS's plans as they come, and the core plans of optimizer.solvers.knapsack_lagrange.
 """
 
 from __future__ import annotations
