@@ -147,9 +147,10 @@ def test_dual_bound_below_every_plan_proves_infeasibility():
 def test_engine_phases_say_what_stopped_each_step():
     sc = scenario_from(*random_instance(2, n_parcels=60, n_industries=5))
     res = solve_bundle(build_model(sc), "lagrange", SolveOptions(time_limit_s=60, mip_gap=1e-3))
-    dual, *repairs = res.phases
+    dual, refinement, *repairs = res.phases
     assert dual["phase"] == "dual" and dual["stopped_by"] in ("converged", "evaluation_limit")
     assert dual["evaluations"] > 0 and dual["seconds"] >= 0
+    assert refinement["phase"] == "dual refinement" and refinement["stopped_by"] in ("converged", "evaluation_limit", "skipped")
     assert repairs and all(p["phase"] == f"repair {i + 1}" for i, p in enumerate(repairs))
     assert all(p["stopped_by"] in ("gap_reached", "node_limit", "infeasible_restriction") for p in repairs)
     assert all(p["open_parcels"] >= 1 for p in repairs)
