@@ -317,8 +317,11 @@ def solve(bundle, opts, S: Structure | None = None):
         phases.append({"phase": f"local search ({where})", "stopped_by": r.stopped_by, "moves": r.moves,
                        "seconds": round(time.perf_counter() - t, 3)})
 
+    def done(obj, b):  # within the gap, or equal up to floating-point noise
+        return gap_closed(obj, b, opts) or (np.isfinite(b) and rel_gap(obj, b) <= 1e-9)
+
     def closed():
-        return plan["x"] is not None and gap_closed(plan["obj"], lb, opts)
+        return plan["x"] is not None and done(plan["obj"], lb)
 
     def polish(x):
         r = local_search.improve(bundle, x, neighbourhood=nb, chains=256)
@@ -366,7 +369,7 @@ def solve(bundle, opts, S: Structure | None = None):
         return SolveResult("no_solution", None, np.nan, best_bound, np.nan, solve_s, "auto", message=msg,
                            phases=tuple(phases))
     gap = rel_gap(plan["obj"], best_bound)
-    status = "optimal" if gap_closed(plan["obj"], best_bound, opts) else "feasible"
+    status = "optimal" if done(plan["obj"], best_bound) else "feasible"
     return SolveResult(status, plan["x"], plan["obj"], best_bound, gap, solve_s, "auto", message=msg,
                        phases=tuple(phases))
 
