@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_DP_CELLS = 20_000_000
-EVALUATIONS = 600  # knapsack evaluations of the dual (deterministic work limit)
+EVALUATIONS = 400  # knapsack evaluations of the dual (deterministic work limit)
 CORE_SHARE = 0.1  # a pair stays in the core model when the knapsacks chose it this often near the end
 CORE_TOP = 2  # ... and every parcel keeps at least its this many most chosen pairs  # Σ over knapsacks of items × (capacity + 1) the dynamic programme may touch
 
@@ -277,14 +277,16 @@ def fixed_model(bundle, S: Structure, lr: LagrangeResult, share: float = 0.7):
     return replace(m, col_upper=cu), int(sure.sum())
 
 
-CYCLES = 3  # dual -> core model -> local search rounds before HiGHS takes the full model
-CORE_TIME = 0.2  # share of the time limit each core model may take at most
+CYCLES = 2  # dual -> core model -> local search rounds before HiGHS takes the full model (fewer if no gain)
+CORE_TIME = 0.25  # share of the time limit each core model may take at most
+DUAL_TIME = 0.3  # the dual stops by this share of the time limit at the latest (a ceiling only)
 
 
 def solve(bundle, opts, S: Structure | None = None):
     """Knapsack-Lagrangian solve of an assignment model (see the module docstring for when it applies).
 
-    Up to CYCLES rounds of: the knapsack dual (continued from the last multipliers, its steps aimed at the best
+    Up to CYCLES rounds (another only while the core model was not solved to its optimum and the last round
+    improved the plan) of: the knapsack dual (continued from the last multipliers, its steps aimed at the best
     plan so far), HiGHS on the core model those multipliers point to (the best plan's pairs included, so it is
     the warm start), local search on its plan. Then HiGHS on the full model, warm-started, its plans polished as
     they come, until the time limit or the gap. Returns a SolveResult with the better of the two bounds.
@@ -331,7 +333,7 @@ def solve(bundle, opts, S: Structure | None = None):
     for cycle in range(1, CYCLES + 1):
         t = time.perf_counter()
         lr = bound(S, EVALUATIONS if lr is None else EVALUATIONS // 2,
-                   upper=plan["obj"] if plan["x"] is not None else None, deadline=t0 + 0.6 * limit, start=lr)
+                   upper=plan["obj"] if plan["x"] is not None else None, deadline=t0 + DUAL_TIME * limit, start=lr)
         phases.append({"phase": f"knapsack dual {cycle}", "evaluations": lr.evaluations,
                        "seconds": round(time.perf_counter() - t, 3)})
         lb = lr.bound
@@ -344,11 +346,11 @@ def solve(bundle, opts, S: Structure | None = None):
         r = highs.solve(core, replace(opts, time_limit_s=max(min(CORE_TIME * limit, left()), 0.0),
                                       warm_start=plan["x"], stop_at_objective=lb))
         phases.extend({**p, "phase": f"highs (core {cycle})", "core_pairs": size} for p in r.phases)
-        if r.status == "infeasible" and plan["x"] is None:
-            core, size = core_model(bundle, S, lr, top=S.parcel.max() + 1)  # every pair: the model itself
+        before = plan["obj"]
         offer(r.x, f"core {cycle}")
-        if closed() or left() <= 0:
-            break
+        if closed() or left() <= 0 or r.status in ("optimal", "infeasible") or (
+                cycle > 1 and not s * (plan["obj"] - before) > 0):
+            break  # another cycle only while the core is not solved and the cycles pay
     bound_h = np.nan
     if left() > 0 and not closed():
         target = None if not np.isfinite(lb) else lb * (1 - s * opts.mip_gap)

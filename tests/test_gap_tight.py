@@ -1,0 +1,227 @@
+"""Tight-capacity GAP instances (issue 13): the generator, brute-force optima, the local search's safety and the
+knapsack Lagrangian bound, and `landuse bench gap-gen` end to end."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from helpers import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer import cli
+from optimizer.bench.gap import GapProblem, gap_scenario, gap_text, generate_gap, parse_gap, read_gap
+from optimizer.errors import InfeasibleScenario
+from optimizer.model import build_model
+from optimizer.pipeline import finish, solve_scenario
+from optimizer.solvers import knapsack_lagrange as kl
+from optimizer.solvers import local_search as ls
+from optimizer.solvers.base import SolveResult
+
+
+# --- generator ----------------------------------------------------------------------------------------------
+def test_generator_is_reproducible():
+    a, b, c = generate_gap("D", 5, 40, seed=3), generate_gap("D", 5, 40, seed=3), generate_gap("D", 5, 40, seed=4)
+    for f in ("values", "resources", "capacities"):
+        assert np.array_equal(getattr(a, f), getattr(b, f))
+    assert not np.array_equal(a.values, c.values)
+    (q,) = parse_gap(gap_text([a]))  # the OR-Library text reads back the same numbers
+    assert np.array_equal(q.values, a.values) and np.array_equal(q.resources, a.resources)
+    assert np.array_equal(q.capacities, a.capacities)
+
+
+@pytest.mark.parametrize("kind", ["C", "D", "E"])
+def test_generator_matches_its_type(kind):
+    p = generate_gap(kind, 10, 200, seed=7)
+    r, c, b = p.resources, p.values, p.capacities
+    assert r.shape == c.shape == (10, 200) and b.shape == (10,)
+    for a in (r, c, b):
+        assert np.array_equal(a, np.round(a))  # whole numbers, as in the published files
+    assert np.array_equal(b, np.floor(0.8 * r.sum(axis=1) / 10))  # capacity at 80 % of the average load
+    if kind == "C":
+        assert r.min() >= 5 and r.max() <= 25 and c.min() >= 10 and c.max() <= 50
+        assert len(np.unique(r)) == 21  # the whole range is drawn
+    elif kind == "D":
+        assert r.min() >= 1 and r.max() <= 100
+        e = c - (111 - r)
+        assert e.min() >= -10 and e.max() <= 10 and len(np.unique(e)) == 21
+    else:
+        assert r.min() >= 1 and abs(r.mean() - 10.5) < 1.0  # 1 − 10 ln U, rounded down: mean about 10.5
+        assert np.all(c <= 1000 / r) and np.all((c >= np.floor(1000 / r - 10)) | (c == 0)) and c.min() >= 0
+
+
+def test_generator_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="unknown GAP type"):
+        generate_gap("F", 5, 100)
+    with pytest.raises(ValueError, match="at least 1"):
+        generate_gap("C", 0, 100)
+
+
+# --- brute force ------------------------------------------------------------------------------------------
+def brute_force(p: GapProblem) -> float | None:
+    """Least cost over all m^n assignments (numpy), or None if none fits the capacities."""
+    m, n = p.values.shape
+    a = np.array(list(itertools.product(range(m), repeat=n)), dtype=np.int8)  # every assignment
+    cols = np.arange(n)
+    use = p.resources[a, cols]
+    loads = np.stack([(use * (a == i)).sum(axis=1) for i in range(m)], axis=1)
+    ok = (loads <= p.capacities + 1e-9).all(axis=1)
+    return float(p.values[a[ok], cols].sum(axis=1).min()) if ok.any() else None
+
+
+@pytest.mark.parametrize("kind,seed", [("C", 2), ("D", 1), ("E", 5)])
+@pytest.mark.parametrize("solver", ["auto", "highs"])
+def test_small_generated_instance_equals_brute_force(kind, seed, solver):
+    p = generate_gap(kind, 3, 11, seed=seed)
+    want = brute_force(p)
+    if want is None:
+        with pytest.raises(InfeasibleScenario):
+            solve_scenario(gap_scenario(p, "min"), solver=solver, mip_gap=0.0, time_limit_s=30)
+        return
+    res = solve_scenario(gap_scenario(p, "min"), solver=solver, mip_gap=0.0, time_limit_s=30)
+    assert res.status == "optimal" and res.check.passed
+    assert res.plan.objective == pytest.approx(want, abs=1e-6)
+
+
+# --- local search ---------------------------------------------------------------------------------------------
+def _x_of(bundle, assign: np.ndarray) -> np.ndarray:
+    """The full column vector of a job -> agent assignment (pair columns and their fixed floors)."""
+    n = bundle.n_pairs
+    e = np.full((int(bundle.pairs.industry.max()) + 1, len(assign)), -1)
+    e[bundle.pairs.industry, bundle.pairs.parcel] = np.arange(n)
+    x = np.zeros(bundle.milp.n_cols)
+    chosen = e[assign, np.arange(len(assign))]
+    x[chosen] = 1.0
+    x[n + chosen] = bundle.milp.col_upper[n + chosen]
+    return x
+
+
+def _checked(sc, bundle, x):
+    """The independent checker's verdict on a plan (finish raises CheckFailed when a rule is broken)."""
+    obj = float(bundle.milp.c @ x) * bundle.milp.obj_scale
+    return finish(sc, bundle, SolveResult("feasible", x, obj, np.nan, np.nan, 0.0, "local_search"), {})
+
+
+@st.composite
+def small_gaps(draw):
+    """A small GAP with a random assignment that fits by construction (capacity = its load + some slack)."""
+    m = draw(st.integers(2, 4))
+    n = draw(st.integers(3, 9))
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    r = rng.integers(1, 20, size=(m, n)).astype(float)
+    c = rng.integers(1, 50, size=(m, n)).astype(float)
+    assign = rng.integers(0, m, size=n)
+    load = np.bincount(assign, weights=r[assign, np.arange(n)], minlength=m)
+    cap = load + rng.integers(0, 8, size=m)
+    sense = draw(st.sampled_from(["min", "max"]))
+    return GapProblem(c, r, cap.astype(float), name=f"rand{seed}"), assign, sense
+
+
+@settings(max_examples=examples(25))
+@given(small_gaps())
+def test_local_search_never_breaks_a_rule_nor_worsens(case):
+    p, assign, sense = case
+    sc = gap_scenario(p, sense)
+    bundle = build_model(sc)
+    x0 = _x_of(bundle, assign)
+    start = _checked(sc, bundle, x0).plan.objective
+    for res in (ls.improve(bundle, x0, chains=16), ls.iterated(bundle, x0, rounds=3, kick=2, chains=16)):
+        run = _checked(sc, bundle, res.x)  # raises CheckFailed if any rule is broken
+        assert run.check.passed
+        better = res.objective >= start - 1e-9 if sense == "max" else res.objective <= start + 1e-9
+        assert better
+        assert run.plan.objective == pytest.approx(res.objective)
+
+
+def test_local_search_finds_the_improving_swap():
+    # two agents each full with one job; shifting either job overfills an agent, swapping them saves 18
+    p = GapProblem(values=np.array([[10.0, 1.0], [1.0, 10.0]]), resources=np.full((2, 2), 5.0),
+                   capacities=np.array([5.0, 5.0]))
+    sc = gap_scenario(p, "min")
+    bundle = build_model(sc)
+    x0 = _x_of(bundle, np.array([0, 1]))
+    res = ls.improve(bundle, x0)
+    assert res.start_objective == 20 and res.objective == 2 and res.moves == 1
+    assert _checked(sc, bundle, res.x).check.passed
+
+
+def test_local_search_finds_an_ejection_chain():
+    # three agents of capacity 5; job 0 (size 5) is dear on agent 0 and cheap on agent 1, whose job 1 fits only
+    # on agent 2 once job 2 moves to agent 0: a cycle of three shifts, no single shift or swap helps
+    big = 99.0
+    c = np.array([[50.0, big, 1.0], [1.0, 50.0, big], [big, 1.0, 50.0]])
+    r = np.full((3, 3), 5.0)
+    p = GapProblem(values=c, resources=r, capacities=np.full(3, 5.0))
+    sc = gap_scenario(p, "min")
+    bundle = build_model(sc)
+    x0 = _x_of(bundle, np.array([0, 1, 2]))  # 150
+    assert ls.improve(bundle, x0).objective == 150  # shifts and swaps alone cannot improve it
+    res = ls.improve(bundle, x0, chains=8)
+    assert res.objective == 3
+    assert _checked(sc, bundle, res.x).check.passed
+
+
+def test_local_search_leaves_other_models_alone(tiny):
+    bundle = build_model(tiny)
+    x = np.zeros(bundle.milp.n_cols)
+    assert ls.improve(bundle, x).stopped_by == "not_applicable"
+    assert kl.structure(bundle) is None  # no knapsack form either
+
+
+# --- knapsack Lagrangian bound ------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind,seed", [("C", 2), ("D", 1), ("D", 3), ("E", 5)])
+def test_knapsack_bound_is_valid_and_at_least_the_lp_bound(kind, seed):
+    from dataclasses import replace
+
+    from optimizer.solvers import SolveOptions, highs
+
+    p = generate_gap(kind, 3, 11, seed=seed)
+    want = brute_force(p)
+    bundle = build_model(gap_scenario(p, "min"))
+    S = kl.structure(bundle)
+    assert S is not None
+    lr = kl.bound(S, evaluations=300)
+    lp = highs.solve(replace(bundle.milp, integrality=np.zeros(bundle.milp.n_cols, bool)), SolveOptions())
+    if want is not None:
+        assert lr.bound <= want + 1e-6  # a lower bound of the optimum
+    assert lr.bound >= lp.objective - 1e-6 * max(1.0, abs(lp.objective))  # knapsack hulls: at least the LP
+
+
+# --- CLI ----------------------------------------------------------------------------------------------------
+def test_cli_gap_gen_end_to_end(tmp_path, capsys):
+    out = tmp_path / "d.txt"
+    assert cli.main(["bench", "gap-gen", "d", "3", "11", "--seed", "1", "--out", str(out)]) == 0
+    (p,) = read_gap(out)
+    q = generate_gap("D", 3, 11, seed=1)
+    assert np.array_equal(p.values, q.values) and np.array_equal(p.capacities, q.capacities)
+    code = cli.main(["bench", "gap", str(out), "--sense", "min", "--solver", "auto", "--time-limit", "20"])
+    assert code == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert float(row[3].replace(",", "")) == brute_force(q) and row[5] == "optimal"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["X", "5", "100"], "must be one of C, D, E"),
+    (["C", "0", "100"], "whole number from 1"),
+    (["C", "5", "many"], "whole number from 1"),
+])
+def test_cli_gap_gen_bad_arguments_exit_2(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "gap-gen", *args, "--out", str(tmp_path / "x.txt")])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_cli_gap_gen_refuses_an_existing_file_and_bench_gap_an_unknown_solver(tmp_path, capsys):
+    out = tmp_path / "c.txt"
+    out.write_text("keep me")
+    assert cli.main(["bench", "gap-gen", "C", "5", "20", "--out", str(out)]) == 2
+    assert out.read_text() == "keep me" and "exists" in capsys.readouterr().err
+    assert cli.main(["bench", "gap-gen", "C", "5", "20", "--out", str(out), "--force"]) == 0
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["bench", "gap", str(out), "--solver", "gurobi"])
+    assert exc.value.code == 2 and "unknown solver 'gurobi'" in capsys.readouterr().err
