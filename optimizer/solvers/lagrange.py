@@ -6,11 +6,15 @@ rows with multipliers λ splits the problem into independent per-parcel choices,
 with numpy. The multipliers minimise the dual function; it is piecewise linear, so it is smoothed (each max over
 a parcel's options becomes a log-sum-exp at temperature T), minimised by L-BFGS-B, and T is lowered in steps.
 Every evaluated point's exact dual value is a proven bound, and the best is kept; because each parcel's local
-polytope is integral, this bound equals the LP bound, which is tight on this model family.
+polytope is integral, the dual's optimum equals the LP bound, which is tight on this model family. With few
+coupling rows, a trust-region cutting-plane method on the exact dual then polishes the multipliers
+(`refine_dual`): the smoothed phase stops about 1e-4 above the optimum, and the repair depends on the prices.
 
-A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it (their floor stays
-free within its range, so coupling rows can still be met); the parcels with the closest decisions stay open with
-their best few options; HiGHS solves that model, with more parcels opened while the gap is above the target.
+A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it, with their floor set
+at its priced side (a few per coupling rule stay free, so rows can still be met: no column for a million settled
+parcels); the parcels with the closest decisions stay open with their best few options, and rules the
+restriction could not meet get the best-priced pairs that can; HiGHS solves that model, with more parcels opened
+while the gap is above the target.
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
