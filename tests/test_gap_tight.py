@@ -225,3 +225,20 @@ def test_cli_gap_gen_refuses_an_existing_file_and_bench_gap_an_unknown_solver(tm
     with pytest.raises(SystemExit) as exc:
         cli.main(["bench", "gap", str(out), "--solver", "gurobi"])
     assert exc.value.code == 2 and "unknown solver 'gurobi'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind,seed,sense", [("C", 1, "max"), ("D", 2, "max"), ("E", 3, "max")])
+def test_auto_on_optional_parcels_equals_highs(kind, seed, sense):
+    """Parcels that may stay empty ('at most one' rows: non-negative multipliers) in the knapsack path."""
+    from optimizer.bench.gap import gap_frames
+    from optimizer.scenario.load import build_scenario
+
+    config, frames = gap_frames(generate_gap(kind, 3, 10, seed), sense)
+    frames["parcels"]["must_develop"] = "false"
+    sc = build_scenario(config, frames)
+    S = kl.structure(build_model(sc))
+    assert S is not None and not S.must.any()
+    auto = solve_scenario(sc, solver="auto", mip_gap=0.0, time_limit_s=20)
+    exact = solve_scenario(sc, solver="highs", mip_gap=0.0, time_limit_s=20)
+    assert auto.status == "optimal" and auto.plan.objective == pytest.approx(exact.plan.objective, abs=1e-6)
+    assert auto.plan.bound >= exact.plan.objective - 1e-6  # an upper bound when maximising
