@@ -3,6 +3,8 @@
     git worktree add /tmp/baseline <rev>          # the code to compare against
     python benchmarks/engine_repair.py --baseline /tmp/baseline --cases s100k t50k s1m --json OUT.json
 
+(`--current PATH`, a checkout of the code to measure, keeps edits to this tree out of a running measurement.)
+
 Each (case, code) solve runs in its own process (the city generated there, `lagrange` with the given gap and
 time limit), alternating baseline and current so that load falls on both alike; every row records the engine's
 phases (what stopped each, work counts, seconds), the plan's gap to the proven bound, the checker's verdict,
@@ -52,6 +54,7 @@ def run(tree: Path, case: str, limit: float, gap: float) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", type=Path, required=True, help="a checkout of the baseline revision")
+    ap.add_argument("--current", type=Path, default=ROOT, help="a checkout of the code to measure (default: this tree)")
     ap.add_argument("--cases", nargs="+", default=["s100k", "t50k", "s1m"])
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--time-limit", type=float, default=300.0)
@@ -61,10 +64,10 @@ def main(argv=None) -> int:
                                       text=True).stdout.strip()
     out = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": platform.platform(), "cpus": os.cpu_count(),
            "command": "python " + " ".join(["benchmarks/engine_repair.py", *(argv or sys.argv[1:])]),
-           "baseline": rev(args.baseline), "current": rev(ROOT), "gap": args.gap, "time_limit_s": args.time_limit,
+           "baseline": rev(args.baseline), "current": rev(args.current), "gap": args.gap, "time_limit_s": args.time_limit,
            "rows": []}
     for case in args.cases:
-        for name, tree in (("baseline", args.baseline), ("current", ROOT)):
+        for name, tree in (("baseline", args.baseline), ("current", args.current)):
             row = {"case": case, "code": name, **run(tree, case, args.time_limit, args.gap)}
             print(json.dumps({k: row.get(k) for k in ("case", "code", "status", "solve_s", "gap", "check",
                                                        "load_start", "load_end")}), flush=True)

@@ -216,3 +216,43 @@ def test_zone_area_kpi():
     assert k["zone_area_km2"] == pytest.approx(0.1)
     assert k["output_per_km2_zone_yuan"] == pytest.approx(k["total_output_yuan"] / 0.1)
     assert k["output_per_km2_all_land_yuan"] == pytest.approx(k["total_output_yuan"] / 0.04)
+
+
+# --- tied industries: the polish's primal shares tied parcels out ---------------------------------------------
+def _tied_industries(n: int = 200):
+    """Two industries with the same value and cost on n identical parcels, each with a demand floor of a quarter
+    of what the budget builds: at the optimal prices they tie on every parcel, so the priced choice (ties to the
+    first pair) gives every parcel to one of them and the other's floor to none."""
+    parcels = [parcel(f"P{i:03d}", 1000, "B", 2, dev_cost_per_m2=1000) for i in range(n)]
+    inds = [industry("a", 10_000, "B", 1, 2, min_floor_total_m2=0.25 * 0.6 * n * 2000),
+            industry("b", 10_000, "B", 1, 2, min_floor_total_m2=0.25 * 0.6 * n * 2000)]
+    return make_scenario(parcels, inds, {"rules": {"total_budget_yuan": 0.6 * n * 2000 * 1000}})
+
+
+def test_polished_primal_shares_tied_parcels_out():
+    sc = _tied_industries()
+    bundle = build_model(sc)
+    P = lagrange._split(bundle)
+    dual = lagrange.refine_dual(P, lagrange.dual_ascent(P, 1e-4), 1e-7)
+    assert dual.primal is not None
+    theta, codes = dual.primal
+    assert theta.sum() == pytest.approx(1.0) and codes.shape[1] == len(P.starts)
+    _, g = lagrange._exact(P, dual.mu)
+    m = len(P.L)
+    floor_rows = np.isfinite(P.L)
+    priced = P.Uf[floor_rows] - g[:m][floor_rows]  # activity of the demand floors under the priced choice
+    assert priced.min() < 0.5 * P.L[floor_rows].min()  # one industry gets (almost) nothing
+    chosen, most = lagrange._rounded(P, dual.primal)
+    z = np.r_[chosen.astype(float), chosen * np.where(most, P.hi_u, P.lo_u)]
+    act = P.matvec(z)[floor_rows]
+    assert np.all(act >= 0.9 * P.L[floor_rows])  # shared out: each floor nearly met before any repair
+
+
+def test_engine_plan_on_tied_industries_matches_highs():
+    sc = _tied_industries()
+    engine = solve_scenario(sc, solver="lagrange", mip_gap=1e-4)
+    exact = solve_scenario(sc, solver="highs", mip_gap=1e-6)
+    assert engine.check.passed and exact.check.passed
+    assert engine.plan.objective == pytest.approx(exact.plan.objective, rel=2e-4)
+    repairs = [p for p in engine.phases if p["phase"].startswith("repair")]
+    assert repairs[0]["stopped_by"] == "gap_reached"  # the first, smallest repair already finds it

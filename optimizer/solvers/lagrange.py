@@ -231,6 +231,9 @@ class DualResult:
     evaluations: int
     stopped_by: str  # "converged" | "evaluation_limit" | "time_limit" | "infeasible"
     levels: int  # smoothing levels started
+    # the polish's primal: weights θ over evaluated points and each point's choice per parcel (PICK codes,
+    # k × parcels): Σ θ_j · choice_j is a fractional plan that meets the coupling rows (None: not available)
+    primal: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
@@ -316,9 +319,10 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
     return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels)
 
 
-def _exact(P: _Problem, mu: np.ndarray) -> tuple[float, np.ndarray]:
+def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
     """The exact dual value at μ and a subgradient: each parcel at its best option under the prices (ties to the
-    first pair), each standalone column at its upper bound where its reduced value is positive."""
+    first pair), each standalone column at its upper bound where its reduced value is positive. With `picks`,
+    also each parcel's choice as a code: 2 × the pair's position in its parcel + 1 if at its most floor, −1 none."""
     m = len(P.L)
     lam = mu[:m] - mu[m:]
     r = P.c - P.rmatvec(lam)
@@ -341,12 +345,18 @@ def _exact(P: _Problem, mu: np.ndarray) -> tuple[float, np.ndarray]:
         val += float(np.maximum(vg, 0.0).sum())
         az = az + P.A3 @ ((vg > 0) * P.ug)
     val += float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
-    return val, np.r_[P.Uf - az, -(P.Lf - az)]
+    g = np.r_[P.Uf - az, -(P.Lf - az)]
+    if not picks:
+        return val, g
+    code = np.full(len(P.starts), -1, np.int32)
+    code[seg[pick]] = 2 * (pick - P.starts[seg[pick]]) + hi_side[pick]
+    return val, g, code
 
 
 REFINE_EVALUATIONS = 400  # exact evaluations of the cutting-plane refinement (a work limit, not a clock)
 REFINE_MAX_MULTIPLIERS = 200  # above this many free multipliers cutting planes converge too slowly: no refinement
-REFINE_TARGET_SHARE = 1e-2  # the refinement stops once its model promises less than this share of the MIP gap
+PRIMAL_MEMORY_BYTES = 256e6  # the polish keeps the choices of at most this many bytes' worth of evaluated points
+REFINE_TARGET_SHARE = 1e-3  # the refinement stops once its model promises less than this share of the MIP gap
 
 
 def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: int = REFINE_EVALUATIONS,
@@ -371,8 +381,11 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     if m == 0 or start.stopped_by in ("infeasible", "time_limit") or (~pinned).sum() > REFINE_MAX_MULTIPLIERS:
         return start
     mu_c = start.mu.copy()
-    f_c, g = _exact(P, mu_c)
+    f_c, g, code = _exact(P, mu_c, picks=True)
     cut_g, cut_b = [g], [f_c - g @ mu_c]
+    codes = [code]  # each cut's primal choice (None once dropped for memory)
+    keep_codes = max(int(PRIMAL_MEMORY_BYTES // max(4 * len(P.starts), 1)), 4)
+    lp, lp_cuts = None, 0
     best_f, best_mu = min((f_c, mu_c), (start.bound, start.mu), key=lambda t: t[0])
     box = np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
     evals, stopped_by = 1, "evaluation_limit"
@@ -385,8 +398,9 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
         G = np.array(cut_g)
         lp = linprog(np.r_[np.zeros(2 * m), 1.0], A_ub=np.c_[G, -np.ones(len(G))], b_ub=-np.array(cut_b),
                      bounds=[*zip(lo, hi, strict=True), (None, None)], method="highs")
+        lp_cuts = len(G)
         if lp.status != 0:  # the model LP failed (numerics): keep what is proven
-            stopped_by = "model_failed"
+            stopped_by, lp = "model_failed", None
             break
         mu_n, promise = lp.x[:2 * m], f_c - lp.x[-1]
         edge = bool(np.any(~pinned & (np.isclose(mu_n, hi) | ((lo > 0) & np.isclose(mu_n, lo)))))
@@ -396,10 +410,13 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
                 break
             box = box * 4.0  # the model's minimum may lie outside the box
             continue
-        f_n, g = _exact(P, mu_n)
+        f_n, g, code = _exact(P, mu_n, picks=True)
         evals += 1
         cut_g.append(g)
         cut_b.append(f_n - g @ mu_n)
+        codes.append(code)
+        if len(codes) > keep_codes:
+            codes[-keep_codes - 1] = None
         if f_n < best_f:
             best_f, best_mu = f_n, mu_n.copy()
             if best_f < least:
@@ -411,7 +428,46 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
                 box = box * 2.0
         else:
             box = box * 0.7
-    return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels)
+    return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels,
+                      primal=_primal(lp, lp_cuts, codes))
+
+
+def _primal(lp, n_cuts: int, codes: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cutting-plane model's LP duals are weights θ over the cuts (Σ θ = 1 when its solution is inside the
+    box): Σ θ_j · (choice at point j) is then a fractional plan that meets the coupling rows as well as the
+    model is converged. Returns (θ, choices) over the cuts with weight whose choices were kept, or None."""
+    if lp is None or n_cuts == 0:
+        return None
+    theta = np.maximum(-np.asarray(lp.ineqlin.marginals, float)[:n_cuts], 0.0)
+    use = [j for j in np.flatnonzero(theta > 1e-9) if codes[j] is not None]
+    total = float(theta.sum())
+    if not use or total <= 0 or theta[use].sum() < 0.5 * total:
+        return None
+    return theta[use] / theta[use].sum(), np.stack([codes[j] for j in use])
+
+
+GOLDEN = 0.6180339887498949  # parcel p draws u = frac(p × GOLDEN): evenly spread over [0, 1), the same every run
+
+
+def _rounded(P: _Problem, primal: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """An integral plan from the polish's fractional one: parcel p takes the choice of the evaluated point j whose
+    share of the cumulative weights holds u_p = frac(p × GOLDEN). Parcels that every weighted point agrees on keep
+    that choice; tied parcels (whole industries tie on every parcel they share once the prices equalise their
+    values, and the priced choice would give them all to one) are shared out in proportion to θ, so the rows'
+    activities land near the fractional plan's, which meets them. Returns (chosen pair mask, at-most-floor mask).
+    """
+    theta, codes = primal
+    n_seg = len(P.starts)
+    cum = np.cumsum(theta)
+    u = np.mod(np.arange(n_seg) * GOLDEN, 1.0) * cum[-1]
+    which = np.minimum(np.searchsorted(cum, u, side="right"), len(theta) - 1)
+    code = codes[which, np.arange(n_seg)]
+    dev = np.flatnonzero(code >= 0)
+    pair = P.starts[dev] + code[dev] // 2
+    chosen, hi_side = np.zeros(P.n, bool), np.zeros(P.n, bool)
+    chosen[pair] = True
+    hi_side[pair] = code[dev] % 2 == 1
+    return chosen, hi_side
 
 
 def least_objective(P: _Problem) -> float:
@@ -449,14 +505,15 @@ def _group_rank(P: _Problem, v: np.ndarray, rank: np.ndarray) -> np.ndarray:
     return grank[P.group]
 
 
-def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None):
+def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None,
+                primal: tuple[np.ndarray, np.ndarray] | None = None):
     """Pairs kept for the repair MILP, from the exact per-parcel choices at the final prices.
 
     The `n_free` parcels whose decision is closest (smallest margin between their best and second-best option,
     "none" included) stay open with their `top` best pairs (with phases: their `top` best industries, each in
     every phase); every other parcel is settled at its priced choice:
-    fixed to its best pair (its floor stays free within the pair's range) or left undeveloped.
-    Returns (keep, fixed) masks over pairs.
+    fixed to its best pair or left undeveloped, or, given the polish's `primal`, to its share of the fractional
+    plan (`_rounded`). Returns (keep, fixed) masks over pairs and the settled floors (`_floor_values`).
     """
     m = len(P.L)
     r = P.c - P.rmatvec(mu[:m] - mu[m:])
@@ -480,10 +537,13 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
     if n_free > 0:
         free_seg[np.argpartition(margin, n_free - 1)[:n_free]] = True
     develop = best >= none  # the priced choice: the best pair, or none
+    chosen, side = (rank == 0) & develop[seg], None
+    if primal is not None:
+        chosen, side = _rounded(P, primal)
     if P.Anb is not None and P.Anb.shape[0]:
         # parcels whose priced choices break a separation or cluster row among themselves stay open, with
         # every parcel in such a row (so that a neighbour can change, or the choice give way)
-        settled = ((rank == 0) & develop[seg] & ~free_seg[seg]).astype(float)
+        settled = (chosen & ~free_seg[seg]).astype(float)
         broken = np.flatnonzero(P.Anb @ settled > P.Unb + 1e-9)
         if len(broken):
             cols = P.Anb[broken].indices
@@ -492,7 +552,7 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
     if P.Acl is not None and P.Acl.shape[0]:
         # cluster rows that the settled choices alone break (even at their largest floors): every pair in them
         # (the site and its industry on the parcels around it) stays open, so the group can form or give way
-        settled = ((rank == 0) & develop[seg] & ~free_seg[seg]).astype(float)
+        settled = (chosen & ~free_seg[seg]).astype(float)
         act = P.Acl @ settled
         touched = np.flatnonzero((act > P.Ucl + 1e-9) | (act + P.Aclf @ (settled * P.hi_u) < P.Lcl - 1e-9))
         if len(touched):
@@ -501,18 +561,17 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
     inc = np.zeros(P.n, bool)
     if incumbent is not None:  # parcels where the incumbent plan differs stay open, so it stays a valid start
         inc = incumbent[:P.n] > 0.5
-        priced = (rank == 0) & develop[seg]
-        differs = np.bincount(seg[inc != priced], minlength=len(P.starts)) > 0
+        differs = np.bincount(seg[inc != chosen], minlength=len(P.starts)) > 0
         free_seg |= differs
     # an open parcel keeps its `top` best industries (with phases: each with every phase it may be built in)
     grank = _group_rank(P, v, rank)
-    keep = np.where(free_seg[seg], (grank < top) | inc | near, (rank == 0) & develop[seg])
+    keep = np.where(free_seg[seg], (grank < top) | inc | near | chosen, chosen)
     fixed = keep & ~free_seg[seg]
-    fval = _floor_values(P, rf, mu, fixed, incumbent)
+    fval = _floor_values(P, rf, mu, fixed, incumbent, side)
     extra = _cover(P, v, keep, fixed, fval)
     if extra.any():  # rules the restriction could not meet: open the parcels of the pairs that can meet them
         free_seg[seg[extra]] = True
-        keep = np.where(free_seg[seg], (grank < top) | inc | near | extra, (rank == 0) & develop[seg])
+        keep = np.where(free_seg[seg], (grank < top) | inc | near | extra | chosen, chosen)
         fixed = keep & ~free_seg[seg]
         fval = np.where(fixed, fval, np.nan)
     return keep, fixed, fval
@@ -523,18 +582,19 @@ FREE_FLOORS_SLACK = 4  # ... and per rule that the prices leave slack
 
 
 def _floor_values(P: _Problem, rf: np.ndarray, mu: np.ndarray, fixed: np.ndarray,
-                  incumbent: np.ndarray | None) -> np.ndarray:
+                  incumbent: np.ndarray | None, side: np.ndarray | None = None) -> np.ndarray:
     """The floor of each settled pair in a restricted repair (NaN: left free within its range; every other pair).
 
     A settled pair's floor is set where the prices put it: its most floor if floor pays at the prices, its least
-    if not (or the incumbent plan's floor where the incumbent uses that pair, so the incumbent stays a valid
+    if not (or where `side` says: True for the most floor; or the incumbent plan's floor where the incumbent uses that pair, so the incumbent stays a valid
     start). A repair then carries no column for it, which is what keeps it small at a million parcels. Only, for
     every coupling rule, the settled pairs in it whose floor is nearest to indifferent (least |reduced value| ×
     range) stay free, FREE_FLOORS_BINDING of them for a rule with a nonzero multiplier and FREE_FLOORS_SLACK for
     one without: the repair can still move each rule's activity continuously.
     """
     n = P.n
-    fval = np.where(fixed, np.where(rf > 0, P.hi_u, P.lo_u), np.nan)
+    most = rf > 0 if side is None else side
+    fval = np.where(fixed, np.where(most, P.hi_u, P.lo_u), np.nan)
     if incumbent is not None:
         use = fixed & (incumbent[:n] > 0.5)
         fval[use] = incumbent[n:2 * n][use]
@@ -808,7 +868,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
         if left <= 0:
             phases.append({**entry, "stopped_by": "time_limit", "seconds": 0.0})
             break
-        keep, fixed, fval = _candidates(P, mu, n_free, top=top, incumbent=x_best)
+        keep, fixed, fval = _candidates(P, mu, n_free, top=top, incumbent=x_best, primal=dual.primal)
         entry["open_parcels"] = int((np.bincount(P.seg_of_pair[keep & ~fixed], minlength=n_seg) > 0).sum())
         try:
             x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
