@@ -12,7 +12,8 @@ BACKENDS = ("highs", "cbc")  # exact backends: read only the MILP
 ENGINES = ("lagrange", "auto")  # structure-aware: read the model bundle (pairs, units, row families)
 AUTO_LAGRANGE_PAIRS = 150_000  # from this many pairs on, "auto" uses the Lagrangian engine
 AUTO_LOCAL_SEARCH_PAIRS = 50_000  # up to this many pairs, "auto" polishes assignment-shaped plans (local_search)
-AUTO_LOCAL_SEARCH = {"rounds": 20, "kick": 3, "chains": 256}  # the search's work limits (no clock)
+AUTO_LOCAL_SEARCH = {"rounds": 20, "kick": 3, "chains": 256, "max_work": 3e7}  # work limits (no clock; ~4 s)
+AUTO_POLISH_WORK = 5e6  # candidate moves per polish of a HiGHS plan (inside HiGHS's callback; well under a second)
 
 
 def available_solvers() -> list[str]:
@@ -97,7 +98,8 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
             from optimizer.solvers import highs, local_search
 
             def polish(x):
-                r = local_search.improve(bundle, x, neighbourhood=nb, chains=AUTO_LOCAL_SEARCH["chains"])
+                r = local_search.improve(bundle, x, neighbourhood=nb, chains=AUTO_LOCAL_SEARCH["chains"],
+                                         max_work=AUTO_POLISH_WORK)
                 return r.x if r.improved else None
 
             second = highs.solve(bundle.milp, hopts, polish=polish)

@@ -279,6 +279,8 @@ def fixed_model(bundle, S: Structure, lr: LagrangeResult, share: float = 0.7):
 
 CYCLES = 2  # dual -> core model -> local search rounds before HiGHS takes the full model (fewer if no gain)
 CORE_TIME = 0.25  # share of the time limit each core model may take at most
+LS_WORK = 2e7  # candidate moves of the local search after each core model (a work limit: ~2-3 s)
+POLISH_WORK = 5e6  # ... and of each polish of a HiGHS plan
 DUAL_TIME = 0.3  # the dual stops by this share of the time limit at the latest (a ceiling only)
 
 
@@ -313,7 +315,7 @@ def solve(bundle, opts, S: Structure | None = None):
         if x is None:
             return
         t = time.perf_counter()
-        r = local_search.iterated(bundle, x, rounds=10, kick=3, chains=256, neighbourhood=nb)
+        r = local_search.iterated(bundle, x, rounds=10, kick=3, chains=256, neighbourhood=nb, max_work=LS_WORK)
         if plan["x"] is None or s * (r.objective - plan["obj"]) > 1e-9 * max(1.0, abs(r.objective)):
             plan.update(x=r.x, obj=r.objective)
         phases.append({"phase": f"local search ({where})", "stopped_by": r.stopped_by, "moves": r.moves,
@@ -326,7 +328,7 @@ def solve(bundle, opts, S: Structure | None = None):
         return plan["x"] is not None and done(plan["obj"], lb)
 
     def polish(x):
-        r = local_search.improve(bundle, x, neighbourhood=nb, chains=256)
+        r = local_search.improve(bundle, x, neighbourhood=nb, chains=256, max_work=POLISH_WORK)
         return r.x if r.improved else None
 
     lr, lb = None, np.nan

@@ -34,7 +34,8 @@ class LocalSearchResult:
     start_objective: float
     moves: int  # moves applied (a swap counts once)
     steps: int  # candidate batches evaluated
-    stopped_by: str  # "local_optimum", "move_limit" or "not_applicable"
+    stopped_by: str  # "local_optimum", "move_limit", "work_limit", "round_limit" or "not_applicable"
+    work: int = 0  # candidate moves evaluated
 
     @property
     def improved(self) -> bool:
@@ -106,11 +107,13 @@ class Neighbourhood:
 
 
 def improve(bundle, x: np.ndarray, max_moves: int | None = None, neighbourhood: Neighbourhood | None = None,
-            chains: int = 0, viol0: np.ndarray | None = None) -> LocalSearchResult:
+            chains: int = 0, viol0: np.ndarray | None = None, max_work: float | None = None) -> LocalSearchResult:
     """Steepest-ascent shift and swap moves from the feasible plan `x` until no move improves or the budget is
     spent. Every move keeps every row within its bounds (or no worse than in `x`); the result is never worse.
 
-    `max_moves` defaults to four times the number of parcels. `chains` > 0 adds ejection chains of up to three
+    `max_moves` defaults to four times the number of parcels; `max_work` (optional) caps the candidate moves
+    evaluated in all (a deterministic work limit: about 10 million a second here). `chains` > 0 adds ejection
+    chains of up to three
     shifts (parcel p to industry b, a parcel of b to c, a parcel of c to d), grown from the `chains` most
     improving first shifts and second links.
     """
@@ -125,12 +128,15 @@ def improve(bundle, x: np.ndarray, max_moves: int | None = None, neighbourhood: 
     act = m.A @ x
     viol0 = _violation(act, nb.lo, nb.hi) if viol0 is None else viol0  # what x breaks (rounding): no worse
     budget = 4 * len(cur) if max_moves is None else int(max_moves)
-    moves = steps = 0
+    moves = steps = work = 0
     stopped = "local_optimum"
     P, g, s = nb.P, nb.g, nb.sign
     while True:
         if moves >= budget:
             stopped = "move_limit"
+            break
+        if max_work is not None and work >= max_work:
+            stopped = "work_limit"
             break
         steps += 1
         live = opt_pair != cur[opt_parcel]
@@ -139,11 +145,13 @@ def improve(bundle, x: np.ndarray, max_moves: int | None = None, neighbourhood: 
         gain = s * (g[k_pair] - g[k_from])
         D = (P[:, k_pair] - P[:, k_from]).tocsc()
         ok = _feasible(D, act, nb, viol0)
+        work += D.shape[1]
         best_shift = _argbest(gain, ok)
         best = (gain[best_shift], (best_shift,)) if best_shift is not None else (0.0, ())
         sw = _swaps(k_pair, k_parcel, k_from, gain, nb)
         if sw is not None:
             i1, i2 = sw
+            work += len(i1)
             D2 = (D[:, i1] + D[:, i2]).tocsc()
             g2 = gain[i1] + gain[i2]
             ok2 = _feasible(D2, act, nb, viol0)
@@ -151,7 +159,8 @@ def improve(bundle, x: np.ndarray, max_moves: int | None = None, neighbourhood: 
             if b2 is not None and g2[b2] > best[0] * (1 + 1e-12) + 1e-12:
                 best = (g2[b2], (i1[b2], i2[b2]))
         if chains:
-            ch = _chains(D, gain, k_pair, k_parcel, k_from, nb, act, viol0, chains)
+            ch, n_chains = _chains(D, gain, k_pair, k_parcel, k_from, nb, act, viol0, chains)
+            work += n_chains
             if ch is not None and ch[0] > best[0] * (1 + 1e-12) + 1e-12:
                 best = ch
         if best[0] <= 1e-9 * max(1.0, abs(start / m.obj_scale)) or not best[1]:
@@ -163,11 +172,11 @@ def improve(bundle, x: np.ndarray, max_moves: int | None = None, neighbourhood: 
     xn = _plan(x, cur, nb, movable_parcel)
     full = m.A @ xn
     if (_violation(full, nb.lo, nb.hi) > np.maximum(nb.tol, viol0) + 1e-9).any():  # never trust drift
-        return LocalSearchResult(x.copy(), start, start, 0, steps, "drift")
+        return LocalSearchResult(x.copy(), start, start, 0, steps, "drift", work)
     obj = float(m.c @ xn) * m.obj_scale
     if s * (obj - start) < 0:
-        return LocalSearchResult(x.copy(), start, start, 0, steps, stopped)
-    return LocalSearchResult(xn, obj, start, moves, steps, stopped)
+        return LocalSearchResult(x.copy(), start, start, 0, steps, stopped, work)
+    return LocalSearchResult(xn, obj, start, moves, steps, stopped, work)
 
 
 def _state(x: np.ndarray, nb: Neighbourhood):
@@ -187,32 +196,39 @@ def _state(x: np.ndarray, nb: Neighbourhood):
 
 
 def iterated(bundle, x: np.ndarray, rounds: int = 50, kick: int = 3, chains: int = 256, seed: int = 0,
-             neighbourhood: Neighbourhood | None = None, trace: list | None = None) -> LocalSearchResult:
+             neighbourhood: Neighbourhood | None = None, trace: list | None = None,
+             max_work: float | None = None) -> LocalSearchResult:
     """Iterated local search: descend (shifts, swaps, ejection chains), then `rounds` times kick the plan with
     `kick` random feasible shifts or swaps and descend again, keeping the new plan when it is no worse.
-    Deterministic (seeded kicks, a round budget); every plan on the way keeps every row."""
+    Deterministic (seeded kicks, a round budget, and `max_work` candidate moves in all if given); every plan on
+    the way keeps every row."""
     m = bundle.milp
     nb = neighbourhood or Neighbourhood(bundle)
     viol0 = _violation(m.A @ np.asarray(x, float), nb.lo, nb.hi)
-    best = improve(bundle, x, neighbourhood=nb, chains=chains, viol0=viol0)
+    best = improve(bundle, x, neighbourhood=nb, chains=chains, viol0=viol0, max_work=max_work)
     if best.stopped_by == "not_applicable":
         return best
     rng = np.random.default_rng(seed)
     cur_x, cur_obj, s = best.x, best.objective, nb.sign
-    moves, steps = best.moves, best.steps
+    moves, steps, work = best.moves, best.steps, best.work
     for r in range(int(rounds)):
+        if max_work is not None and work >= max_work:
+            break
         kicked = _kick(bundle, cur_x, nb, viol0, rng, kick)
-        res = improve(bundle, kicked, neighbourhood=nb, chains=chains, viol0=viol0)
+        res = improve(bundle, kicked, neighbourhood=nb, chains=chains, viol0=viol0,
+                      max_work=None if max_work is None else max_work - work)
         steps += res.steps + kick
+        work += res.work
         if s * (res.objective - cur_obj) >= -1e-9 * max(1.0, abs(cur_obj)):
             cur_x, cur_obj = res.x, res.objective
             if s * (cur_obj - best.objective) > 1e-9 * max(1.0, abs(cur_obj)):
                 best = LocalSearchResult(cur_x, cur_obj, best.start_objective, moves + res.moves, steps,
-                                         "round_limit")
+                                         "round_limit", work)
         moves += res.moves
         if trace is not None:
             trace.append((r, res.objective, cur_obj, best.objective))
-    return LocalSearchResult(best.x, best.objective, best.start_objective, best.moves, steps, "round_limit")
+    stopped = "work_limit" if max_work is not None and work >= max_work else "round_limit"
+    return LocalSearchResult(best.x, best.objective, best.start_objective, best.moves, steps, stopped, work)
 
 
 def _kick(bundle, x, nb: Neighbourhood, viol0, rng, count: int) -> np.ndarray:
@@ -264,7 +280,8 @@ def _argbest(gain: np.ndarray, ok: np.ndarray) -> int | None:
 
 
 def _chains(D, gain, k_pair, k_parcel, k_from, nb: Neighbourhood, act, viol0, width: int):
-    """The best improving feasible ejection chain of two or three shifts, as (gain, legs), or None.
+    """The best improving feasible ejection chain of two or three shifts, as (gain, legs) or None, and how many
+    chains were evaluated.
 
     A chain starts with one of the `width` most improving shifts into an industry (p: a -> b); its next link moves
     a parcel now in b elsewhere (q: b -> c), and a third link a parcel now in c (r: c -> d). Links never reuse a
@@ -286,9 +303,9 @@ def _chains(D, gain, k_pair, k_parcel, k_from, nb: Neighbourhood, act, viol0, wi
 
     first = np.flatnonzero(real_to & real_from)
     if not len(first):
-        return None
+        return None, 0
     first = first[np.argsort(-gain[first], kind="stable")[:width]]
-    best = None
+    best, evaluated = None, 0
     legs = first[:, None]
     for _depth in range(2, CHAIN_DEPTH + 1):
         src, nxt = links(to_ind[legs[:, -1]])
@@ -300,6 +317,7 @@ def _chains(D, gain, k_pair, k_parcel, k_from, nb: Neighbourhood, act, viol0, wi
         cand = cand[distinct]
         if not len(cand):
             break
+        evaluated += len(cand)
         Dc = D[:, cand[:, 0]]
         for j in range(1, cand.shape[1]):
             Dc = Dc + D[:, cand[:, j]]
@@ -310,7 +328,7 @@ def _chains(D, gain, k_pair, k_parcel, k_from, nb: Neighbourhood, act, viol0, wi
         if b is not None and (best is None or gc[b] > best[0] + 1e-12):
             best = (float(gc[b]), tuple(int(k) for k in cand[b]))
         legs = cand[np.argsort(-gc, kind="stable")[:width]]  # the most promising open chains grow a link
-    return best
+    return best, evaluated
 
 
 def _swaps(k_pair, k_parcel, k_from, gain, nb: Neighbourhood):
