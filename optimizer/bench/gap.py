@@ -9,6 +9,9 @@ its budget over pair costs (`rules.industry_budget_yuan`). The plan's output in 
 File format (whitespace-separated numbers): optionally the number of problems P, then per problem `m n`, the
 m×n value matrix (agent-major), the m×n resource matrix and the m capacities. Files with P are "multi-problem"
 (as OR-Library ships gap1–gap12); a file holding one problem may omit P.
+
+`generate_gap` makes the harder, tight-capacity instances of the literature (types C, D, E; `landuse bench
+gap-gen`), and `write_gap` writes any problem back in this format.
 """
 
 from __future__ import annotations
