@@ -76,7 +76,7 @@ def add_command(sub, solve_args) -> None:
     p.set_defaults(func=cmd_gap)
 
     p = bsub.add_parser("gap-gen", help="write a tight-capacity GAP instance (type C, D or E) as an OR-Library file",
-                        description="Yagiura-style GAP instances (capacity at 80 %% of the average load; types D "
+                        description="Yagiura-style GAP instances (capacity at 80 % of the average load; types D "
                         "and E are minimisation problems), written in OR-Library format for `landuse bench gap "
                         "FILE --sense min`.")
     p.add_argument("type", type=_gap_type, metavar="TYPE", help="C, D or E")
