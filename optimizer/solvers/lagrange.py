@@ -177,18 +177,19 @@ def _split(bundle: ModelBundle) -> _Problem:
     )
 
 
-def _smoothed(P: _Problem, mu: np.ndarray, T: float, weights: bool = False):
-    """Entropy-smoothed dual function and its gradient at μ = (μ_up, μ_lo) ≥ 0, plus the exact dual value.
+BLOCK_PAIRS = 1 << 19  # the dual's per-pair arrays are worked in blocks of at most this many pairs (4 MB each)
 
-    Every max over a parcel's options (none, or a pair at its least or most floor) becomes T·logsumexp, so the
-    function is smooth and L-BFGS-B can minimise it; the smoothing error is at most T·log(options) per parcel.
+
+def _parcel_terms(rx: np.ndarray, rf: np.ndarray, lo_u: np.ndarray, hi_u: np.ndarray, starts: np.ndarray,
+                  must: np.ndarray, seg_of_pair: np.ndarray, T: float):
+    """One run of whole parcels' share of the smoothed dual: (smoothed value, exact value, z̄ on x, z̄ on f),
+    from their pairs' reduced values on x (`rx`) and on floor (`rf`). Shared by the in-process dual and the
+    chunks of optimizer.solvers.lagrange_dask, so both compute the same numbers the same way.
+
+    Every max over a parcel's options (none, or a pair at its least or most floor) becomes T·logsumexp; z̄ is
+    the smoothed choice (each pair's probability, and its expected floor).
     """
-    m = len(P.L)
-    seg_of_pair = P.seg_of_pair
-    lam = mu[:m] - mu[m:]
-    r = P.c - P.rmatvec(lam)
-    rx, rf = r[:P.n], r[P.n:2 * P.n]
-    a, b = rf * P.lo_u, rf * P.hi_u
+    a, b = rf * lo_u, rf * hi_u
     hi_side = b >= a
     fmax = np.where(hi_side, b, a)
     # smooth max of (a, b): fmax + T·log(1 + exp(−|a − b|/T))
@@ -197,21 +198,55 @@ def _smoothed(P: _Problem, mu: np.ndarray, T: float, weights: bool = False):
     sig_hi = np.where(hi_side, expit(d), expit(-d))  # weight on the most-floor side
     v = rx + soft2
     v_exact = rx + fmax
-    seg_max = np.maximum.reduceat(v, P.starts)
-    seg_max = np.where(P.must, seg_max, np.maximum(seg_max, 0.0))
+    seg_max = np.maximum.reduceat(v, starts)
+    seg_max = np.where(must, seg_max, np.maximum(seg_max, 0.0))
     e = np.exp((v - seg_max[seg_of_pair]) / T)
-    z_none = np.where(P.must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
-    ssum = np.add.reduceat(e, P.starts) + z_none
+    z_none = np.where(must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
+    ssum = np.add.reduceat(e, starts) + z_none
     smooth_val = float((seg_max + T * np.log(ssum)).sum())
     w = e / ssum[seg_of_pair]  # probability of each pair
-    if weights:
-        return w, z_none / ssum
-    best = np.maximum.reduceat(v_exact, P.starts)
-    exact_val = float(np.where(P.must, best, np.maximum(best, 0.0)).sum())
+    best = np.maximum.reduceat(v_exact, starts)
+    exact_val = float(np.where(must, best, np.maximum(best, 0.0)).sum())
+    return smooth_val, exact_val, w, w * (sig_hi * hi_u + (1 - sig_hi) * lo_u)
+
+
+def _blocks(P: _Problem) -> list[tuple]:
+    """Runs of whole parcels of at most BLOCK_PAIRS pairs each (a parcel with more is a run of its own), with
+    their rebased starts and segment numbers; built once per problem.
+
+    Whole-problem temporaries at a million parcels (4.3 M pairs, 34 MB each) lie above glibc's largest mmap
+    threshold, so every evaluation mapped and page-faulted them anew; per block they are reused from the heap."""
+    if getattr(P, "_block_list", None) is None:
+        ends = np.r_[P.starts, P.n]
+        out, s0 = [], 0
+        n_seg = len(P.starts)
+        while s0 < n_seg:
+            s1 = int(np.searchsorted(ends, ends[s0] + BLOCK_PAIRS, side="right")) - 1
+            s1 = min(max(s1, s0 + 1), n_seg)
+            p0, p1 = int(ends[s0]), int(ends[s1])
+            out.append((p0, p1, P.starts[s0:s1] - p0, P.must[s0:s1], P.seg_of_pair[p0:p1] - s0))
+            s0 = s1
+        P._block_list = out
+    return P._block_list
+
+
+def _smoothed(P: _Problem, mu: np.ndarray, T: float):
+    """Entropy-smoothed dual function and its gradient at μ = (μ_up, μ_lo) ≥ 0, plus the exact dual value.
+
+    Every max over a parcel's options becomes T·logsumexp (`_parcel_terms`), so the function is smooth and
+    L-BFGS-B can minimise it; the smoothing error is at most T·log(options) per parcel.
+    """
+    m, n = len(P.L), P.n
+    lam = mu[:m] - mu[m:]
+    r = P.c - P.rmatvec(lam)
+    zbar = np.empty(2 * n)
+    smooth_val = exact_val = 0.0
+    for p0, p1, starts, must, seg_of_pair in _blocks(P):
+        sv, ev, zbar[p0:p1], zbar[n + p0:n + p1] = _parcel_terms(
+            r[p0:p1], r[n + p0:n + p1], P.lo_u[p0:p1], P.hi_u[p0:p1], starts, must, seg_of_pair, T)
+        smooth_val += sv
+        exact_val += ev
     const = float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
-    zbar = np.zeros(len(P.c))
-    zbar[:P.n] = w
-    zbar[P.n:2 * P.n] = w * (sig_hi * P.hi_u + (1 - sig_hi) * P.lo_u)
     az = P.matvec(zbar)
     if len(P.g):  # standalone columns: max(0, r·ub), smoothed as T·log(1 + exp(r·ub/T))
         vg = (P.cg - P.A3T @ lam) * P.ug

@@ -63,34 +63,18 @@ class DualChunk:
     def evaluate(self, lam: np.ndarray, T: float) -> tuple[float, float, np.ndarray]:
         """(smoothed value, exact value, A·z̄) of this chunk's parcels at λ and temperature T.
 
-        The same operations, in the same order, as `lagrange._smoothed` on these parcels' entries.
+        The same kernel (`lagrange._parcel_terms`) as `lagrange._smoothed`, on these parcels' entries.
         """
         k = len(self.lo_u)
         if self.seg_of_pair is None:
             self.seg_of_pair = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, k]))
         seg_of_pair = self.seg_of_pair
+        from optimizer.solvers.lagrange import _parcel_terms
+
         r = self.c - (self.AT @ lam + self.DT @ (self.A2T @ lam))
-        rx, rf = r[:k], r[k:]
-        a, b = rf * self.lo_u, rf * self.hi_u
-        hi_side = b >= a
-        fmax = np.where(hi_side, b, a)
-        d = np.abs(a - b) / T
-        soft2 = fmax + T * np.log1p(np.exp(-d))
-        sig_hi = np.where(hi_side, expit(d), expit(-d))
-        v = rx + soft2
-        v_exact = rx + fmax
-        seg_max = np.maximum.reduceat(v, self.starts)
-        seg_max = np.where(self.must, seg_max, np.maximum(seg_max, 0.0))
-        e = np.exp((v - seg_max[seg_of_pair]) / T)
-        z_none = np.where(self.must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
-        ssum = np.add.reduceat(e, self.starts) + z_none
-        smooth_val = float((seg_max + T * np.log(ssum)).sum())
-        w = e / ssum[seg_of_pair]
-        best = np.maximum.reduceat(v_exact, self.starts)
-        exact_val = float(np.where(self.must, best, np.maximum(best, 0.0)).sum())
         zbar = np.empty(2 * k)
-        zbar[:k] = w
-        zbar[k:] = w * (sig_hi * self.hi_u + (1 - sig_hi) * self.lo_u)
+        smooth_val, exact_val, zbar[:k], zbar[k:] = _parcel_terms(r[:k], r[k:], self.lo_u, self.hi_u, self.starts,
+                                                                  self.must, seg_of_pair, T)
         az = self.A @ zbar + self.A2 @ (self.D @ zbar)
         return smooth_val, exact_val, az
 
