@@ -242,3 +242,32 @@ def test_auto_on_optional_parcels_equals_highs(kind, seed, sense):
     exact = solve_scenario(sc, solver="highs", mip_gap=0.0, time_limit_s=20)
     assert auto.status == "optimal" and auto.plan.objective == pytest.approx(exact.plan.objective, abs=1e-6)
     assert auto.plan.bound >= exact.plan.objective - 1e-6  # an upper bound when maximising
+
+
+def test_auto_gap_path_takes_the_same_steps_on_a_busy_machine():
+    """The knapsack path of auto decides on work limits (dual evaluations, core-model nodes, local-search moves),
+    not on the clock: under three busy loops every step before the last full-model HiGHS stops where it did on a
+    quiet machine, with the same plan going into it."""
+    import subprocess
+    import sys
+    import time
+
+    sc = gap_scenario(generate_gap("D", 10, 60, seed=3), "min")
+
+    def steps():
+        r = solve_scenario(sc, solver="auto", time_limit_s=20, mip_gap=0.0)
+        keys = ("phase", "stopped_by", "evaluations", "nodes", "moves", "core_pairs")
+        return [tuple(p.get(k) for k in keys) for p in r.phases if p["phase"] != "highs"]
+
+    quiet = steps()
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
+    try:
+        time.sleep(0.2)
+        busy = steps()
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+    assert any(s[0].startswith("highs (core") for s in quiet)
+    assert all(s[1] != "time_limit" for s in quiet)
+    assert busy == quiet

@@ -15,14 +15,14 @@ budget and step rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-MAX_DP_CELLS = 20_000_000
+MAX_DP_CELLS = 20_000_000  # Σ over knapsacks of items × (capacity + 1) the dynamic programme may touch
 EVALUATIONS = 400  # knapsack evaluations of the dual (deterministic work limit)
 CORE_SHARE = 0.1  # a pair stays in the core model when the knapsacks chose it this often near the end
-CORE_TOP = 2  # ... and every parcel keeps at least its this many most chosen pairs  # Σ over knapsacks of items × (capacity + 1) the dynamic programme may touch
+CORE_TOP = 2  # ... and every parcel keeps at least its this many most chosen pairs
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class LagrangeResult:
     prices: np.ndarray  # the best multipliers found (one per parcel), to continue from
     step: float = 2.0  # the step factor reached
     reduced: np.ndarray | None = None  # per pair: profit − price − the knapsack's LP price × weight (best first)
+    stopped_by: str = "evaluation_limit"  # or "converged", or "time_limit" (the ceiling cut it: load-dependent)
 
 
 def structure(bundle) -> Structure | None:
@@ -165,11 +166,12 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
     target = None if upper is None else S.sign * upper / S.obj_scale
     best, since = -np.inf, 0
     hits: list[np.ndarray] = []
-    evals = 0
+    evals, why = 0, "evaluation_limit"
     import time
 
     for it in range(int(evaluations)):
         if deadline is not None and time.perf_counter() > deadline:  # a ceiling only
+            why = "time_limit"
             break
         evals += 1
         sack_val, chosen = _knapsacks(S, price, S.capacity, order, starts)
@@ -188,14 +190,16 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
         d = 1 - counts  # subgradient of L in the prices is (1 − how often the parcel is chosen)
         d = np.where(S.must | (price > 0) | (d < 0), d, 0)
         if not d.any():
+            why = "converged"
             break
         gap = (L - target) if target is not None and target < L else 0.01 * max(abs(L), 1.0)
         price = price - step * gap / float(d @ d) * d
         price = np.where(S.must, price, np.maximum(price, 0.0))
         if step < 1e-6:
+            why = "converged"
             break
     if evals == 0 and start is not None:
-        return start
+        return replace(start, evaluations=0, stopped_by=why)
     # the most frequent pair per parcel over the tail
     if hits:
         H = np.array(hits).mean(axis=0)
@@ -215,7 +219,7 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
         value = float(np.floor(value + 1e-6)) if S.sign > 0 else float(np.ceil(value - 1e-6))
     if start is not None and S.sign * (start.bound - value) < 0:  # the earlier bound was better
         value = start.bound
-    return LagrangeResult(value, evals, choice, share, H, best_price, step, _reduced(S, best_price))
+    return LagrangeResult(value, evals, choice, share, H, best_price, step, _reduced(S, best_price), why)
 
 
 def _reduced(S: Structure, price: np.ndarray) -> np.ndarray:
@@ -278,10 +282,12 @@ def fixed_model(bundle, S: Structure, lr: LagrangeResult, share: float = 0.7):
 
 
 CYCLES = 2  # dual -> core model -> local search rounds before HiGHS takes the full model (fewer if no gain)
-CORE_TIME = 0.25  # share of the time limit each core model may take at most
+CORE_NODES = 500  # branch-and-bound nodes of each core model's HiGHS solve (a work limit, so the same plan on a
+# busy machine; the time limit is only a ceiling)
 LS_WORK = 2e7  # candidate moves of the local search after each core model (a work limit: ~2-3 s)
 POLISH_WORK = 5e6  # ... and of each polish of a HiGHS plan
-DUAL_TIME = 0.3  # the dual stops by this share of the time limit at the latest (a ceiling only)
+DUAL_TIME = 0.6  # the dual stops by this share of the time limit at the latest (a ceiling only: EVALUATIONS is
+# the limit that decides on this machine, ~5 s idle and ~9 s under load 3 on d20200 with a 30 s limit)
 
 
 def solve(bundle, opts, S: Structure | None = None):
@@ -336,7 +342,7 @@ def solve(bundle, opts, S: Structure | None = None):
         t = time.perf_counter()
         lr = bound(S, EVALUATIONS if lr is None else EVALUATIONS // 2,
                    upper=plan["obj"] if plan["x"] is not None else None, deadline=t0 + DUAL_TIME * limit, start=lr)
-        phases.append({"phase": f"knapsack dual {cycle}", "evaluations": lr.evaluations,
+        phases.append({"phase": f"knapsack dual {cycle}", "stopped_by": lr.stopped_by, "evaluations": lr.evaluations,
                        "seconds": round(time.perf_counter() - t, 3)})
         lb = lr.bound
         if plan["x"] is not None and s * (plan["obj"] - lb) > 1e-6 * max(1.0, abs(lb)):
@@ -345,7 +351,7 @@ def solve(bundle, opts, S: Structure | None = None):
         if closed() or left() <= 0:
             break
         core, size = core_model(bundle, S, lr, keep_x=plan["x"])
-        r = highs.solve(core, replace(opts, time_limit_s=max(min(CORE_TIME * limit, left()), 0.0),
+        r = highs.solve(core, replace(opts, time_limit_s=max(left(), 0.0), node_limit=CORE_NODES,
                                       warm_start=plan["x"], stop_at_objective=lb))
         phases.extend({**p, "phase": f"highs (core {cycle})", "core_pairs": size} for p in r.phases)
         before = plan["obj"]
