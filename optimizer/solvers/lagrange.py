@@ -358,22 +358,27 @@ def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
     """The exact dual value at μ and a subgradient: each parcel at its best option under the prices (ties to the
     first pair), each standalone column at its upper bound where its reduced value is positive. With `picks`,
     also each parcel's choice as a code: 2 × the pair's position in its parcel + 1 if at its most floor, −1 none."""
-    m = len(P.L)
+    m, n = len(P.L), P.n
     lam = mu[:m] - mu[m:]
     r = P.c - P.rmatvec(lam)
-    rx, rf = r[:P.n], r[P.n:2 * P.n]
-    a, b = rf * P.lo_u, rf * P.hi_u
-    hi_side = b >= a
-    v = rx + np.where(hi_side, b, a)
-    best = np.maximum.reduceat(v, P.starts)
-    none = np.where(P.must, -np.inf, 0.0)
-    val = float(np.maximum(best, none).sum())
-    seg = P.seg_of_pair
-    top = np.flatnonzero((v >= best[seg]) & (best >= none)[seg])
-    pick = top[np.r_[True, seg[top][1:] != seg[top][:-1]]] if len(top) else top  # first best pair per parcel
-    z = np.zeros(2 * P.n)
-    z[pick] = 1.0
-    z[P.n + pick] = np.where(hi_side[pick], P.hi_u[pick], P.lo_u[pick])
+    z = np.zeros(2 * n)
+    code = np.full(len(P.starts), -1, np.int32) if picks else None
+    val, s0 = 0.0, 0
+    for p0, p1, starts, must, seg in _blocks(P):  # in blocks, as _smoothed
+        lo, hi = P.lo_u[p0:p1], P.hi_u[p0:p1]
+        a, b = r[n + p0:n + p1] * lo, r[n + p0:n + p1] * hi
+        hi_side = b >= a
+        v = r[p0:p1] + np.where(hi_side, b, a)
+        best = np.maximum.reduceat(v, starts)
+        none = np.where(must, -np.inf, 0.0)
+        val += float(np.maximum(best, none).sum())
+        top = np.flatnonzero((v >= best[seg]) & (best >= none)[seg])
+        pick = top[np.r_[True, seg[top][1:] != seg[top][:-1]]] if len(top) else top  # first best pair per parcel
+        z[p0 + pick] = 1.0
+        z[n + p0 + pick] = np.where(hi_side[pick], hi[pick], lo[pick])
+        if picks:
+            code[s0 + seg[pick]] = 2 * (pick - starts[seg[pick]]) + hi_side[pick]
+        s0 += len(starts)
     az = P.matvec(z)
     if len(P.g):
         vg = (P.cg - P.A3T @ lam) * P.ug
@@ -381,11 +386,7 @@ def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
         az = az + P.A3 @ ((vg > 0) * P.ug)
     val += float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
     g = np.r_[P.Uf - az, -(P.Lf - az)]
-    if not picks:
-        return val, g
-    code = np.full(len(P.starts), -1, np.int32)
-    code[seg[pick]] = 2 * (pick - P.starts[seg[pick]]) + hi_side[pick]
-    return val, g, code
+    return (val, g, code) if picks else (val, g)
 
 
 REFINE_EVALUATIONS = 400  # exact evaluations of the cutting-plane refinement (a work limit, not a clock)
