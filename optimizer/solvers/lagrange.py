@@ -10,11 +10,12 @@ polytope is integral, the dual's optimum equals the LP bound, which is tight on 
 coupling rows, a trust-region cutting-plane method on the exact dual then polishes the multipliers
 (`refine_dual`): the smoothed phase stops about 1e-4 above the optimum, and the repair depends on the prices.
 
-A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it, with their floor set
-at its priced side (a few per coupling rule stay free, so rows can still be met: no column for a million settled
-parcels); the parcels with the closest decisions stay open with their best few options, and rules the
-restriction could not meet get the best-priced pairs that can; HiGHS solves that model, with more parcels opened
-while the gap is above the target.
+A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it (after the polish,
+their share of the fractional plan its LP duals give, rounded: `_rounded`), with their floor set at its side (a
+few per coupling rule stay free, so rows can still be met: no column for a million settled parcels); the parcels
+with the closest decisions stay open with their best few options, and rules the restriction could not meet get
+the best-priced pairs that can; HiGHS solves that model, with more parcels opened while the gap is above the
+target.
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
@@ -266,8 +267,9 @@ class DualResult:
     evaluations: int
     stopped_by: str  # "converged" | "evaluation_limit" | "time_limit" | "infeasible"
     levels: int  # smoothing levels started
-    # the polish's primal: weights θ over evaluated points and each point's choice per parcel (PICK codes,
-    # k × parcels): Σ θ_j · choice_j is a fractional plan that meets the coupling rows (None: not available)
+    # the polish's primal: weights θ over evaluated points and each point's choice per parcel (k × parcels, coded
+    # as `_exact(..., picks=True)` returns them): Σ θ_j · choice_j is a fractional plan that meets the coupling
+    # rows (None: not available)
     primal: tuple[np.ndarray, np.ndarray] | None = None
 
 
