@@ -393,12 +393,27 @@ def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
 
 REFINE_EVALUATIONS = 400  # exact evaluations of the cutting-plane refinement (a work limit, not a clock)
 REFINE_MAX_MULTIPLIERS = 200  # above this many free multipliers cutting planes converge too slowly: no refinement
+# below this many pairs the smoothed dual's repairs are quick and the polish cost more than it saved (Qianhai,
+# 14,514 pairs: its planning answers' 7-9 re-solves took 46-54 s with the polish, 29-38 s without, load ~2)
+REFINE_MIN_PAIRS = 50_000
 PRIMAL_MEMORY_BYTES = 256e6  # the polish keeps the choices of at most this many bytes' worth of evaluated points
 REFINE_TARGET_SHARE = 1e-3  # the refinement stops once its model promises less than this share of the MIP gap
+REFINE_TIME_SHARE = 0.2  # its evaluation budget: this share of the time limit at NOMINAL_WORK_PER_S, ...
+REFINE_LP_WORK = 1e5  # ... each evaluation costing the problem's work plus this for its cutting-plane LP
+
+
+def refine_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
+    """Exact evaluations the polish may use: REFINE_EVALUATIONS, or fewer under a short time limit (a cost model,
+    like dual_evaluation_budget: the same on a busy machine, and leaving the repair its time)."""
+    if not np.isfinite(time_limit_s):
+        return REFINE_EVALUATIONS
+    work = P.n + P.A1.nnz + P.A2.nnz + P.D.nnz + P.A3.nnz + REFINE_LP_WORK
+    return max(min(REFINE_EVALUATIONS, int(REFINE_TIME_SHARE * max(time_limit_s, 0.0) * NOMINAL_WORK_PER_S / work)),
+               1)
 
 
 def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: int = REFINE_EVALUATIONS,
-                deadline: float = np.inf, least: float = -np.inf) -> DualResult:
+                deadline: float = np.inf, least: float = -np.inf, min_pairs: int = 0) -> DualResult:
     """Polish the smoothed dual's multipliers with a trust-region cutting-plane method on the exact dual.
 
     The smoothed L-BFGS-B phase gets near the optimum fast but slowly resolves its last part, and the plan
@@ -408,7 +423,8 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     evaluation gives a cut: value plus subgradient) over the multipliers, minimised by a small LP within a box
     around the best point, converges in a few hundred cheap exact evaluations. The box grows when a step reaches
     its edge and shrinks after a step that does not pay. Models with more than REFINE_MAX_MULTIPLIERS free
-    multipliers (neighbour rules add a row per neighbouring pair) keep the smoothed phase's result. Stops when the model, with the solution strictly inside
+    multipliers (neighbour rules add a row per neighbouring pair), or fewer than `min_pairs` pairs (the engine passes
+    REFINE_MIN_PAIRS), keep the smoothed phase's result. Stops when the model, with the solution strictly inside
     the box, promises less than `target_rel` of the value; on `max_evals`; at `deadline`; or once a proven bound
     falls below `least` (no plan exists). Every evaluated point's exact value is a proven bound.
     """
@@ -417,6 +433,8 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     m = len(P.L)
     pinned = np.r_[~np.isfinite(P.U), ~np.isfinite(P.L)]  # multipliers of infinite bounds stay 0
     if m == 0 or start.stopped_by in ("infeasible", "time_limit") or (~pinned).sum() > REFINE_MAX_MULTIPLIERS:
+        return start
+    if P.n < min_pairs:
         return start
     mu_c = start.mu.copy()
     f_c, g, code = _exact(P, mu_c, picks=True)
@@ -482,6 +500,15 @@ def _primal(lp, n_cuts: int, codes: list) -> tuple[np.ndarray, np.ndarray] | Non
     if not use or total <= 0 or theta[use].sum() < 0.5 * total:
         return None
     return theta[use] / theta[use].sum(), np.stack([codes[j] for j in use])
+
+
+def _shortfall(P: _Problem, chosen: np.ndarray, most: np.ndarray) -> float:
+    """How far a choice of pairs (at their most floor where `most`, else their least) is from meeting the coupling
+    rows: the sum over rows of the violation, each relative to its bound."""
+    act = P.matvec(np.r_[chosen.astype(float), chosen * np.where(most, P.hi_u, P.lo_u)])
+    over = np.maximum(act - P.U, 0.0) / np.maximum(np.abs(P.Uf), 1.0)
+    under = np.maximum(P.L - act, 0.0) / np.maximum(np.abs(P.Lf), 1.0)
+    return float(over.sum() + under.sum())
 
 
 GOLDEN = 0.6180339887498949  # parcel p draws u = frac(p × GOLDEN): evenly spread over [0, 1), the same every run
@@ -576,8 +603,10 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
         free_seg[np.argpartition(margin, n_free - 1)[:n_free]] = True
     develop = best >= none  # the priced choice: the best pair, or none
     chosen, side = (rank == 0) & develop[seg], None
-    if primal is not None:
-        chosen, side = _rounded(P, primal)
+    if primal is not None:  # the rounded fractional plan, where it comes closer to meeting the coupling rows
+        rounded, most = _rounded(P, primal)
+        if _shortfall(P, rounded, most) < _shortfall(P, chosen, rf > 0):
+            chosen, side = rounded, most
     if P.Anb is not None and P.Anb.shape[0]:
         # parcels whose priced choices break a separation or cluster row among themselves stay open, with
         # every parcel in such a row (so that a neighbour can change, or the choice give way)
@@ -879,12 +908,19 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                "levels": dual.levels, **where, "seconds": round(time.perf_counter() - t0, 3)}]
     t_ref = time.perf_counter()
     smoothed = dual
-    dual = refine_dual(P, smoothed, target * REFINE_TARGET_SHARE, deadline=deadline,
-                       least=least - 1e-6 * max(scale, 1.0))
+    dual = refine_dual(P, smoothed, target * REFINE_TARGET_SHARE, refine_evaluation_budget(P, opts.time_limit_s),
+                       deadline=deadline, least=least - 1e-6 * max(scale, 1.0), min_pairs=REFINE_MIN_PAIRS)
     phases.append({"phase": "dual refinement", "stopped_by": "skipped" if dual is smoothed else dual.stopped_by,
                    "evaluations": dual.evaluations - smoothed.evaluations,
                    "seconds": round(time.perf_counter() - t_ref, 3)})
-    bound, mu = dual.bound, dual.mu
+    bound, mu, primal = dual.bound, dual.mu, dual.primal
+    if primal is not None:
+        # settle parcels at whichever comes closer to meeting the coupling rows: the smoothed prices' choice (the
+        # polished prices sit at the dual's optimum, where whole classes of parcels tie, and their choice is
+        # often the worse one) or the polish's rounded fractional plan
+        priced = _rounded(P, (np.ones(1), _exact(P, smoothed.mu, picks=True)[2][None, :]))
+        if _shortfall(P, *priced) <= _shortfall(P, *_rounded(P, primal)):
+            mu, primal = smoothed.mu, None
     dual_s = time.perf_counter() - t0
     best_possible = sign * bound * m.obj_scale  # the proven bound, in scenario units and sense
     stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
@@ -906,7 +942,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
         if left <= 0:
             phases.append({**entry, "stopped_by": "time_limit", "seconds": 0.0})
             break
-        keep, fixed, fval = _candidates(P, mu, n_free, top=top, incumbent=x_best, primal=dual.primal)
+        keep, fixed, fval = _candidates(P, mu, n_free, top=top, incumbent=x_best, primal=primal)
         entry["open_parcels"] = int((np.bincount(P.seg_of_pair[keep & ~fixed], minlength=n_seg) > 0).sum())
         try:
             x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
