@@ -76,28 +76,25 @@ def percent_arg(text: str) -> float:
     return v
 
 
-def threads_arg(text: str) -> int:
-    """--threads: a whole number in [0, 1024] (0: the solver's choice)."""
-    what = f"must be a whole number from 0 to {MAX_THREADS} (0 = the solver's choice)"
+def _whole_arg(text: str, lo: int, what: str) -> int:
+    """A whole number in [lo, MAX_THREADS], or an argparse error saying `what` it must be."""
     try:
         v = int(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
-    if not 0 <= v <= MAX_THREADS:
+    if not lo <= v <= MAX_THREADS:
         raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
     return v
+
+
+def threads_arg(text: str) -> int:
+    """--threads: a whole number in [0, 1024] (0: the solver's choice)."""
+    return _whole_arg(text, 0, f"must be a whole number from 0 to {MAX_THREADS} (0 = the solver's choice)")
 
 
 def dual_workers_arg(text: str) -> int:
     """--dual-workers: a whole number of local worker processes in [1, 1024]."""
-    what = f"must be a whole number of worker processes from 1 to {MAX_THREADS}"
-    try:
-        v = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
-    if not 1 <= v <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-    return v
+    return _whole_arg(text, 1, f"must be a whole number of worker processes from 1 to {MAX_THREADS}")
 
 
 def path_arg(text: str) -> Path:
