@@ -185,6 +185,11 @@ LOCAL_CONFIG = {
     "distributed.admin.tick.interval": "1s",  # event-loop health check (20 ms by default)
     "distributed.admin.system-monitor.interval": "2s",  # dashboard metrics (500 ms)
     "distributed.worker.memory.monitor-interval": "1s",  # memory limits still enforced, checked every second
+    # distributed sets MALLOC_TRIM_THRESHOLD_ in every worker it spawns; setting it switches off glibc's dynamic
+    # mmap threshold, so each large numpy temporary is a fresh mmap, page-faulted in and unmapped again. Measured
+    # on 11 Qianhai runs in one process: 44.4-44.7 s CPU with the variable, 39.9-40.9 s without (+10 %). None
+    # leaves the workers with glibc's defaults (an explicit MALLOC_TRIM_THRESHOLD_ in the environment still wins).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
 }
 
 
