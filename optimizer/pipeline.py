@@ -213,6 +213,39 @@ class ClusterCuts:
         objective = res.objective + float(m.c @ (x - res.x)) * m.obj_scale
         return replace(res, x=x, objective=objective, gap=rel_gap(objective, res.bound))
 
+    def _local(self, bundle: ModelBundle, res: SolveResult, opts: SolveOptions, left: float, bound: float):
+        """The plan `res` changed only around its groups below their cluster target (lagrange.local_repair on
+        the model with the cuts against them): (the new plan's result or None, the repair's phase entry)."""
+        from dataclasses import replace
+
+        from optimizer.model.neighbours import around_small_clusters, tighten_pair_columns
+        from optimizer.solvers import lagrange
+        from optimizer.solvers.base import gap_closed, rel_gap
+
+        t = time.perf_counter()
+        m = bundle.milp
+        sign = 1.0 if m.sense == "maximize" else -1.0
+        stop_at = None
+        if np.isfinite(bound):
+            stop_at = bound - sign * max(opts.mip_gap * abs(bound), opts.mip_abs_gap)
+        parcels = around_small_clusters(self.sc, bundle, res.x, hops=LOCAL_REPAIR_HOPS)
+        phase = {"phase": f"cluster repair {self.rounds}", "open_parcels": int(len(parcels))}
+        try:
+            x, sub, phase["open_parcels"] = lagrange.local_repair(bundle, res.x, parcels, opts, left, stop_at)
+        except SolverFailed as exc:
+            return None, {**phase, "stopped_by": "solver_failed", "message": str(exc),
+                          "seconds": round(time.perf_counter() - t, 3)}
+        phase["stopped_by"] = "infeasible_restriction" if sub is None else lagrange._repair_stop(sub)
+        phase["seconds"] = round(time.perf_counter() - t, 3)
+        if x is None:
+            return None, phase
+        x = tighten_pair_columns(bundle, x)
+        obj = res.objective + float(m.c @ (x - res.x)) * m.obj_scale
+        phase["gap"] = float(rel_gap(obj, bound))
+        status = "optimal" if gap_closed(obj, bound, opts) else "feasible"
+        return replace(res, status=status, x=x, objective=obj, bound=bound, gap=rel_gap(obj, bound),
+                       phases=(phase,)), phase
+
     def solve(self, bundle: ModelBundle, opts: SolveOptions) -> SolveResult:
         from dataclasses import replace
 
@@ -255,6 +288,13 @@ class ClusterCuts:
                 res = replace(res, status="no_solution", x=None, objective=np.nan, gap=np.nan,
                               message=f"{res.message}; the time limit came before every cluster was large enough")
                 break
+            if self.solver in LOCAL_REPAIR_SOLVERS:  # first, change the plan only around its small groups
+                local, phase = self._local(bundle, res, opts, left, bound)
+                if local is not None:
+                    res = local
+                    continue
+                phases.append(phase)
+                left = opts.time_limit_s - (time.perf_counter() - t0)
             res = self._solve_once(bundle, replace(opts, time_limit_s=left,
                                                    warm_start=kept[0] if kept is not None else res.x))
         self.bundle = bundle
@@ -271,6 +311,9 @@ class ClusterCuts:
         msg = f"{res.message}; {done}" if self.rounds else res.message
         return replace(res, solve_s=time.perf_counter() - t0, phases=tuple(phases) or res.phases, message=msg)
 
+
+LOCAL_REPAIR_SOLVERS = ("auto", "lagrange")  # solvers whose cluster rounds first repair around the small groups
+LOCAL_REPAIR_HOPS = 2  # ... opening the parcels this many neighbour steps around them
 
 BOUND_TOL = 1e-6  # relative: a bound may sit this far on the wrong side of a plan (solver tolerances)
 

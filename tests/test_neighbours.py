@@ -487,3 +487,50 @@ def test_giving_up_small_groups_keeps_a_valid_plan():
     assert sorted(table["industry_id"]) == ["b"] * 4
     report = check_plan(sc, table, float(bundle.milp.c @ kept) * bundle.milp.obj_scale)
     assert report.passed, report.violations
+
+
+def _line_plan(sc, bundle, want: dict) -> np.ndarray:
+    """The column vector of a plan given as parcel -> industry, each site at its most floor."""
+    pairs, n = bundle.pairs, bundle.n_pairs
+    x = np.zeros(bundle.milp.n_cols)
+    pid = sc.parcels["parcel_id"].to_numpy()
+    kid = sc.industries["industry_id"].to_numpy()
+    for e in range(n):
+        if want.get(pid[pairs.parcel[e]]) == kid[pairs.industry[e]]:
+            x[e], x[n + e] = 1.0, pairs.hi_m2[e] / bundle.floor_unit_m2
+    return x
+
+
+@pytest.mark.parametrize("hops, best", [(2, 520e6), (1, 240e6)])
+def test_local_repair_changes_the_plan_only_around_its_small_groups(hops, best):
+    """The cut rounds of lagrange and auto first mend a plan around its groups below target
+    (model.neighbours.around_small_clusters, solvers.lagrange.local_repair). Line city, groups of 3, plan a on
+    both ends (two groups of one): two steps around them reach every parcel, so the repair finds the optimum
+    (520 M, see above); one step leaves P2 and P3 as b, where no group of three a fits: all b (6 × 40 M)."""
+    from optimizer.model import build_model
+    from optimizer.model.build import with_rows
+    from optimizer.model.neighbours import around_small_clusters, cluster_cuts, tighten_pair_columns
+    from optimizer.solution import decode
+    from optimizer.solvers import SolveOptions
+    from optimizer.solvers.lagrange import local_repair
+
+    sc = line_city(3)
+    bundle = build_model(sc)
+    x = _line_plan(sc, bundle, {"P0": "a", "P1": "b", "P2": "b", "P3": "b", "P4": "b", "P5": "a"})
+    near = around_small_clusters(sc, bundle, x, hops=hops)
+    pid = sc.parcels["parcel_id"].to_numpy()
+    assert sorted(pid[near]) == (sorted(pid) if hops == 2 else ["P0", "P1", "P4", "P5"])
+    M, lo, hi, labels = cluster_cuts(sc, bundle, x)
+    cut = with_rows(bundle, "cluster_cut", M, lo, hi, labels, unit="sites")
+    y, res, n_open = local_repair(cut, x, near, SolveOptions(time_limit_s=30, mip_gap=0.0), 30.0)
+    assert n_open == len(near) and res is not None
+    y = tighten_pair_columns(cut, y)
+    table = decode(sc, cut, y)
+    objective = float(cut.milp.c @ y) * cut.milp.obj_scale
+    report = check_plan(sc, table, objective)
+    assert report.passed, report.violations
+    assert objective == pytest.approx(best, rel=REL)
+    kept = table.set_index("parcel_id")["industry_id"]
+    if hops == 1:
+        assert kept["P2"] == kept["P3"] == "b"  # outside the repair: as the plan had them
+    assert around_small_clusters(sc, cut, y).size == 0

@@ -523,6 +523,26 @@ def small_clusters(sc: Scenario, parcel: np.ndarray, industry: np.ndarray, floor
     return out
 
 
+def around_small_clusters(sc: Scenario, bundle, x: np.ndarray, hops: int = 2) -> np.ndarray:
+    """Parcel positions of a plan's groups below their cluster target and of the parcels within `hops` steps of
+    them in the neighbour graph: where the plan has to change to meet the rule (grow the group, join it to
+    another, or move it)."""
+    pairs = bundle.pairs
+    n = len(pairs)
+    chosen = np.flatnonzero(x[:n] > 0.5)
+    groups = small_clusters(sc, pairs.parcel[chosen], pairs.industry[chosen], x[n + chosen] * bundle.floor_unit_m2)
+    if not groups:
+        return np.zeros(0, np.int64)
+    near = np.zeros(sc.n_parcels, bool)
+    near[np.concatenate([C for _, C, _ in groups])] = True
+    nb = sc.neighbours.pairs
+    for _ in range(hops):
+        ring = near.copy()
+        near[nb[ring[nb[:, 0]], 1]] = True
+        near[nb[ring[nb[:, 1]], 0]] = True
+    return np.flatnonzero(near)
+
+
 def cluster_cuts(sc: Scenario, bundle, x: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[str]]:
     """Valid cuts against the groups of a solution that are too small (empty matrix if none).
 

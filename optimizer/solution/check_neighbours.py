@@ -115,7 +115,8 @@ def clusters(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     e = plan_edges(sc, plan, nb.pairs)
     e = e[e["industry_a"] == e["industry_b"]]
-    floor = plan.drop_duplicates("parcel_id").set_index("parcel_id")["floor_area_m2"]
+    site = plan.drop_duplicates("parcel_id")
+    floor = dict(zip(site["parcel_id"], site["floor_area_m2"].astype(float), strict=True))
     rows = []
     for k, sites in plan.groupby("industry_id")["parcel_id"]:
         g = nx.Graph()
@@ -124,7 +125,7 @@ def clusters(sc: Scenario, plan: pd.DataFrame) -> pd.DataFrame:
         g.add_edges_from(zip(own["parcel_a"], own["parcel_b"], strict=True))
         comps = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c[0]))
         for i, c in enumerate(comps, start=1):
-            rows.append((k, i, len(c), float(floor.loc[c].sum()), ";".join(c)))
+            rows.append((k, i, len(c), float(sum(floor[p] for p in c)), ";".join(c)))
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -60,6 +60,7 @@ DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
 DUAL_LEVEL_EVALUATIONS = 1500  # function evaluations per smoothing level
 DUAL_TIME_SHARE = 0.5  # the dual's evaluation budget: this share of the time limit ...
 NOMINAL_WORK_PER_S = 2.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; ~1/5 of idle here)
+DUAL_FTOL_SHARE = 1e-2  # a level stops once an iteration improves the dual by less than this share of its target
 REPAIR_NODE_LIMIT = 1000  # branch-and-bound nodes of each restricted repair (the full-model repair has none)
 # HiGHS's MIP search depends on its thread count (not on load), so "threads = 0" (the solver's choice, which
 # follows the machine's cores) becomes this fixed count inside the engine: the same plan on any machine.
@@ -304,12 +305,20 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
             return _smoothed(P, x, T)
 
     m = len(P.L)
-    bounds = [(0.0, None if np.isfinite(u) else 0.0) for u in P.U] + \
-             [(0.0, None if np.isfinite(lo) else 0.0) for lo in P.L]
+    # only the multipliers of finite row sides move (those of infinite sides stay 0): L-BFGS-B works on those
+    # alone, its bounds all (0, +inf); with one-sided rows (separation, cluster) that is half its vector
+    free = np.flatnonzero(np.r_[np.isfinite(P.U), np.isfinite(P.L)])
+    bounds = [(0.0, None)] * len(free)
+
+    def full(x: np.ndarray) -> np.ndarray:
+        mu = np.zeros(2 * m)
+        mu[free] = x
+        return mu
+
     mu = np.zeros(2 * m)
     _, _, exact0 = evaluate(mu, 1.0)
     best = {"val": exact0, "mu": mu.copy(), "evals": 0}
-    if m == 0:
+    if m == 0 or not len(free):
         return DualResult(exact0, mu, 0, "converged", 0)
     max_evals = 2 ** 62 if max_evals is None else max(int(max_evals), 1)
     n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
@@ -325,26 +334,28 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
             raise _Stop("evaluation_limit")
         if time.perf_counter() > deadline:
             raise _Stop("time_limit")
-        val, grad, exact = evaluate(x, T)
+        mu_x = full(x)
+        val, grad, exact = evaluate(mu_x, T)
         best["evals"] += 1
         if exact < best["val"]:
-            best["val"], best["mu"] = exact, x.copy()
+            best["val"], best["mu"] = exact, mu_x
             if progress is not None:
                 progress(best["evals"], exact)
             if exact < least:
                 raise _Stop("infeasible")
-        return val, grad
+        return val, grad[free]
 
     # a loose target (≥ 0.1 %) needs no fine dual: stop each level once it improves by less than that
-    ftol = target_rel * 1e-2 if target_rel >= 1e-4 else 1e-12
+    ftol = target_rel * DUAL_FTOL_SHARE if target_rel >= 1e-4 else 1e-12
     levels, stopped_by = 0, "converged"
+    x = mu[free]
     while True:
         levels += 1
         try:
-            res = minimize(fun, mu, args=(T,), jac=True, method="L-BFGS-B", bounds=bounds,
+            res = minimize(fun, x, args=(T,), jac=True, method="L-BFGS-B", bounds=bounds,
                            options={"maxiter": DUAL_LEVEL_ITERATIONS, "maxfun": DUAL_LEVEL_EVALUATIONS,
                                     "ftol": ftol, "gtol": 1e-10})
-            mu = res.x
+            x = res.x
         except _Stop as stop:
             stopped_by = stop.why
             break
@@ -815,6 +826,36 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     x[fx] = 1.0
     x[n + ff] = fval[ff]
     return x, res
+
+
+def local_repair(bundle: ModelBundle, x: np.ndarray, parcels: np.ndarray, opts: SolveOptions, time_left: float,
+                 stop_at: float | None = None, node_limit: int | None = REPAIR_NODE_LIMIT):
+    """A plan near the plan `x`: every pair of the given parcels (positions) open, every other parcel kept at x's
+    choice and floor, except, per coupling rule, the FREE_FLOORS_BINDING settled floors nearest to indifferent
+    (`_floor_values`, every rule counted as binding), and the parcels of pairs that a rule out of reach needs (`_cover`). For a plan that a few
+    rows added after it was found (cluster cuts) break: only the parcels around them need to change. `stop_at`
+    (scenario units and sense): stop at a plan this good.
+
+    Returns (full column vector or None, the restricted solve's result or None, the open parcels' count)."""
+    P = _split(bundle)
+    n = P.n
+    seg = P.seg_of_pair
+    chosen = x[:n] > 0.5
+    open_seg = np.zeros(len(P.starts), bool)
+    open_seg[seg[np.isin(bundle.pairs.parcel, parcels)]] = True
+    keep = chosen | open_seg[seg]
+    fixed = chosen & ~open_seg[seg]
+    rf = P.c[n:2 * n]
+    fval = _floor_values(P, rf, np.ones(2 * len(P.L)), fixed, x)
+    v = P.c[:n] + np.maximum(rf * P.lo_u, rf * P.hi_u)
+    extra = _cover(P, v, keep, fixed, fval)
+    if extra.any():  # a rule the kept plan cannot meet: open the parcels of the pairs that can meet it
+        open_seg[seg[extra]] = True
+        keep = chosen | open_seg[seg]
+        fixed = chosen & ~open_seg[seg]
+        fval = np.where(fixed, fval, np.nan)
+    x_new, res = _repair(bundle, P, keep, fixed, opts, time_left, None, stop_at, node_limit=node_limit, fval=fval)
+    return x_new, res, int(open_seg.sum())
 
 
 def _aux_in_use(A: sp.csr_matrix, P: _Problem, pair_cols: np.ndarray) -> np.ndarray:
