@@ -282,3 +282,23 @@ def test_dual_in_blocks_equals_the_dual_in_one_block(monkeypatch):
         assert xv2 == pytest.approx(xv1, rel=1e-12)
         np.testing.assert_allclose(xg2, xg1, rtol=1e-12, atol=1e-9)
         np.testing.assert_array_equal(code2, code1)
+
+
+def test_resumed_dual_goes_on_from_where_it_stopped():
+    """dual_ascent(resume=...) continues the last level from the last iterate (the engine does so after a repair
+    that left the gap open): it keeps the earlier evaluations and best bound, never returns a worse bound, and
+    every bound it returns still holds (at or above the optimum of this maximisation)."""
+    sc = scenario_from(*random_instance(9, n_parcels=40, n_industries=4))
+    bundle = build_model(sc)
+    opt = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0)).objective / bundle.milp.obj_scale
+    P = lagrange._split(bundle)
+    first = lagrange.dual_ascent(P, 1e-2)
+    assert first.stopped_by == "converged" and np.isfinite(first.smoothing) and first.last is not None
+    more = lagrange.dual_ascent(P, 1e-2, resume=first, ftol_share=1e-4)
+    assert more.evaluations > first.evaluations
+    assert opt - 1e-9 * abs(opt) <= more.bound <= first.bound
+    _, _, at_mu = lagrange._smoothed(P, more.mu, more.smoothing)
+    assert at_mu == pytest.approx(more.bound, rel=1e-12)  # the bound is the exact dual at the returned prices
+    capped = lagrange.dual_ascent(P, 1e-2, max_evals=first.evaluations, resume=first, ftol_share=1e-4)
+    assert capped.evaluations == first.evaluations and capped.stopped_by == "evaluation_limit"
+    assert capped.bound == first.bound

@@ -61,6 +61,7 @@ DUAL_LEVEL_EVALUATIONS = 1500  # function evaluations per smoothing level
 DUAL_TIME_SHARE = 0.5  # the dual's evaluation budget: this share of the time limit ...
 NOMINAL_WORK_PER_S = 2.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; ~1/5 of idle here)
 DUAL_FTOL_SHARE = 1e-2  # a level stops once an iteration improves the dual by less than this share of its target
+RESUME_FTOL_FACTOR = 0.1  # ... and a dual resumed after a repair that left the gap open, this much less
 REPAIR_NODE_LIMIT = 1000  # branch-and-bound nodes of each restricted repair (the full-model repair has none)
 # HiGHS's MIP search depends on its thread count (not on load), so "threads = 0" (the solver's choice, which
 # follows the machine's cores) becomes this fixed count inside the engine: the same plan on any machine.
@@ -272,6 +273,8 @@ class DualResult:
     # as `_exact(..., picks=True)` returns them): Σ θ_j · choice_j is a fractional plan that meets the coupling
     # rows (None: not available)
     primal: tuple[np.ndarray, np.ndarray] | None = None
+    smoothing: float = np.nan  # the last level's smoothing T (dual_ascent's `resume` goes on from it ...)
+    last: np.ndarray | None = None  # ... and from the last iterate
 
 
 def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
@@ -287,7 +290,8 @@ def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
 
 
 def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, deadline: float = np.inf,
-                progress=None, least: float = -np.inf, evaluate=None) -> DualResult:
+                progress=None, least: float = -np.inf, evaluate=None, resume: DualResult | None = None,
+                ftol_share: float = DUAL_FTOL_SHARE) -> DualResult:
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
     Stops when the last level converges, on the evaluation limits (per level: DUAL_LEVEL_ITERATIONS
@@ -297,6 +301,10 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
 
     `evaluate(mu, T)` replaces `_smoothed(P, mu, T)` (same return values: smoothed value, its gradient, exact
     dual value), e.g. a sum over parcel chunks evaluated elsewhere; None evaluates in this process.
+
+    `resume`: go on from where an earlier run stopped (its last level, last iterate and best bound; `max_evals`
+    counts its evaluations too), e.g. with a smaller `ftol_share` (a level stops once an iteration improves the
+    dual by less than ftol_share × target_rel, relative).
     """
     from scipy.optimize import minimize
 
@@ -315,15 +323,20 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
         mu[free] = x
         return mu
 
-    mu = np.zeros(2 * m)
-    _, _, exact0 = evaluate(mu, 1.0)
-    best = {"val": exact0, "mu": mu.copy(), "evals": 0}
-    if m == 0 or not len(free):
-        return DualResult(exact0, mu, 0, "converged", 0)
+    if resume is not None and resume.last is not None and np.isfinite(resume.smoothing):
+        mu = resume.last
+        best = {"val": resume.bound, "mu": resume.mu, "evals": resume.evaluations}
+        T = T_final = resume.smoothing
+    else:
+        mu = np.zeros(2 * m)
+        _, _, exact0 = evaluate(mu, 1.0)
+        best = {"val": exact0, "mu": mu.copy(), "evals": 0}
+        if m == 0 or not len(free):
+            return DualResult(exact0, mu, 0, "converged", 0)
+        n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
+        T = max(abs(exact0), 1e-9) * 1e-2 / max(n_opt, 1.0)
+        T_final = max(abs(exact0), 1e-9) * target_rel / max(n_opt, 1.0)
     max_evals = 2 ** 62 if max_evals is None else max(int(max_evals), 1)
-    n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
-    T = max(abs(exact0), 1e-9) * 1e-2 / max(n_opt, 1.0)
-    T_final = max(abs(exact0), 1e-9) * target_rel / max(n_opt, 1.0)
 
     class _Stop(Exception):
         def __init__(self, why: str):
@@ -346,7 +359,7 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
         return val, grad[free]
 
     # a loose target (≥ 0.1 %) needs no fine dual: stop each level once it improves by less than that
-    ftol = target_rel * DUAL_FTOL_SHARE if target_rel >= 1e-4 else 1e-12
+    ftol = target_rel * ftol_share if target_rel >= 1e-4 else 1e-12
     levels, stopped_by = 0, "converged"
     x = mu[free]
     while True:
@@ -364,7 +377,7 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
             stopped_by = "evaluation_limit" if res.status == 1 else "converged"
             break
         T = max(T / 10.0, T_final)
-    return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels)
+    return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels, smoothing=T, last=full(x))
 
 
 def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
@@ -975,7 +988,27 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
         proven_infeasible = _lp_infeasible(m, opts, deadline, phases)
         if proven_infeasible:
             tries = []
+    resumable = dual is smoothed and dual.stopped_by == "converged"
     for i, (n_free, top) in enumerate(tries):
+        if i > 0 and resumable and x_best is not None:
+            # the last repair left the gap open: go on with the dual first, to a finer convergence. Its stop
+            # rule (relative progress per iteration) can end a level while the bound still falls; a tighter
+            # bound may close the gap without a larger repair, and its prices settle the next repair's parcels
+            resumable = False
+            t_res = time.perf_counter()
+            more = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
+                               least=least - 1e-6 * max(scale, 1.0), resume=dual,
+                               ftol_share=DUAL_FTOL_SHARE * RESUME_FTOL_FACTOR)
+            phases.append({"phase": "dual resumed", "stopped_by": more.stopped_by,
+                           "evaluations": more.evaluations - dual.evaluations,
+                           "seconds": round(time.perf_counter() - t_res, 3)})
+            if more.bound < bound:
+                dual, bound, mu = more, more.bound, more.mu
+                best_possible = sign * bound * m.obj_scale
+                stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
+                phases[-1]["gap"] = float(rel_gap(obj_best, bound))
+                if gap_closed(obj_best * m.obj_scale, bound * m.obj_scale, opts):
+                    break
         full = top >= P.n
         t_try = time.perf_counter()
         left = deadline - t_try
