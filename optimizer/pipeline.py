@@ -235,7 +235,7 @@ class ClusterCuts:
         except SolverFailed as exc:
             return None, {**phase, "stopped_by": "solver_failed", "message": str(exc),
                           "seconds": round(time.perf_counter() - t, 3)}
-        phase["stopped_by"] = "infeasible_restriction" if sub is None else lagrange._repair_stop(sub)
+        phase["stopped_by"] = "infeasible_restriction" if sub is None else lagrange.repair_stop(sub)
         phase["seconds"] = round(time.perf_counter() - t, 3)
         if x is None:
             return None, phase

@@ -843,11 +843,11 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
 
 def local_repair(bundle: ModelBundle, x: np.ndarray, parcels: np.ndarray, opts: SolveOptions, time_left: float,
                  stop_at: float | None = None, node_limit: int | None = REPAIR_NODE_LIMIT):
-    """A plan near the plan `x`: every pair of the given parcels (positions) open, every other parcel kept at x's
-    choice and floor, except, per coupling rule, the FREE_FLOORS_BINDING settled floors nearest to indifferent
-    (`_floor_values`, every rule counted as binding), and the parcels of pairs that a rule out of reach needs (`_cover`). For a plan that a few
-    rows added after it was found (cluster cuts) break: only the parcels around them need to change. `stop_at`
-    (scenario units and sense): stop at a plan this good.
+    """A plan near the plan `x`, for a plan that a few rows added after it was found (cluster cuts) break: only
+    the parcels around them need to change. Every pair of the given parcels (positions) is open, and so are the
+    parcels of pairs that a rule out of reach needs (`_cover`); every other parcel keeps x's choice and floor,
+    except, per coupling rule, the FREE_FLOORS_BINDING settled floors nearest to indifferent (`_floor_values`,
+    every rule counted as binding). `stop_at` (scenario units and sense): stop at a plan this good.
 
     Returns (full column vector or None, the restricted solve's result or None, the open parcels' count)."""
     P = _split(bundle)
@@ -993,7 +993,8 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
         if i > 0 and resumable and x_best is not None:
             # the last repair left the gap open: go on with the dual first, to a finer convergence. Its stop
             # rule (relative progress per iteration) can end a level while the bound still falls; a tighter
-            # bound may close the gap without a larger repair, and its prices settle the next repair's parcels
+            # bound may close the gap without a larger repair, and its prices settle the next repair's parcels.
+            # It runs in this process, also when the first dual ran on Dask workers (their cluster is closed)
             resumable = False
             t_res = time.perf_counter()
             more = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
@@ -1026,7 +1027,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                            "seconds": round(time.perf_counter() - t_try, 3)})
             break
         last = res if res is not None else last
-        why = "infeasible_restriction" if res is None else _repair_stop(res)
+        why = "infeasible_restriction" if res is None else repair_stop(res)
         if full and why == "infeasible_restriction" and not fixed.any() and keep.all():
             why = "infeasible"  # the "restriction" was the whole model: no plan exists
             proven_infeasible = True
@@ -1058,7 +1059,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                        NAME, message=info, phases=tuple(phases))
 
 
-def _repair_stop(res: SolveResult) -> str:
+def repair_stop(res: SolveResult) -> str:
     """A repair's HiGHS stop in the words of SolveResult.phases."""
     why = res.phases[0]["stopped_by"] if res.phases else "other"
     names = {"optimal": "gap_reached", "objective_target": "gap_reached",
