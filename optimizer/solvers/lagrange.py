@@ -959,7 +959,8 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             where = dict(evaluator.info)
             evaluator.close()
     phases = [{"phase": "dual", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
-               "levels": dual.levels, **where, "seconds": round(time.perf_counter() - t0, 3)}]
+               "levels": dual.levels, **where, "bound": sign * dual.bound * m.obj_scale,
+               "seconds": round(time.perf_counter() - t0, 3)}]
     t_ref = time.perf_counter()
     smoothed = dual
     dual = refine_dual(P, smoothed, target * REFINE_TARGET_SHARE, refine_evaluation_budget(P, opts.time_limit_s),
@@ -1002,6 +1003,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                                ftol_share=DUAL_FTOL_SHARE * RESUME_FTOL_FACTOR)
             phases.append({"phase": "dual resumed", "stopped_by": more.stopped_by,
                            "evaluations": more.evaluations - dual.evaluations,
+                           "bound": sign * min(more.bound, bound) * m.obj_scale,
                            "seconds": round(time.perf_counter() - t_res, 3)})
             if more.bound < bound:
                 dual, bound, mu = more, more.bound, more.mu
