@@ -168,6 +168,26 @@ def test_optimum_equals_brute_force(seed):
         assert res.plan.objective == pytest.approx(best[0], rel=REL, abs=1.0), (solver, best)
 
 
+def test_engine_repairs_started_from_their_rounded_lp_reach_the_brute_force(monkeypatch):
+    """The engine's repairs from the restriction's LP (RENS: binaries at 0 or 1 in the LP fixed there, the rest
+    solved) give checked plans, and the engine still ends at the optimum. Large repairs only, normally: here
+    every repair takes that path."""
+    from optimizer.solvers import lagrange
+
+    monkeypatch.setattr(lagrange, "LP_ROUNDING_MIN_OPEN", 1)
+    rounded = 0
+    for seed in range(16):
+        sc = city(seed)
+        best = brute_force(sc)
+        if best is None:
+            continue
+        res = solve_scenario(sc, solver="lagrange", mip_gap=0.0, time_limit_s=60)
+        assert res.check.passed, (seed, res.check.violations)
+        assert res.plan.objective == pytest.approx(best[0], rel=REL, abs=1.0), (seed, best)
+        rounded += sum("lp_s" in p for p in res.phases)
+    assert rounded >= 8
+
+
 def test_brute_force_plan_passes_the_checker():
     for seed in range(8):
         best = brute_force(city(seed))
@@ -244,6 +264,33 @@ def test_cluster_floor_rule():
     assert res.plan.objective == pytest.approx(730e6, rel=REL)
     summary = res.summary()
     assert summary["kpis"]["clusters_by_industry"]["a"] == 2
+
+
+# --- the relaxation of synergy is tight on a pair of parcels ---------------------------------------------
+@pytest.mark.parametrize("basis, bonus", [("pair", 2e6), ("m2", 200.0)])
+def test_synergy_relaxation_cannot_count_a_site_twice(basis, bonus):
+    """Two neighbouring parcels, industries a and b alike (10,000 m² each, 10 M a year), synergy a-a and a-b of
+    2 M a pair (or 200 yuan per m² of the smaller floor). Every plan is worth at most 22 M: (a, a) or (a, b).
+    Splitting both parcels half a, half b must not let the relaxation count p's a once with q's a and again with
+    q's b (23 M with one row per synergy variable): the rows summed per side keep the LP at 22 M."""
+    from dataclasses import replace
+
+    from optimizer.model.build import build_model
+    from optimizer.solvers import highs
+    from optimizer.solvers.base import SolveOptions
+
+    parcels = [parcel(f"P{i}", 10000, "B", 1, x=100.0 * i, y=0.0) for i in range(2)]
+    inds = [industry("a", 1000, "B", 1, 1), industry("b", 1000, "B", 1, 1)]
+    frames = {"parcels": pd.DataFrame(parcels), "industries": pd.DataFrame(inds),
+              "synergy": pd.DataFrame([{"industry_a": "a", "industry_b": "a", "bonus": bonus, "basis": basis},
+                                       {"industry_a": "a", "industry_b": "b", "bonus": bonus, "basis": basis}])}
+    sc = build_scenario({"scenario": {"name": "split"}, "neighbours": {"distance_m": 100.0}}, frames)
+    m = build_model(sc).milp
+    lp = highs.solve(replace(m, integrality=np.zeros(m.n_cols, bool)), SolveOptions(time_limit_s=30))
+    assert lp.objective == pytest.approx(22e6, rel=REL)
+    res = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    assert res.plan.objective == pytest.approx(22e6, rel=REL)
+    assert res.check.passed
 
 
 # --- the checker catches each broken rule family -------------------------------------------------------------

@@ -6,11 +6,12 @@ For neighbouring parcels p, q (an edge of Scenario.neighbours) and entries e1 of
 
 * synergy per pair, bonus B yuan a year, counted as objective c = B·min(w_e1, w_e2) (w: PairSet.weight, 1 without
   phases): a continuous y ∈ [0, 1]; rewarded (c helps the objective) y ≤ x_e1, y ≤ x_e2; penalised
-  y ≥ x_e1 + x_e2 − 1. With binary x both are exact (y = x_e1·x_e2 at any optimum) and the tightest linear
-  descriptions of the product on their side.
+  y ≥ x_e1 + x_e2 − 1. With binary x both are exact (y = x_e1·x_e2 at any optimum).
 * synergy per m² of the smaller floor (rewarded only): a continuous z ∈ [0, min(hi_e1, hi_e2)] with z ≤ f_e1,
   z ≤ f_e2 and z ≤ min(hi)·x_e for the entry whose own cap is the larger (the other side follows from
   f ≤ hi·x); z = min(f_e1, f_e2) at any optimum.
+* the rewarded rows y ≤ x_e and z ≤ f_e are summed per side over the rules (`_SideRows`): one row per parcel,
+  industry (and phase) and neighbour.
 * separation: x_e1 + x_e2 ≤ 1 for every entry combination of a forbidden pair (neighbours, or within D metres).
 * clusters (industry k, at least S sites or A m² of floor per connected group of k's sites): seed rows
   x_e ≤ Σ_{q ∈ N(p)} Σ_{e' of (q, k)} x_e' for every entry e of (p, k) when S ≥ 2 or e's own cap is below A; the
@@ -70,6 +71,63 @@ def _directed(edges: np.ndarray, same: bool) -> tuple[np.ndarray, np.ndarray]:
     """Edges (a < b) as directed (u, v): both ways for two different industries, one way for the same one."""
     a, b = edges[:, 0], edges[:, 1]
     return (a, b) if same else (np.r_[a, b], np.r_[b, a])
+
+
+class _SideRows:
+    """The rewarded synergy rows, aggregated per side: for a parcel p with industry a (by the end of phase t) and a
+    neighbour q, Σ_b v(a on p, b on q) ≤ Σ_{e of (p, a), phase(e) ≤ t} (f_e, or x_e for a per-pair bonus), one row
+    over every pair variable v of p's side (every rule (a, b), both basis kept apart).
+
+    Valid because q carries at most one industry: of the variables in the sum, only the one whose b is q's
+    industry can be positive. It replaces v ≤ Σ f_e (or x_e) per variable and is much tighter: a relaxation that
+    splits q between industries b and b' can no longer count p's floor once with each of them (on Qianhai's
+    phased scenario the LP bound fell from 0.21 % to 0.05 % above the best plan).
+    """
+
+    def __init__(self, n_p: int, n_k: int, n_t: int):
+        self.radix = (n_p, n_k, n_t)
+        self.var_cols, self.var_keys, self.ent_keys, self.ents = [], [], [], []
+
+    def key(self, p, k, t, q) -> np.ndarray:
+        """(side, neighbour) as two integer columns: (p·n_k + k)·n_t + t, and q."""
+        n_p, n_k, n_t = self.radix
+        side = (np.asarray(p, np.int64) * n_k + np.asarray(k, np.int64)) * n_t + np.asarray(t, np.int64)
+        return np.c_[side, np.asarray(q, np.int64)]
+
+    def add(self, cols: np.ndarray, p: np.ndarray, k: int, t: int, q: np.ndarray, member: np.ndarray,
+            entries: np.ndarray) -> None:
+        """Variables `cols` (one per edge p–q) on p's side (industry k, phase t); p's entries in their row:
+        `entries`, each belonging to the variable at position `member`."""
+        key = self.key(p, k, t, q)
+        self.var_cols.append(np.asarray(cols, np.int64))
+        self.var_keys.append(key)
+        self.ent_keys.append(key[member])
+        self.ents.append(np.asarray(entries, np.int64))
+
+    def emit(self, R, family: str, entry_cols: np.ndarray, label, **unit) -> None:
+        """One row per distinct side: Σ v − Σ entry_cols[e] ≤ 0. `label(p, k, t, q)` names a row."""
+        if not self.var_cols:
+            return
+        vk, vc = np.concatenate(self.var_keys), np.concatenate(self.var_cols)
+        ek, ee = np.concatenate(self.ent_keys), np.concatenate(self.ents)
+        both = np.r_[vk, ek]
+        n_p, n_k, n_t = self.radix
+        if n_p * n_k * n_t * n_p < 2 ** 62:  # one integer per key: a 1-d sort
+            keys, inv = np.unique(both[:, 0] * n_p + both[:, 1], return_inverse=True)
+            keys = np.c_[keys // n_p, keys % n_p]
+        else:
+            keys, inv = np.unique(both, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        rv, re_ = inv[:len(vk)], inv[len(vk):]
+        ent = np.unique(re_ * np.int64(len(entry_cols)) + ee)  # each entry once a row
+        ent = np.c_[ent // len(entry_cols), ent % len(entry_cols)]
+        q = keys[:, 1]
+        t = keys[:, 0] % n_t
+        k = (keys[:, 0] // n_t) % n_k
+        p = keys[:, 0] // (n_t * n_k)
+        R.add(family, np.r_[rv, ent[:, 0]], np.r_[vc, entry_cols[ent[:, 1]]],
+              np.r_[np.ones(len(vc)), -np.ones(len(ent))], np.full(len(keys), -INF), np.zeros(len(keys)),
+              lambda i: label(int(p[i]), int(k[i]), int(t[i]), int(q[i])), **unit)
 
 
 def synergy_factor(sc: Scenario) -> float:
@@ -147,11 +205,8 @@ def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
         good = up * c > 0
         Y = R.new_cols(np.ones(len(sel)), c / mu)
         g = np.flatnonzero(good)
-        if len(g):  # y ≤ x_e1, y ≤ x_e2
-            r = np.arange(2 * len(g))
-            R.add("synergy_link", np.r_[r, r], np.r_[np.tile(Y[g], 2), X[a1[g]], X[a2[g]]],
-                  np.r_[np.ones(2 * len(g)), -np.ones(2 * len(g))], np.full(2 * len(g), -INF), np.zeros(2 * len(g)),
-                  _twice(label("link", a1[g], a2[g], rl[g]), len(g)))
+        if len(g):  # Σ y ≤ x_e per side (y ≤ x_e1, y ≤ x_e2, aggregated: _SideRows)
+            _side_rows(pairs, Y[g], a1[g], a2[g]).emit(R, "synergy_link", X, _side_label(sc, "site", pid, kid))
         b = np.flatnonzero(~good)
         if len(b):  # y ≥ x_e1 + x_e2 − 1
             r = np.arange(len(b))
@@ -165,11 +220,9 @@ def _synergy(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid) -> None:
         h1, h2 = pairs.hi_m2[a1] / fu, pairs.hi_m2[a2] / fu
         hmin = np.minimum(h1, h2)
         Z = R.new_cols(hmin, c * fu / mu)
-        s = len(sel)
-        r = np.arange(2 * s)  # z ≤ f_e1, z ≤ f_e2
-        R.add("synergy_floor", np.r_[r, r], np.r_[np.tile(Z, 2), F[a1], F[a2]],
-              np.r_[np.ones(2 * s), -np.ones(2 * s)], np.full(2 * s, -INF), np.zeros(2 * s),
-              _twice(label("floor", a1, a2, rl), s), unit="m2", natural=fu)
+        # Σ z ≤ f_e per side (z ≤ f_e1, z ≤ f_e2, aggregated: _SideRows)
+        _side_rows(pairs, Z, a1, a2).emit(R, "synergy_floor", F, _side_label(sc, "floor", pid, kid),
+                                          unit="m2", natural=fu)
         big = np.where(h1 > h2, a1, a2)  # z ≤ min(hi)·x on the side whose own cap is larger
         t = np.flatnonzero(h1 != h2)
         if len(t):
@@ -186,8 +239,9 @@ def _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor: flo
         s_t ≤ Σ_{e of (p, a), phase(e) ≤ t} x_e,   s_t ≤ Σ_{e of (q, b), phase(e) ≤ t} x_e      (per pair)
         z_t ≤ Σ_{e of (p, a), phase(e) ≤ t} f_e,   z_t ≤ Σ_{e of (q, b), phase(e) ≤ t} f_e      (per m²)
 
-    (z_t ≤ min(hi)·Σ x on the side whose cap is larger) and objective bonus·(W_t − W_{t+1}) per unit, W_t the
-    discounted operating years of a development made in phase t (W_T = 0). If both stand from phase t* on,
+    (summed per side over the rules: `_SideRows`; z_t ≤ min(hi)·Σ x on the side whose cap is larger) and
+    objective bonus·(W_t − W_{t+1}) per unit, W_t the discounted operating years of a development made in phase
+    t (W_T = 0). If both stand from phase t* on,
     s_t = 1 for t ≥ t* and the terms telescope to bonus·W_{t*} = bonus·min(w_e1, w_e2): the same objective as
     one variable per entry pair, with T instead of T² variables per pair and at least as tight a relaxation.
     A penalty per pair takes s_t ≥ Σ x_e1 + Σ x_e2 − 1 (both cumulative sums are 0 or 1: one use per parcel).
@@ -201,6 +255,8 @@ def _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor: flo
     up = 1.0 if sc.objective.sense == "maximize" else -1.0
     syn = nb.synergy
     phase = pairs.phase
+    floor_sides = _SideRows(pairs.n_parcels, pairs.n_industries, T)
+    site_sides = _SideRows(pairs.n_parcels, pairs.n_industries, T)
     for r, (a, b, bonus, basis) in enumerate(zip(syn["industry_a"], syn["industry_b"], syn["bonus"].to_numpy(float),
                                                  syn["basis"], strict=True)):
         if bonus == 0:
@@ -247,13 +303,10 @@ def _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor: flo
             def label(kind, pu=pu, pv=pv, ph=ph, a=a, b=b, words=words):
                 return lambda i: (f"synergy {kind} of {a} on {pu[i]} and {b} on {pv[i]}, both standing by the end "
                                   f"of {ph} {words}")
-            cols1, cols2 = (F[e1], F[e2]) if per_m2 else (X[e1], X[e2])
-            if per_m2 or good:  # z ≤ Σ (f or x) of each side: two rows per variable
-                rows = np.r_[np.arange(m), m + np.arange(m), e1_edge, m + e2_edge]
-                R.add("synergy_floor" if per_m2 else "synergy_link", rows,
-                      np.r_[Z, Z, cols1, cols2], np.r_[np.ones(2 * m), -np.ones(len(e1) + len(e2))],
-                      np.full(2 * m, -INF), np.zeros(2 * m), _twice(label("floor" if per_m2 else "link"), m),
-                      **({"unit": "m2", "natural": fu} if per_m2 else {}))
+            if per_m2 or good:  # z ≤ Σ (f or x) of each side, aggregated per side over the rules (_SideRows)
+                side = floor_sides if per_m2 else site_sides
+                side.add(Z, u[ok], kidx[a], t, v[ok], e1_edge, e1)
+                side.add(Z, v[ok], kidx[b], t, u[ok], e2_edge, e2)
                 if per_m2:  # z ≤ min(hi)·Σ x on the side whose own cap is larger
                     big1 = hi1 > hi2
                     sel1, sel2 = big1[e1_edge], ~big1[e2_edge]
@@ -266,11 +319,30 @@ def _synergy_phased(R, sc, pairs, ent, X, F, fu, mu, kidx, pid, kid, factor: flo
                 R.add("synergy_link", rows, np.r_[Z, X[e1], X[e2]],
                       np.r_[np.ones(m), -np.ones(len(e1) + len(e2))], np.full(m, -1.0), np.full(m, INF),
                       label("penalty"))
+    site_sides.emit(R, "synergy_link", X, _side_label(sc, "site", pid, kid))
+    floor_sides.emit(R, "synergy_floor", F, _side_label(sc, "floor", pid, kid), unit="m2", natural=fu)
 
 
-def _twice(f, n: int):
-    """Labels of a block whose rows come twice (one per side of the pair): row i and i + n name pair i."""
-    return lambda i: f(i % n)
+def _side_rows(pairs: PairSet, cols: np.ndarray, e1: np.ndarray, e2: np.ndarray) -> _SideRows:
+    """The side rows of pair variables `cols` over entry pairs (e1, e2) (no phases: one entry per side)."""
+    rows = _SideRows(pairs.n_parcels, pairs.n_industries, 1)
+    p1, p2 = pairs.parcel[e1], pairs.parcel[e2]
+    i = np.arange(len(cols))
+    rows.add(cols, p1, pairs.industry[e1], 0, p2, i, e1)
+    rows.add(cols, p2, pairs.industry[e2], 0, p1, i, e2)
+    return rows
+
+
+def _side_label(sc: Scenario, what: str, pid: np.ndarray, kid: np.ndarray):
+    """Names a side row of _SideRows: the site or floor of industry k on parcel p that its synergy pairs with the
+    neighbour q share (by the end of phase t, with phases)."""
+    phases = getattr(sc, "phases", None) or ()
+
+    def label(p: int, k: int, t: int, q: int) -> str:
+        when = f" by the end of {phases[t].name}" if phases else ""
+        return (f"synergy {'floor' if what == 'floor' else 'link'}: the {what} of {kid[k]} on {pid[p]}{when}, "
+                f"shared by its synergy pairs with the neighbour {pid[q]}")
+    return label
 
 
 def _separation(R, sc, pairs, ent, X, kidx, pid, kid) -> None:
@@ -622,7 +694,11 @@ def tighten_pair_columns(bundle, x: np.ndarray) -> np.ndarray:
     """The column vector with each synergy pair column (y, z) moved to its best value given the plan's choices
     and floors (its linking rows' limits and its bounds): y = x_e1·x_e2 and z = min(f_e1, f_e2) where that helps
     the objective. A solver that stops at a gap may leave them slack, which would understate the plan's value;
-    feasibility is kept (each such column appears only in its own linking rows)."""
+    feasibility is kept (the pair columns appear only in the linking rows).
+
+    A side row (_SideRows) holds several pair columns; for a plan only the one towards the neighbour's industry
+    may be positive, so each column first takes its limit as if alone in the row, and a row that would then be
+    exceeded (a plan with stray fractional floors) has its rewarded columns scaled down to fit."""
     m = bundle.milp
     n2 = 2 * bundle.n_pairs
     rows = np.zeros(m.n_rows, bool)
@@ -631,24 +707,37 @@ def tighten_pair_columns(bundle, x: np.ndarray) -> np.ndarray:
             rows[b.start:b.start + b.size] = True
     if not rows.any() or x is None:
         return x
-    M = m.A[np.flatnonzero(rows)].tocoo()
-    aux = M.col >= n2
-    r_aux, g, a = M.row[aux], M.col[aux], M.data[aux]  # one pair column per linking row
-    act = M.tocsr() @ x
-    rest = act[r_aux] - a * x[g]
-    lo_r, hi_r = m.row_lower[np.flatnonzero(rows)][r_aux], m.row_upper[np.flatnonzero(rows)][r_aux]
+    sel = np.flatnonzero(rows)
+    M = m.A[sel].tocsr()
+    lo_r, hi_r = m.row_lower[sel], m.row_upper[sel]
+    C = M.tocoo()
+    aux = C.col >= n2
+    r_aux, g, a = C.row[aux], C.col[aux], C.data[aux]
+    x0 = x.copy()
+    x0[n2:] = 0.0
+    rest = (M @ x0)[r_aux]  # each row without its pair columns
     with np.errstate(invalid="ignore", divide="ignore"):
-        up = np.where(a > 0, (hi_r - rest) / a, (lo_r - rest) / a)  # the column's limits from each row
-        down = np.where(a > 0, (lo_r - rest) / a, (hi_r - rest) / a)
+        up = np.where(a > 0, (hi_r[r_aux] - rest) / a, (lo_r[r_aux] - rest) / a)  # the column's limits, alone
+        down = np.where(a > 0, (lo_r[r_aux] - rest) / a, (hi_r[r_aux] - rest) / a)
     cols = np.unique(g)
     ub, lb = m.col_upper.copy(), m.col_lower.copy()
     np.minimum.at(ub, g, np.nan_to_num(up, nan=np.inf))
     np.maximum.at(lb, g, np.nan_to_num(down, nan=-np.inf))
     lb[cols] = np.minimum(np.maximum(lb[cols], m.col_lower[cols]), m.col_upper[cols])
     ub[cols] = np.maximum(np.minimum(ub[cols], m.col_upper[cols]), lb[cols])
-    gain = m.c[cols] if m.sense == "maximize" else -m.c[cols]
+    gain = m.c if m.sense == "maximize" else -m.c
     out = x.copy()
-    out[cols] = np.where(gain > 0, ub[cols], np.where(gain < 0, lb[cols], x[cols]))
+    out[cols] = np.where(gain[cols] > 0, ub[cols], np.where(gain[cols] < 0, lb[cols], x[cols]))
+    # rows holding several rewarded columns (a > 0, an upper side): scale them down where their sum exceeds it
+    rew = (gain[g] > 0) & (a > 0)
+    used = np.zeros(len(sel))
+    np.add.at(used, r_aux[rew], a[rew] * out[g[rew]])
+    room = hi_r - (M @ x0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(used > np.maximum(room, 0.0) + 1e-12, np.maximum(room, 0.0) / used, 1.0)
+    shrink = np.ones(m.n_cols)
+    np.minimum.at(shrink, g[rew], factor[r_aux[rew]])
+    out[cols] *= shrink[cols]
     return out
 
 
