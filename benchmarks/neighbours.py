@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="100000")
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--gap", type=float, default=0.01)
-    ap.add_argument("--solvers", nargs="+", default=["auto", "highs", "cbc"])
+    ap.add_argument("--solvers", nargs="*", default=["auto", "highs", "cbc"], help="none: only the memory figures")
     ap.add_argument("--memory-size", type=int, default=1_000_000, help="0 to skip")
     ap.add_argument("--rows-case", default="s1m", help="city whose neighbour rows are measured ('' to skip)")
     ap.add_argument("--out", default=str(REPO / "benchmarks/results/neighbours"))

@@ -428,7 +428,7 @@ def test_qianhai_2035_starts_from_the_2021_zone(qianhai_2035):
     phase's output is set beside the published 2025 GDP (a check, not a rule)."""
     r = qianhai_2035
     assert r.check.passed, r.check.violations[:5]
-    assert r.plan.gap <= 0.01  # the scenario asks for 0.5 % within 120 s (a busy machine may stop short)
+    assert r.plan.gap <= 0.01  # the scenario asks for 0.1 % within 60 s (a busy machine may stop short)
     k = r.kpis
     assert k["baseline_output_yuan"] == pytest.approx(175.57e9, rel=1e-6)
     rows = k["phases"]
