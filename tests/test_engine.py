@@ -302,3 +302,37 @@ def test_resumed_dual_goes_on_from_where_it_stopped():
     capped = lagrange.dual_ascent(P, 1e-2, max_evals=first.evaluations, resume=first, ftol_share=1e-4)
     assert capped.evaluations == first.evaluations and capped.stopped_by == "evaluation_limit"
     assert capped.bound == first.bound
+
+
+# --- a repair's LP rounding ----------------------------------------------------------------------------------
+def _odd_cycle_milp(x4_cost: float):
+    """Binaries x1..x4 (then four floor columns fixed at 0): at most one of x1, x2, x3 (a triangle),
+    x1 + x2 + x3 + x4 ≥ 1.5, maximise x1 + x2 + x3 − x4_cost·x4. Every plan needs x4 = 1 and one of the three."""
+    import scipy.sparse as sp
+
+    from optimizer.model.milp import MILP
+
+    A = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 1, 1]], float))
+    A = sp.hstack([A, sp.csr_matrix((4, 4))]).tocsr()
+    return MILP(c=np.r_[1.0, 1.0, 1.0, -x4_cost, np.zeros(4)], A=A, row_lower=np.r_[-np.inf, -np.inf, -np.inf, 1.5],
+                row_upper=np.r_[1.0, 1.0, 1.0, np.inf], col_lower=np.zeros(8), col_upper=np.r_[np.ones(4), np.zeros(4)],
+                integrality=np.r_[np.ones(4, bool), np.zeros(4, bool)], sense="maximize", blocks=())
+
+
+def test_lp_rounding_that_fails_does_not_call_the_restriction_infeasible():
+    """The LP takes x1 = x2 = x3 = ½ and x4 = 0; fixing x4 at 0 leaves no plan, but the model has plans: the
+    rounding must say it failed (so that the repair goes on to the MILP), never "infeasible"."""
+    m = _odd_cycle_milp(10.0)
+    res = lagrange._lp_rounding(m, 4, SolveOptions(time_limit_s=10))
+    assert not res.has_plan and res.status == "no_solution"
+    assert res.phases[0]["stopped_by"] == "rounding_failed" and res.phases[0]["rounded_open"] == 3
+
+
+def test_lp_rounding_keeps_the_lp_integral_part_and_solves_the_rest():
+    """With x4 worth 0.1 the LP takes x4 = 1 and the triangle half each (1.6); the rounding fixes x4 = 1 and
+    solves the triangle: one of the three, objective 1.1 (the model's optimum), the target reached."""
+    m = _odd_cycle_milp(-0.1)
+    res = lagrange._lp_rounding(m, 4, SolveOptions(time_limit_s=10, stop_at_objective=1.05))
+    assert res.has_plan and res.objective == pytest.approx(1.1)
+    assert res.x[3] == pytest.approx(1.0) and res.x[:3].sum() == pytest.approx(1.0)
+    assert res.phases[0]["stopped_by"] == "objective_target"

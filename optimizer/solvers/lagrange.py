@@ -883,8 +883,10 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     left over the fractional ones within the options' target, gap and node limit.
 
     Returns the LP's answer when it has no point (status "infeasible" when that is proved), else the small MILP's
-    answer as a plan of `rm` (objective in scenario units without rm's offset; phases[0] says what stopped it,
-    "objective_target" once the target is reached)."""
+    answer as a plan of `rm` (objective in scenario units without rm's offset; phases[0] says what stopped it:
+    "objective_target" once the target is reached, else "rounded"), or, when the small MILP found no plan, no
+    plan with status "no_solution" and stop "rounding_failed" (a rounding can fail where the restriction has
+    plans)."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
@@ -915,8 +917,8 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     res = highs.solve_abandonable(red, replace(o, time_limit_s=max(left, 0.0), warm_start=None,
                                                 stop_at_objective=target))
     info = {"lp_s": round(lp.solve_s, 3), "rounded_open": int(n_int - (one | zero).sum())}
-    if not res.has_plan:
-        return replace(res, phases=tuple({**p, **info} for p in res.phases) or ({"stopped_by": "other", **info},))
+    if not res.has_plan:  # the rounding failed, which says nothing of the restriction itself
+        return replace(res, status="no_solution", phases=({"stopped_by": "rounding_failed", **info},))
     x = val.copy()
     x[keep] = res.x
     obj = res.objective + off
