@@ -670,12 +670,11 @@ def write_plots(results: dict, out: Path) -> list[str]:
 
 # --- build speed --------------------------------------------------------------------------------------------
 def build_speed(n_parcels: int = 50_000, n_industries: int = 12, seed: int = 0, repeats: int = 3) -> dict:
-    """Time our builder against the idiomatic PuLP model on the same scenario and eligible pairs.
+    """Time our builder against the idiomatic PuLP model on the same scenario and eligible pairs, like with like.
 
-    Our build is the best of `repeats` runs of `build_model(scenario, pairs)` (the first, cold run is reported
-    too); PuLP's is one run of
-    `pulp_model(scenario, pairs)` (it is slow enough for one run to be representative). Eligibility is timed
-    separately, being shared by both.
+    Both builders run `repeats` times, alternately (ours, PuLP, ours, PuLP, ...), so that a machine's drift falls
+    on both alike; the ratio is the median PuLP build over our median build, and the first (cold) runs are
+    compared too (`first_run_ratio`). Eligibility is timed separately, being shared by both.
     """
     from optimizer.bench.baselines import pulp_model
     from optimizer.bench.synthetic import Case, synthetic_city
@@ -687,10 +686,17 @@ def build_speed(n_parcels: int = 50_000, n_industries: int = 12, seed: int = 0, 
     t = time.perf_counter()
     pairs = eligible_pairs(sc)
     elig_s = time.perf_counter() - t
-    times = [build_model(sc, pairs).build_s for _ in range(max(repeats, 1))]
-    ours = min(times)
-    pm = pulp_model(sc, pairs)
+    ours, pulp, n_constraints = [], [], 0
+    for _ in range(max(repeats, 1)):
+        ours.append(build_model(sc, pairs).build_s)
+        pm = pulp_model(sc, pairs)
+        pulp.append(pm.build_s)
+        n_constraints = pm.n_constraints
+        del pm
+        gc.collect()
+    med_ours, med_pulp = float(np.median(ours)), float(np.median(pulp))
     return {"n_parcels": n_parcels, "n_industries": n_industries, "n_pairs": len(pairs), "generate_s": gen_s,
-            "eligibility_s": elig_s, "ours_build_s": ours, "ours_first_build_s": times[0], "repeats": len(times),
-            "pulp_build_s": pm.build_s,
-            "ratio": pm.build_s / max(ours, 1e-9), "pulp_constraints": pm.n_constraints}
+            "eligibility_s": elig_s, "repeats": len(ours), "ours_build_s": med_ours, "ours_first_build_s": ours[0],
+            "ours_runs_s": ours, "pulp_build_s": med_pulp, "pulp_first_build_s": pulp[0], "pulp_runs_s": pulp,
+            "ratio": med_pulp / max(med_ours, 1e-9), "first_run_ratio": pulp[0] / max(ours[0], 1e-9),
+            "pulp_constraints": n_constraints}
