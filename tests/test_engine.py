@@ -336,3 +336,19 @@ def test_lp_rounding_keeps_the_lp_integral_part_and_solves_the_rest():
     assert res.has_plan and res.objective == pytest.approx(1.1)
     assert res.x[3] == pytest.approx(1.0) and res.x[:3].sum() == pytest.approx(1.0)
     assert res.phases[0]["stopped_by"] == "objective_target"
+
+
+def test_a_failed_rounding_hands_the_restriction_to_the_milp(monkeypatch):
+    """Rounding fails on the odd cycle with x4 dear (see above): the MILP on the restriction still finds the
+    optimum (x4 and one of the three: 1 − 10); and so it does when the rounding's HiGHS call itself fails."""
+    m = _odd_cycle_milp(10.0)
+    o = SolveOptions(time_limit_s=10)
+    res = lagrange._rounded_then_milp(m, 4, o, 10.0, rounded_will_do=True)
+    assert res.has_plan and res.objective == pytest.approx(-9.0)
+    assert res.phases[0]["rounded_open"] == 3 and "lp_s" in res.phases[0]
+
+    def broken(*a, **k):
+        raise lagrange.SolverFailed("HiGHS could not run")
+    monkeypatch.setattr(lagrange, "_lp_rounding", broken)
+    res = lagrange._rounded_then_milp(m, 4, o, 10.0, rounded_will_do=True)
+    assert res.has_plan and res.objective == pytest.approx(-9.0)

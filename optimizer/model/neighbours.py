@@ -76,10 +76,11 @@ def _directed(edges: np.ndarray, same: bool) -> tuple[np.ndarray, np.ndarray]:
 class _SideRows:
     """The rewarded synergy rows, aggregated per side: for a parcel p with industry a (by the end of phase t) and a
     neighbour q, Σ_b v(a on p, b on q) ≤ Σ_{e of (p, a), phase(e) ≤ t} (f_e, or x_e for a per-pair bonus), one row
-    over every pair variable v of p's side (every rule (a, b), both basis kept apart).
+    over every pair variable v of p's side (every rule (a, b); the two bases kept apart).
 
     Valid because q carries at most one industry: of the variables in the sum, only the one whose b is q's
-    industry can be positive. It replaces v ≤ Σ f_e (or x_e) per variable and is much tighter: a relaxation that
+    industry can be positive (and each rule (a, b) has one variable per edge and direction: the loader refuses a
+    rule given twice, as a,b and b,a). It replaces v ≤ Σ f_e (or x_e) per variable and is much tighter: a relaxation that
     splits q between industries b and b' can no longer count p's floor once with each of them (on Qianhai's
     phased scenario the LP bound fell from 0.21 % to 0.04 % above the best plan).
     """

@@ -836,19 +836,7 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
                          threads=engine_threads(opts), log=opts.log, warm_start=ws, stop_at_objective=target,
                          node_limit=node_limit)
     if node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P):
-        t_lp = time.perf_counter()
-        res = _lp_rounding(rm, len(fr), sopts)
-        if res.status == "infeasible":
-            return None, res  # the restriction's LP has no point: no plan in it, a wider one is needed
-        if not (res.has_plan and (rounded_will_do or res.phases[0]["stopped_by"] == "objective_target")):
-            # not good enough: the MILP on the restriction, from the rounded plan if there is one
-            if res.has_plan and (ws is None or _better(rm, res.x, ws)):
-                ws = res.x
-            info = {k: v for k, v in res.phases[0].items() if k in ("lp_s", "rounded_open")}
-            left = time_left - (time.perf_counter() - t_lp)
-            res = highs.solve_abandonable(rm, replace(sopts, time_limit_s=max(left, 0.0), warm_start=ws))
-            res = replace(res, phases=({**(res.phases[0] if res.phases else {"stopped_by": "other"}), **info},
-                                       *res.phases[1:]))
+        res = _rounded_then_milp(rm, len(fr), sopts, time_left, rounded_will_do)
     else:
         res = highs.solve_abandonable(rm, sopts)
     if not res.has_plan:
@@ -877,16 +865,49 @@ def _better(m, a: np.ndarray, b: np.ndarray) -> bool:
     return va > vb if m.sense == "maximize" else va < vb
 
 
+def _rounded_then_milp(rm, n_int: int, o: SolveOptions, time_left: float, rounded_will_do: bool) -> SolveResult:
+    """A restricted repair from its LP: the rounded plan (`_lp_rounding`) when it reaches the target, or when
+    `rounded_will_do`; else HiGHS's MILP on the restriction from it, keeping the better of the two plans. A
+    rounding that fails, even with a HiGHS error, only means the MILP runs without that start."""
+    from dataclasses import replace
+
+    from optimizer.solvers import highs
+
+    t0 = time.perf_counter()
+    try:
+        rounded = _lp_rounding(rm, n_int, o)
+    except SolverFailed as exc:
+        rounded = SolveResult("no_solution", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, "highs",
+                              message=str(exc), phases=({"stopped_by": "rounding_failed"},))
+    if rounded.status == "infeasible":
+        return rounded  # the restriction's LP has no point: no plan in it, a wider one is needed
+    stop = rounded.phases[0]["stopped_by"] if rounded.phases else "other"
+    if rounded.has_plan and (rounded_will_do or stop in ("objective_target", "time_limit")):
+        return rounded
+    left = time_left - (time.perf_counter() - t0)
+    if left <= 0:
+        return rounded
+    ws = o.warm_start
+    if rounded.has_plan and (ws is None or _better(rm, rounded.x, ws)):
+        ws = rounded.x
+    res = highs.solve_abandonable(rm, replace(o, time_limit_s=left, warm_start=ws))
+    info = {k: v for k, v in (rounded.phases[0] if rounded.phases else {}).items() if k in ("lp_s", "rounded_open")}
+    if rounded.has_plan and (not res.has_plan or _better(rm, rounded.x, res.x)):
+        res = replace(res, status="feasible", x=rounded.x, objective=rounded.objective)
+    return replace(res, phases=({**(res.phases[0] if res.phases else {"stopped_by": "other"}), **info},
+                                *res.phases[1:]))
+
+
 def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     """RENS on a restricted repair model `rm` (columns: its n_int binaries, then their floors, then the rest):
     solve its LP, fix every binary the LP leaves at 0 or 1 (and the floors of those at 0), and solve the MILP
     left over the fractional ones within the options' target, gap and node limit.
 
     Returns the LP's answer when it has no point (status "infeasible" when that is proved), else the small MILP's
-    answer as a plan of `rm` (objective in scenario units without rm's offset; phases[0] says what stopped it:
-    "objective_target" once the target is reached, else "rounded"), or, when the small MILP found no plan, no
-    plan with status "no_solution" and stop "rounding_failed" (a rounding can fail where the restriction has
-    plans)."""
+    answer as a plan of `rm` (status "feasible", objective in scenario units without rm's offset; phases[0] says
+    what stopped it: "objective_target" once the target is reached, "time_limit", else "rounded"), or, when the
+    small MILP found no plan or the rounded binaries alone break a row, no plan with status "no_solution" and
+    stop "rounding_failed" (a rounding can fail where the restriction has plans)."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
@@ -907,16 +928,26 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     keep = np.flatnonzero(~drop)
     shift = rm.A @ val
     sub = rm.A.tocsc()[:, keep].tocsr()
-    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    has_col = np.diff(sub.indptr) > 0
+    rows = np.flatnonzero(has_col)
+    info = {"lp_s": round(lp.solve_s, 3), "rounded_open": int(n_int - (one | zero).sum())}
+    # rows left without a column are met by the fixed values alone: check them (binaries moved by up to the
+    # tolerance to 0 or 1 could break one), with the tolerance `_repair` uses for its own constants
+    tol = 1e-7 * (1 + np.abs(shift))
+    if np.any(~has_col & ((shift < rm.row_lower - tol) | (shift > rm.row_upper + tol))):
+        return SolveResult("no_solution", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, "highs",
+                           message="the rounded binaries break a row", phases=({"stopped_by": "rounding_failed",
+                                                                                 **info},))
     off = float(rm.c @ val) * rm.obj_scale
     red = replace(rm, c=rm.c[keep], A=sub[rows], row_lower=(rm.row_lower - shift)[rows],
                   row_upper=(rm.row_upper - shift)[rows], col_lower=rm.col_lower[keep], col_upper=rm.col_upper[keep],
                   integrality=rm.integrality[keep])
     left = o.time_limit_s - (time.perf_counter() - t0)
     target = None if o.stop_at_objective is None else o.stop_at_objective - off
+    # the gap of the whole restriction, not of the small model's objective (which leaves the fixed part out)
+    abs_gap = max(o.mip_abs_gap, o.mip_gap * abs(lp.objective)) if np.isfinite(lp.objective) else o.mip_abs_gap
     res = highs.solve_abandonable(red, replace(o, time_limit_s=max(left, 0.0), warm_start=None,
-                                                stop_at_objective=target))
-    info = {"lp_s": round(lp.solve_s, 3), "rounded_open": int(n_int - (one | zero).sum())}
+                                                stop_at_objective=target, mip_abs_gap=abs_gap))
     if not res.has_plan:  # the rounding failed, which says nothing of the restriction itself
         return replace(res, status="no_solution", phases=({"stopped_by": "rounding_failed", **info},))
     x = val.copy()
@@ -925,9 +956,10 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     reached = o.stop_at_objective is not None and (obj >= o.stop_at_objective if rm.sense == "maximize"
                                                    else obj <= o.stop_at_objective)
     ph = dict(res.phases[0]) if res.phases else {}
-    ph.update(info, stopped_by="objective_target" if reached else "rounded")
-    return replace(res, x=x, objective=obj, bound=np.nan, gap=np.nan, solve_s=time.perf_counter() - t0,
-                   phases=(ph,))
+    why = ph.get("stopped_by", "other")
+    ph.update(info, stopped_by="objective_target" if reached else "time_limit" if why == "time_limit" else "rounded")
+    return replace(res, status="feasible", x=x, objective=obj, bound=np.nan, gap=np.nan,
+                   solve_s=time.perf_counter() - t0, phases=(ph,))
 
 
 def local_repair(bundle: ModelBundle, x: np.ndarray, parcels: np.ndarray, opts: SolveOptions, time_left: float,
