@@ -343,12 +343,12 @@ def test_a_failed_rounding_hands_the_restriction_to_the_milp(monkeypatch):
     optimum (x4 and one of the three: 1 − 10); and so it does when the rounding's HiGHS call itself fails."""
     m = _odd_cycle_milp(10.0)
     o = SolveOptions(time_limit_s=10)
-    res = lagrange._rounded_then_milp(m, 4, o, 10.0, rounded_will_do=True)
+    res = lagrange._rounded_then_milp(m, 4, o, rounded_will_do=True)
     assert res.has_plan and res.objective == pytest.approx(-9.0)
     assert res.phases[0]["rounded_open"] == 3 and "lp_s" in res.phases[0]
 
     def broken(*a, **k):
         raise lagrange.SolverFailed("HiGHS could not run")
     monkeypatch.setattr(lagrange, "_lp_rounding", broken)
-    res = lagrange._rounded_then_milp(m, 4, o, 10.0, rounded_will_do=True)
+    res = lagrange._rounded_then_milp(m, 4, o, rounded_will_do=True)
     assert res.has_plan and res.objective == pytest.approx(-9.0)

@@ -716,7 +716,8 @@ def tighten_pair_columns(bundle, x: np.ndarray) -> np.ndarray:
     r_aux, g, a = C.row[aux], C.col[aux], C.data[aux]
     x0 = x.copy()
     x0[n2:] = 0.0
-    rest = (M @ x0)[r_aux]  # each row without its pair columns
+    base = M @ x0  # each row without its pair columns
+    rest = base[r_aux]
     with np.errstate(invalid="ignore", divide="ignore"):
         up = np.where(a > 0, (hi_r[r_aux] - rest) / a, (lo_r[r_aux] - rest) / a)  # the column's limits, alone
         down = np.where(a > 0, (lo_r[r_aux] - rest) / a, (hi_r[r_aux] - rest) / a)
@@ -733,7 +734,7 @@ def tighten_pair_columns(bundle, x: np.ndarray) -> np.ndarray:
     rew = (gain[g] > 0) & (a > 0)
     used = np.zeros(len(sel))
     np.add.at(used, r_aux[rew], a[rew] * out[g[rew]])
-    room = hi_r - (M @ x0)
+    room = hi_r - base
     with np.errstate(invalid="ignore", divide="ignore"):
         factor = np.where(used > np.maximum(room, 0.0) + 1e-12, np.maximum(room, 0.0) / used, 1.0)
     shrink = np.ones(m.n_cols)

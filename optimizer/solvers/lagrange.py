@@ -839,7 +839,7 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
                          threads=engine_threads(opts), log=opts.log, warm_start=ws, stop_at_objective=target,
                          node_limit=node_limit)
     if node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P):
-        res = _rounded_then_milp(rm, len(fr), sopts, time_left, rounded_will_do)
+        res = _rounded_then_milp(rm, len(fr), sopts, rounded_will_do)
     else:
         res = highs.solve_abandonable(rm, sopts)
     if not res.has_plan:
@@ -868,7 +868,7 @@ def _better(m, a: np.ndarray, b: np.ndarray) -> bool:
     return va > vb if m.sense == "maximize" else va < vb
 
 
-def _rounded_then_milp(rm, n_int: int, o: SolveOptions, time_left: float, rounded_will_do: bool) -> SolveResult:
+def _rounded_then_milp(rm, n_int: int, o: SolveOptions, rounded_will_do: bool) -> SolveResult:
     """A restricted repair from its LP: the rounded plan (`_lp_rounding`) when it reaches the target, or when
     `rounded_will_do`; else HiGHS's MILP on the restriction from it, keeping the better of the two plans. A
     rounding that fails, even with a HiGHS error, only means the MILP runs without that start."""
@@ -887,7 +887,7 @@ def _rounded_then_milp(rm, n_int: int, o: SolveOptions, time_left: float, rounde
     stop = rounded.phases[0]["stopped_by"] if rounded.phases else "other"
     if rounded.has_plan and (rounded_will_do or stop in ("objective_target", "time_limit")):
         return rounded
-    left = time_left - (time.perf_counter() - t0)
+    left = o.time_limit_s - (time.perf_counter() - t0)
     if left <= 0:
         return rounded
     ws = o.warm_start
