@@ -80,9 +80,9 @@ class _SideRows:
 
     Valid because q carries at most one industry: of the variables in the sum, only the one whose b is q's
     industry can be positive (and each rule (a, b) has one variable per edge and direction: the loader refuses a
-    rule given twice, as a,b and b,a). It replaces v ≤ Σ f_e (or x_e) per variable and is much tighter: a relaxation that
-    splits q between industries b and b' can no longer count p's floor once with each of them (on Qianhai's
-    phased scenario the LP bound fell from 0.21 % to 0.04 % above the best plan).
+    rule given twice, as a,b and b,a). It replaces v ≤ Σ f_e (or x_e) per variable and is much tighter: a
+    relaxation that splits q between industries b and b' can no longer count p's floor once with each of them
+    (on Qianhai's phased scenario the LP bound fell from 0.21 % to 0.04 % above the best plan).
     """
 
     def __init__(self, n_p: int, n_k: int, n_t: int):
