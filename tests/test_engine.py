@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers import industry, make_scenario, parcel, random_instance, scenario_from
 
 from optimizer.errors import InfeasibleScenario, ScenarioError
@@ -259,8 +260,8 @@ def test_engine_plan_on_tied_industries_matches_highs():
 
 
 def test_dual_in_blocks_equals_the_dual_in_one_block(monkeypatch):
-    """The dual's per-pair work goes in blocks of whole parcels (memory); any block size gives the same value,
-    gradient and choices."""
+    """The dual's per-pair work goes in blocks of whole parcels (memory, threads); any block size gives the same
+    value, gradient and choices, and any thread count the same bits."""
     sc = scenario_from(*random_instance(5, n_parcels=80, n_industries=6))
     rng = np.random.default_rng(0)
     whole = lagrange._split(build_model(sc))
@@ -275,6 +276,12 @@ def test_dual_in_blocks_equals_the_dual_in_one_block(monkeypatch):
         whole._block_list = None
         assert len(lagrange._blocks(whole)) > 10
         many = lagrange._smoothed(whole, mu, T), lagrange._exact(whole, mu, picks=True)
+        whole.threads = 2  # the same blocks in two threads: the same numbers, bit for bit
+        threaded = lagrange._smoothed(whole, mu, T), lagrange._exact(whole, mu, picks=True)
+        whole.threads = 1
+        assert threaded[0][0] == many[0][0] and threaded[0][2] == many[0][2] and threaded[1][0] == many[1][0]
+        assert np.array_equal(threaded[0][1], many[0][1]) and np.array_equal(threaded[1][1], many[1][1])
+        np.testing.assert_array_equal(threaded[1][2], many[1][2])
         (sv1, g1, ev1), (xv1, xg1, code1) = one
         (sv2, g2, ev2), (xv2, xg2, code2) = many
         assert sv2 == pytest.approx(sv1, rel=1e-12) and ev2 == pytest.approx(ev1, rel=1e-12)
@@ -352,3 +359,103 @@ def test_a_failed_rounding_hands_the_restriction_to_the_milp(monkeypatch):
     monkeypatch.setattr(lagrange, "_lp_rounding", broken)
     res = lagrange._rounded_then_milp(m, 4, o, rounded_will_do=True)
     assert res.has_plan and res.objective == pytest.approx(-9.0)
+
+
+def test_row_ranges_are_the_least_and_most_of_each_row(monkeypatch):
+    """row_ranges (the repair's and the cover's reach of each row) against the dense sums, in runs of a few rows,
+    with infinite bounds, explicit zeros and empty rows."""
+    rng = np.random.default_rng(3)
+    A = sp.random(40, 30, density=0.3, random_state=4, format="csr")
+    A.data = rng.normal(size=A.nnz)
+    A.data[:5] = 0.0  # explicit zeros: they add nothing, even against an infinite bound
+    A = sp.vstack([A, sp.csr_matrix((3, 30))]).tocsr()  # empty rows
+    lo, hi = -rng.random(30), rng.random(30)
+    lo[3], hi[7] = -np.inf, np.inf
+    monkeypatch.setattr(lagrange, "ROW_RANGE_NNZ", 17)
+    least, most = lagrange.row_ranges(A, lo, hi)
+    D = A.toarray()
+    with np.errstate(invalid="ignore"):
+        want_most = np.nansum(np.where(D > 0, D * hi, np.where(D < 0, D * lo, 0.0)), axis=1)
+        want_least = np.nansum(np.where(D > 0, D * lo, np.where(D < 0, D * hi, 0.0)), axis=1)
+    np.testing.assert_allclose(most, want_most, rtol=1e-12)
+    np.testing.assert_allclose(least, want_least, rtol=1e-12)
+    assert np.isinf(most).any() and np.isinf(least).any() and (most[-3:] == 0).all()
+
+
+def test_top_ranks_rank_as_a_stable_sort_within_each_parcel():
+    """top_ranks against a stable sort of each parcel's values (ties to the first pair), with many ties."""
+    rng = np.random.default_rng(5)
+    lens = rng.integers(1, 7, 300)
+    starts = np.r_[0, np.cumsum(lens)[:-1]]
+    seg = np.repeat(np.arange(len(lens)), lens)
+    v = rng.integers(0, 4, len(seg)).astype(float)  # few values: ties everywhere
+    v[:3] = -np.inf
+    full = np.empty(len(v), np.int64)
+    for s0, k in zip(starts, lens, strict=True):
+        full[s0 + np.argsort(-v[s0:s0 + k], kind="stable")] = np.arange(k)
+    for k in (1, 2, 3, 10):
+        np.testing.assert_array_equal(lagrange.top_ranks(v, starts, seg, k), np.minimum(full, k))
+
+
+def test_floor_values_free_each_rules_nearest_to_indifferent_settled_floors(monkeypatch):
+    """_floor_values leaves free, per coupling rule, the FREE_FLOORS_* settled movable pairs in it of least
+    |reduced value| × range (ties to the lower pair); its loop over rules and its one-sort path agree with that."""
+    sc = scenario_from(*random_instance(11, n_parcels=120, n_industries=6))
+    P = lagrange._split(build_model(sc))
+    rng = np.random.default_rng(2)
+    m, n = len(P.L), P.n
+    monkeypatch.setattr(lagrange, "FREE_FLOORS_BINDING", 5)
+    monkeypatch.setattr(lagrange, "FREE_FLOORS_SLACK", 2)
+    for trial in range(3):
+        fixed = rng.random(n) < 0.7
+        rf = np.round(rng.normal(size=n), 1)  # rounded: ties in the scores
+        mu = np.where(rng.random(2 * m) < 0.5, 0.0, rng.random(2 * m))
+        Aeff = (P.A1 + P.A2 @ P.D).toarray()
+        score = np.abs(rf) * (P.hi_u - P.lo_u)
+        want = np.where(fixed, np.where(rf > 0, P.hi_u, P.lo_u), np.nan)
+        for i in range(m):
+            pairs = np.flatnonzero((Aeff[i, n:] != 0) & fixed & (P.hi_u > P.lo_u))
+            limit = 5 if (mu[i] > 0 or mu[m + i] > 0) else 2
+            want[pairs[np.argsort(score[pairs], kind="stable")[:limit]]] = np.nan
+        assert np.isnan(want[fixed]).any()
+        P.Aeff = None
+        loop = lagrange._floor_values(P, rf, mu, fixed, None)
+        monkeypatch.setattr(lagrange, "FLOOR_LOOP_ROWS", 0)
+        sort = lagrange._floor_values(P, rf, mu, fixed, None)
+        monkeypatch.setattr(lagrange, "FLOOR_LOOP_ROWS", 2000)
+        np.testing.assert_array_equal(loop, want)
+        np.testing.assert_array_equal(sort, want)
+
+
+def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_prices_the_conflict(monkeypatch):
+    """Each rule is within the restriction's reach alone, but not together: two parcels settled on the busy
+    industry at their most floor leave the traffic cap too little for the demand minimum of the quiet one. HiGHS
+    proves the restriction infeasible; the elastic LP's duals free a settled pair, and the widened restriction
+    gives a plan that passes the checker: the busy floor cut back to make room, as in the model's optimum."""
+    sc = make_scenario(
+        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 10_000, "B", 4)],
+        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)],
+        {"metric_rules": [{"metric": "trips", "max": 81_000}]})
+    bundle = build_model(sc)
+    P = lagrange._split(bundle)
+    pairs = bundle.pairs
+    pid = np.asarray(sc.parcels.parcel_id)[pairs.parcel]
+    kid = np.asarray(sc.industries.industry_id)[pairs.industry]
+    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
+    keep = busy | ((kid == "quiet") & (pid == "P2"))
+    fval = np.where(busy, P.hi_u, np.nan)  # settled at their most floor: 80,000 trips of the 81,000
+    opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
+    monkeypatch.setattr(lagrange, "REPAIR_WIDEN_ROUNDS", 0)
+    _, res = lagrange._repair(bundle, P, keep, busy, opts, 30, None, None, node_limit=1000, fval=fval)
+    assert res is not None and res.status == "infeasible"  # the restriction as the candidates left it
+    monkeypatch.undo()
+    x, res = lagrange._repair(bundle, P, keep, busy, opts, 30, None, None, node_limit=1000, fval=fval)
+    assert x is not None and res.phases[0]["widened"] >= 1
+    plan = decode(sc, bundle, x)
+    assert check_plan(sc, plan).passed
+    floor = plan.groupby("industry_id").floor_area_m2.sum()
+    # the whole model's optimum: quiet fills P2 (4,000 trips), busy takes the other 77,000 trips on P0 and P1
+    assert floor["quiet"] == pytest.approx(40_000, rel=1e-6) and floor["busy"] == pytest.approx(77_000, rel=1e-6)
+    exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
+    assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-9)

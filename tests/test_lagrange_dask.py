@@ -95,12 +95,14 @@ def test_chunks_cover_every_parcel_once(problem):
     P = problem
     parts = lagrange_dask.make_chunks(P, 5)
     assert len(parts) == 5
-    assert sum(len(c.lo_u) for c in parts) == P.n
-    assert sum(len(c.starts) for c in parts) == len(P.starts)
-    assert all(c.starts[0] == 0 and len(c.c) == 2 * len(c.lo_u) for c in parts)
+    assert sum(c.n_pairs for c in parts) == P.n
+    assert sum(c.n_parcels for c in parts) == len(P.starts)
+    blocks = [b for c in parts for b in c.blocks]
+    assert all(b.starts[0] == 0 and len(b.cx) == len(b.cf) == len(b.lo) == b.Ax.shape[0] for b in blocks)
+    assert np.array_equal(np.concatenate([b.cx for b in blocks]), P.c[:P.n])  # in parcel order, each once
     many = lagrange_dask.make_chunks(P, 10 ** 9)  # at most one chunk per parcel, never an empty one
-    assert len(many) <= len(P.starts) and all(len(c.starts) >= 1 for c in many)
-    assert sum(len(c.lo_u) for c in many) == P.n
+    assert len(many) <= len(P.starts) and all(c.n_parcels >= 1 for c in many)
+    assert sum(c.n_pairs for c in many) == P.n
 
 
 class _LostWorker:

@@ -31,6 +31,7 @@ thus give the same plan on an idle and on a busy machine; seconds in `phases` an
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,11 +110,13 @@ class _Problem:
     Aclf: sp.csr_matrix | None = None
     Lcl: np.ndarray | None = None
     Ucl: np.ndarray | None = None
+    threads: int = 1  # threads that evaluate the dual's blocks (the numbers do not depend on it)
 
     def __post_init__(self):
         self.Lf = np.where(np.isfinite(self.L), self.L, 0.0)  # finite stand-ins (their multiplier side is 0)
         self.Uf = np.where(np.isfinite(self.U), self.U, 0.0)
         self.A1T, self.A2T, self.DT = self.A1.T.tocsr(), self.A2.T.tocsr(), self.D.T.tocsr()
+        self.wd_u = self.hi_u - self.lo_u  # floor range widths
         self.seg_of_pair = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, self.n]))
         if self.g is None:
             self.g, self.cg, self.ug = np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
@@ -180,77 +183,165 @@ def _split(bundle: ModelBundle) -> _Problem:
     )
 
 
-BLOCK_PAIRS = 1 << 19  # the dual's per-pair arrays are worked in blocks of at most this many pairs (4 MB each)
+BLOCK_PAIRS = 1 << 18  # the dual's per-pair arrays are worked in blocks of at most this many pairs (2 MB each) ...
+BLOCK_MIN_PAIRS = 1 << 14  # ... and in four blocks or more once there are four times this many (work for threads)
 
 
-def _parcel_terms(rx: np.ndarray, rf: np.ndarray, lo_u: np.ndarray, hi_u: np.ndarray, starts: np.ndarray,
-                  must: np.ndarray, seg_of_pair: np.ndarray, T: float):
-    """One run of whole parcels' share of the smoothed dual: (smoothed value, exact value, z̄ on x, z̄ on f),
-    from their pairs' reduced values on x (`rx`) and on floor (`rf`). Shared by the in-process dual and the
-    chunks of optimizer.solvers.lagrange_dask, so both compute the same numbers the same way.
-
-    Every max over a parcel's options (none, or a pair at its least or most floor) becomes T·logsumexp; z̄ is
-    the smoothed choice (each pair's probability, and its expected floor).
-    """
-    a, b = rf * lo_u, rf * hi_u
-    hi_side = b >= a
-    fmax = np.where(hi_side, b, a)
-    # smooth max of (a, b): fmax + T·log(1 + exp(−|a − b|/T))
-    d = np.abs(a - b) / T
-    soft2 = fmax + T * np.log1p(np.exp(-d))
-    sig_hi = np.where(hi_side, expit(d), expit(-d))  # weight on the most-floor side
-    v = rx + soft2
-    v_exact = rx + fmax
-    seg_max = np.maximum.reduceat(v, starts)
-    seg_max = np.where(must, seg_max, np.maximum(seg_max, 0.0))
-    e = np.exp((v - seg_max[seg_of_pair]) / T)
-    z_none = np.where(must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
-    ssum = np.add.reduceat(e, starts) + z_none
-    smooth_val = float((seg_max + T * np.log(ssum)).sum())
-    w = e / ssum[seg_of_pair]  # probability of each pair
-    best = np.maximum.reduceat(v_exact, starts)
-    exact_val = float(np.where(must, best, np.maximum(best, 0.0)).sum())
-    return smooth_val, exact_val, w, w * (sig_hi * hi_u + (1 - sig_hi) * lo_u)
+def block_cuts(starts: np.ndarray, n_pairs: int) -> np.ndarray:
+    """Segment indices [0, ..., n_segments] cutting parcels (each segment's first pair in `starts`, from 0) into
+    runs of about equal pairs: ⌈pairs / BLOCK_PAIRS⌉ of them, at least four once there are 4 × BLOCK_MIN_PAIRS
+    pairs, a multiple of four above one. Depends on the parcels only (never on threads or workers), so every
+    machine adds the same partial sums in the same order."""
+    n_seg = len(starts)
+    k = max(-(-n_pairs // BLOCK_PAIRS), 1)
+    if n_pairs >= 4 * BLOCK_MIN_PAIRS:
+        k = max(k, 4)
+    if k > 1:
+        k = -(-k // 4) * 4
+    k = min(k, max(n_seg, 1))
+    if k == 1 or n_seg <= 1:
+        return np.array([0, n_seg])
+    cuts = np.searchsorted(starts, n_pairs * np.arange(1, k) / k, side="left")
+    return np.unique(np.r_[0, np.clip(cuts, 1, n_seg - 1), n_seg])
 
 
-def _blocks(P: _Problem) -> list[tuple]:
-    """Runs of whole parcels of at most BLOCK_PAIRS pairs each (a parcel with more is a run of its own), with
-    their rebased starts and segment numbers; built once per problem.
+def _rows(M: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
+    """Rows a..b of M sharing its entries (only the row pointers are new)."""
+    ip = M.indptr[a:b + 1]
+    return sp.csr_matrix((M.data[ip[0]:ip[-1]], M.indices[ip[0]:ip[-1]], ip - ip[0]), shape=(b - a, M.shape[1]),
+                         copy=False)
 
-    Whole-problem temporaries at a million parcels (4.3 M pairs, 34 MB each) lie above glibc's largest mmap
-    threshold, so every evaluation mapped and page-faulted them anew; per block they are reused from the heap."""
+
+@dataclass
+class _Block:
+    """A run of whole parcels: what the dual's per-pair work needs of it, as views of the problem's arrays.
+
+    Each block yields partial sums (dual values, A·z̄, D·z̄) that are added in block order. The in-process dual
+    and the Dask chunks (optimizer.solvers.lagrange_dask) evaluate the same blocks the same way."""
+
+    cx: np.ndarray  # objective on x and on f of the block's pairs
+    cf: np.ndarray
+    lo: np.ndarray  # floor range of each pair, model units: least and most floor, and the width between
+    hi: np.ndarray
+    wd: np.ndarray
+    starts: np.ndarray  # each parcel's first pair, from 0
+    must: np.ndarray  # per parcel: must develop
+    seg: np.ndarray  # each pair's parcel, from 0
+    Ax: sp.csr_matrix  # rows of A1ᵀ for the block's x and f columns (pairs × coupling rows)
+    Af: sp.csr_matrix
+    Dx: sp.csr_matrix  # rows of Dᵀ for the same columns (pairs × auxiliary totals)
+    Df: sp.csr_matrix
+
+    def reduced(self, lam: np.ndarray, lam2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reduced values on x and f, c − A1ᵀλ − Dᵀ(A2ᵀλ), with `lam2` = A2ᵀλ."""
+        return self.cx - (self.Ax @ lam + self.Dx @ lam2), self.cf - (self.Af @ lam + self.Df @ lam2)
+
+    def coupled(self, zx: np.ndarray, zf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The block's share of A1·z and of D·z."""
+        return self.Ax.T @ zx + self.Af.T @ zf, self.Dx.T @ zx + self.Df.T @ zf
+
+
+def make_blocks(P: _Problem, s0: int = 0, s1: int | None = None) -> list[_Block]:
+    """Parcels s0..s1 (segments) as blocks cut by `block_cuts` over that run alone."""
+    n = P.n
+    s1 = len(P.starts) if s1 is None else s1
+    pair_at = np.r_[P.starts, n]
+    q0 = int(pair_at[s0])
+    cuts = block_cuts(P.starts[s0:s1] - q0, int(pair_at[s1]) - q0) + s0
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        p0, p1 = int(pair_at[a]), int(pair_at[b])
+        out.append(_Block(
+            cx=P.c[p0:p1], cf=P.c[n + p0:n + p1], lo=P.lo_u[p0:p1], hi=P.hi_u[p0:p1], wd=P.wd_u[p0:p1],
+            starts=(P.starts[a:b] - p0).astype(np.int64), must=P.must[a:b], seg=P.seg_of_pair[p0:p1] - a,
+            Ax=_rows(P.A1T, p0, p1), Af=_rows(P.A1T, n + p0, n + p1),
+            Dx=_rows(P.DT, p0, p1), Df=_rows(P.DT, n + p0, n + p1)))
+    return out
+
+
+def _blocks(P: _Problem) -> list[_Block]:
+    """The problem's blocks (`make_blocks` over every parcel), built once per problem."""
     if getattr(P, "_block_list", None) is None:
-        ends = np.r_[P.starts, P.n]
-        out, s0 = [], 0
-        n_seg = len(P.starts)
-        while s0 < n_seg:
-            s1 = int(np.searchsorted(ends, ends[s0] + BLOCK_PAIRS, side="right")) - 1
-            s1 = min(max(s1, s0 + 1), n_seg)
-            p0, p1 = int(ends[s0]), int(ends[s1])
-            out.append((p0, p1, P.starts[s0:s1] - p0, P.must[s0:s1], P.seg_of_pair[p0:p1] - s0))
-            s0 = s1
-        P._block_list = out
+        P._block_list = make_blocks(P)
     return P._block_list
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _over_blocks(P: _Problem, fn, blocks: list[_Block]) -> list:
+    """fn over the blocks, in P.threads threads (numpy releases the GIL in its loops); results in block order."""
+    threads = int(getattr(P, "threads", 1) or 1)
+    if threads < 2 or len(blocks) < 2:
+        return [fn(b) for b in blocks]
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="landuse-dual")
+    return list(_POOLS[threads].map(fn, blocks))
+
+
+def smoothed_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, T: float):
+    """One block's share of the smoothed dual: (smoothed value, exact value, A1·z̄, D·z̄), z̄ the smoothed choice.
+
+    Every max over a parcel's options (none, or a pair at its least or most floor) becomes T·logsumexp. A pair
+    at reduced values (rx, rf) is worth rx + rf·lo + max(0, s) at its best floor, s = rf·width; the smooth max
+    of its two floors adds T·log(1 + e^(−|s|/T)), and the weight on the most floor is the logistic of s/T.
+    """
+    rx, rf = b.reduced(lam, lam2)
+    s = rf * b.wd
+    ed = np.abs(s)
+    ed *= -1.0 / T
+    np.exp(ed, out=ed)  # e^(−|s|/T)
+    v_exact = rf * b.lo
+    v_exact += rx
+    v_exact += np.maximum(s, 0.0)
+    v = np.log1p(ed)
+    v *= T
+    v += v_exact
+    seg_max = np.maximum.reduceat(v, b.starts)
+    seg_max = np.where(b.must, seg_max, np.maximum(seg_max, 0.0))
+    e = v
+    e -= seg_max[b.seg]
+    e *= 1.0 / T
+    np.exp(e, out=e)
+    z_none = np.where(b.must, 0.0, np.exp(-np.maximum(seg_max, 0.0) / T))
+    ssum = np.add.reduceat(e, b.starts) + z_none
+    smooth_val = float((seg_max + T * np.log(ssum)).sum())
+    best = np.maximum.reduceat(v_exact, b.starts)
+    exact_val = float(np.where(b.must, best, np.maximum(best, 0.0)).sum())
+    w = e
+    w /= ssum[b.seg]  # probability of each pair
+    f = np.where(s >= 0.0, 1.0, ed)
+    f /= 1.0 + ed  # weight on the most floor
+    f *= b.wd
+    f += b.lo
+    f *= w  # expected floor
+    az, dz = b.coupled(w, f)
+    return smooth_val, exact_val, az, dz
+
+
+def sum_blocks(parts: list, A2: sp.csr_matrix) -> tuple[float, float, np.ndarray]:
+    """Blocks' (smoothed value, exact value, A1·z̄, D·z̄) added in order: (smoothed, exact, A·z̄)."""
+    sv, ev, az, dz = parts[0]
+    for s, e, a, d in parts[1:]:
+        sv += s
+        ev += e
+        az = az + a
+        dz = dz + d
+    return sv, ev, az + A2 @ dz
 
 
 def _smoothed(P: _Problem, mu: np.ndarray, T: float):
     """Entropy-smoothed dual function and its gradient at μ = (μ_up, μ_lo) ≥ 0, plus the exact dual value.
 
-    Every max over a parcel's options becomes T·logsumexp (`_parcel_terms`), so the function is smooth and
+    Every max over a parcel's options becomes T·logsumexp (`smoothed_block`), so the function is smooth and
     L-BFGS-B can minimise it; the smoothing error is at most T·log(options) per parcel.
     """
-    m, n = len(P.L), P.n
+    m = len(P.L)
     lam = mu[:m] - mu[m:]
-    r = P.c - P.rmatvec(lam)
-    zbar = np.empty(2 * n)
-    smooth_val = exact_val = 0.0
-    for p0, p1, starts, must, seg_of_pair in _blocks(P):
-        sv, ev, zbar[p0:p1], zbar[n + p0:n + p1] = _parcel_terms(
-            r[p0:p1], r[n + p0:n + p1], P.lo_u[p0:p1], P.hi_u[p0:p1], starts, must, seg_of_pair, T)
-        smooth_val += sv
-        exact_val += ev
+    lam2 = P.A2T @ lam
+    smooth_val, exact_val, az = sum_blocks(
+        _over_blocks(P, lambda b: smoothed_block(b, lam, lam2, T), _blocks(P)), P.A2)
     const = float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
-    az = P.matvec(zbar)
     if len(P.g):  # standalone columns: max(0, r·ub), smoothed as T·log(1 + exp(r·ub/T))
         vg = (P.cg - P.A3T @ lam) * P.ug
         smooth_val += float(T * np.logaddexp(0.0, vg / T).sum())
@@ -258,6 +349,7 @@ def _smoothed(P: _Problem, mu: np.ndarray, T: float):
         az = az + P.A3 @ (expit(vg / T) * P.ug)
     grad = np.r_[P.Uf - az, -(P.Lf - az)]
     return smooth_val + const, grad, exact_val + const
+
 
 
 @dataclass
@@ -380,39 +472,48 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
     return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels, smoothing=T, last=full(x))
 
 
+def _exact_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, picks: bool):
+    """One block's share of the exact dual: (value, A1·z, D·z, each parcel's choice code or None)."""
+    rx, rf = b.reduced(lam, lam2)
+    s = rf * b.wd
+    hi_side = s >= 0.0
+    v = rf * b.lo
+    v += rx
+    v += np.maximum(s, 0.0)
+    best = np.maximum.reduceat(v, b.starts)
+    none = np.where(b.must, -np.inf, 0.0)
+    val = float(np.maximum(best, none).sum())
+    top = np.flatnonzero((v >= best[b.seg]) & (best >= none)[b.seg])
+    pick = top[np.r_[True, b.seg[top][1:] != b.seg[top][:-1]]] if len(top) else top  # first best pair per parcel
+    zx = np.zeros(len(v))
+    zx[pick] = 1.0
+    zf = np.zeros(len(v))
+    zf[pick] = np.where(hi_side[pick], b.hi[pick], b.lo[pick])
+    code = None
+    if picks:
+        code = np.full(len(b.starts), -1, np.int32)
+        code[b.seg[pick]] = 2 * (pick - b.starts[b.seg[pick]]) + hi_side[pick]
+    az, dz = b.coupled(zx, zf)
+    return val, az, dz, code
+
+
 def _exact(P: _Problem, mu: np.ndarray, picks: bool = False):
     """The exact dual value at μ and a subgradient: each parcel at its best option under the prices (ties to the
     first pair), each standalone column at its upper bound where its reduced value is positive. With `picks`,
     also each parcel's choice as a code: 2 × the pair's position in its parcel + 1 if at its most floor, −1 none."""
-    m, n = len(P.L), P.n
+    m = len(P.L)
     lam = mu[:m] - mu[m:]
-    r = P.c - P.rmatvec(lam)
-    z = np.zeros(2 * n)
-    code = np.full(len(P.starts), -1, np.int32) if picks else None
-    val, s0 = 0.0, 0
-    for p0, p1, starts, must, seg in _blocks(P):  # in blocks, as _smoothed
-        lo, hi = P.lo_u[p0:p1], P.hi_u[p0:p1]
-        a, b = r[n + p0:n + p1] * lo, r[n + p0:n + p1] * hi
-        hi_side = b >= a
-        v = r[p0:p1] + np.where(hi_side, b, a)
-        best = np.maximum.reduceat(v, starts)
-        none = np.where(must, -np.inf, 0.0)
-        val += float(np.maximum(best, none).sum())
-        top = np.flatnonzero((v >= best[seg]) & (best >= none)[seg])
-        pick = top[np.r_[True, seg[top][1:] != seg[top][:-1]]] if len(top) else top  # first best pair per parcel
-        z[p0 + pick] = 1.0
-        z[n + p0 + pick] = np.where(hi_side[pick], hi[pick], lo[pick])
-        if picks:
-            code[s0 + seg[pick]] = 2 * (pick - starts[seg[pick]]) + hi_side[pick]
-        s0 += len(starts)
-    az = P.matvec(z)
+    lam2 = P.A2T @ lam
+    parts = _over_blocks(P, lambda b: _exact_block(b, lam, lam2, picks), _blocks(P))
+    val, _, az = sum_blocks([(v, 0.0, a, d) for v, a, d, _ in parts], P.A2)
     if len(P.g):
         vg = (P.cg - P.A3T @ lam) * P.ug
         val += float(np.maximum(vg, 0.0).sum())
         az = az + P.A3 @ ((vg > 0) * P.ug)
     val += float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
     g = np.r_[P.Uf - az, -(P.Lf - az)]
-    return (val, g, code) if picks else (val, g)
+    return (val, g, np.concatenate([c for *_, c in parts])) if picks else (val, g)
+
 
 
 REFINE_EVALUATIONS = 400  # exact evaluations of the cutting-plane refinement (a work limit, not a clock)
@@ -597,6 +698,23 @@ def _group_rank(P: _Problem, v: np.ndarray, rank: np.ndarray) -> np.ndarray:
     return grank[P.group]
 
 
+def top_ranks(v: np.ndarray, starts: np.ndarray, seg: np.ndarray, k: int) -> np.ndarray:
+    """Each pair's rank within its parcel by value, highest first and ties to the first pair (as a stable sort
+    would rank them), for the k best of each parcel; every other pair gets k. A few passes over the pairs
+    instead of a sort of all of them."""
+    rank = np.full(len(v), k, np.int64)
+    if not len(v):
+        return rank
+    left = v.astype(float, copy=True)
+    for t in range(min(k, int(np.diff(np.r_[starts, len(v)]).max()))):
+        best = np.maximum.reduceat(left, starts)
+        at = np.flatnonzero((left == best[seg]) & (rank == k))
+        first = at[np.r_[True, seg[at][1:] != seg[at][:-1]]] if len(at) else at  # the first best of each parcel
+        rank[first] = t
+        left[first] = -np.inf
+    return rank
+
+
 def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumbent: np.ndarray | None = None,
                 primal: tuple[np.ndarray, np.ndarray] | None = None):
     """Pairs kept for the repair MILP, from the exact per-parcel choices at the final prices.
@@ -612,14 +730,10 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
     rx, rf = r[:P.n], r[P.n:2 * P.n]
     v = rx + np.maximum(rf * P.lo_u, rf * P.hi_u)
     seg = P.seg_of_pair
-    # rank pairs within their parcel by value (descending)
-    order = np.lexsort((-v, seg))
-    rank = np.empty(P.n, dtype=np.int64)
-    seg_start = P.starts[seg[order]]
-    rank[order] = np.arange(P.n) - seg_start
+    rank = top_ranks(v, P.starts, seg, max(top, 2))  # within the parcel, by value (descending)
     best = np.maximum.reduceat(v, P.starts)
     second = np.full(len(P.starts), -np.inf)
-    np.maximum.at(second, seg[rank == 1], v[rank == 1])
+    second[seg[rank == 1]] = v[rank == 1]
     none = np.where(P.must, -np.inf, 0.0)
     top1 = np.maximum(best, none)
     top2 = np.where(best >= none, np.maximum(second, none), best)
@@ -673,6 +787,7 @@ def _candidates(P: _Problem, mu: np.ndarray, n_free: int, top: int = 3, incumben
 
 FREE_FLOORS_BINDING = 64  # settled pairs per binding coupling rule whose floor a repair may still move ...
 FREE_FLOORS_SLACK = 4  # ... and per rule that the prices leave slack
+FLOOR_LOOP_ROWS = 2000  # up to this many coupling rules, _floor_values picks each rule's pairs in a loop over rules
 
 
 def _floor_values(P: _Problem, rf: np.ndarray, mu: np.ndarray, fixed: np.ndarray,
@@ -692,25 +807,79 @@ def _floor_values(P: _Problem, rf: np.ndarray, mu: np.ndarray, fixed: np.ndarray
     if incumbent is not None:
         use = fixed & (incumbent[:n] > 0.5)
         fval[use] = incumbent[n:2 * n][use]
-    movable = np.flatnonzero(fixed & (P.hi_u > P.lo_u))
-    if not len(movable) or not len(P.L):
+    movable = fixed & (P.hi_u > P.lo_u)
+    if not movable.any() or not len(P.L):
         return fval
-    if not hasattr(P, "AeffT"):  # the coupling rows on x and f, auxiliary totals substituted, pair-major
-        P.Aeff = (P.A1 + P.A2 @ P.D).tocsr()
-        P.AeffT = P.Aeff.T.tocsr()
-    sub = P.AeffT[n + movable].tocoo()  # (movable pair, coupling row) entries of the floor columns
-    if not sub.nnz:
-        return fval
-    score = np.abs(rf[movable]) * (P.hi_u - P.lo_u)[movable]
-    pair, row = movable[sub.row], sub.col
-    order = np.lexsort((score[sub.row], row))
-    row_sorted = row[order]
-    rank = np.arange(len(order)) - np.searchsorted(row_sorted, row_sorted, side="left")
+    Aeff = _effective(P)
+    score = np.abs(rf) * (P.hi_u - P.lo_u)
     m = len(P.L)
-    binding = (mu[:m] > 0) | (mu[m:] > 0)
-    limit = np.where(binding[row_sorted], FREE_FLOORS_BINDING, FREE_FLOORS_SLACK)
-    fval[pair[order][rank < limit]] = np.nan
+    limit = np.where((mu[:m] > 0) | (mu[m:] > 0), FREE_FLOORS_BINDING, FREE_FLOORS_SLACK)
+    if m <= FLOOR_LOOP_ROWS:  # few rules: each rule's least scores by a partial sort of its own entries
+        for i in range(m):
+            cols = Aeff.indices[Aeff.indptr[i]:Aeff.indptr[i + 1]]
+            pairs = cols[cols >= n] - n
+            pairs = pairs[movable[pairs]]
+            if len(pairs) > limit[i]:  # the `limit` least scores, ties to the lower pair (as a stable sort)
+                sc = score[pairs]
+                pairs = pairs[sc <= np.partition(sc, limit[i] - 1)[limit[i] - 1]]
+                pairs = pairs[np.argsort(score[pairs], kind="stable")[:limit[i]]]
+            fval[pairs] = np.nan
+        return fval
+    # many rules (neighbour rows): one sort of every (rule, movable floor) entry by rule, then score
+    row = np.repeat(np.arange(m), np.diff(Aeff.indptr))
+    col = Aeff.indices
+    on = col >= n
+    row, pair = row[on], col[on] - n
+    on = movable[pair]
+    row, pair = row[on], pair[on]
+    order = np.lexsort((score[pair], row))
+    row_sorted = row[order]
+    rank = np.arange(len(order)) - np.searchsorted(row_sorted, np.arange(m))[row_sorted]
+    fval[pair[order][rank < limit[row_sorted]]] = np.nan
     return fval
+
+
+def _effective(P: _Problem) -> sp.csr_matrix:
+    """The coupling rows on x and f with the auxiliary totals substituted, A1 + A2·D (built once per problem)."""
+    if getattr(P, "Aeff", None) is None:
+        P.Aeff = (P.A1 + P.A2 @ P.D).tocsr()
+        P.Aeff.sort_indices()
+    return P.Aeff
+
+
+ROW_RANGE_NNZ = 1 << 21  # entries per step of `row_ranges` (its temporaries: a few times this many numbers)
+
+
+def row_ranges(A: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of A, the least and the most of A·z over lo ≤ z ≤ hi (bounds may be infinite).
+
+    Worked over runs of rows of about ROW_RANGE_NNZ entries, so a model of tens of millions of entries needs
+    no copy of itself (as A.maximum(0) and A.minimum(0) would be)."""
+    n_rows = A.shape[0]
+    least, most = np.zeros(n_rows), np.zeros(n_rows)
+    ip = A.indptr
+    r0 = 0
+    while r0 < n_rows:
+        r1 = int(np.searchsorted(ip, int(ip[r0]) + ROW_RANGE_NNZ, side="right")) - 1
+        r1 = min(max(r1, r0 + 1), n_rows)
+        e0, e1 = int(ip[r0]), int(ip[r1])
+        d, j = A.data[e0:e1], A.indices[e0:e1]
+        hj, lj = hi[j], lo[j]
+        neg = d < 0
+        up, down = np.where(neg, lj, hj), np.where(neg, hj, lj)
+        with np.errstate(invalid="ignore"):  # 0 × ∞ of an explicit zero: set to 0 just below
+            up *= d
+            down *= d
+        zero = d == 0
+        if zero.any():
+            up[zero] = down[zero] = 0.0
+        full = np.flatnonzero(ip[r0 + 1:r1 + 1] > ip[r0:r1])  # rows with entries (reduceat needs them)
+        if len(full):
+            at = ip[r0:r1][full] - e0
+            most[r0 + full] = np.add.reduceat(up, at)
+            least[r0 + full] = np.add.reduceat(down, at)
+        r0 = r1
+    return least, most
 
 
 COVER_MARGIN = 2.0  # open pairs worth this many times a rule's shortfall (a margin for the other rules' needs)
@@ -725,21 +894,18 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
     choice, and sizing them by the shortfall keeps the repair small (opening every pair of a rule can leave HiGHS
     in presolve for minutes). Returns a mask over pairs."""
     n = P.n
-    if not hasattr(P, "Aeff"):  # the coupling rows on x and f, auxiliary totals substituted (built once)
-        P.Aeff = (P.A1 + P.A2 @ P.D).tocsr()
+    Aeff = _effective(P)
     set_floor = np.isfinite(fval)  # settled pairs whose floor is set (see _floor_values)
     lo_z = np.r_[fixed.astype(float), np.where(set_floor, fval, np.where(fixed, P.lo_u, 0.0))]
     hi_z = np.r_[keep.astype(float), np.where(set_floor, fval, np.where(keep, P.hi_u, 0.0))]
-    pos, neg = P.Aeff.maximum(0), P.Aeff.minimum(0)
-    amax = pos @ hi_z + neg @ lo_z
-    amin = pos @ lo_z + neg @ hi_z
+    amin, amax = row_ranges(Aeff, lo_z, hi_z)
     tol = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(P.L, posinf=0, neginf=0)))
     short = np.flatnonzero(np.isfinite(P.L) & (amax < P.L - tol))
     over = np.flatnonzero(np.isfinite(P.U) & (amin > P.U + tol))
     extra = np.zeros(n, bool)
     for i, need_more, need in [*((i, True, P.L[i] - amax[i]) for i in short),
                                *((i, False, amin[i] - P.U[i]) for i in over)]:
-        row = P.Aeff.getrow(i)
+        row = Aeff.getrow(i)
         ax, af = np.zeros(n), np.zeros(n)  # the row's coefficients on each pair's x and f
         xs = row.indices < n
         ax[row.indices[xs]] = row.data[xs]
@@ -758,6 +924,11 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
     return extra
 
 
+REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible is widened where its elastic LP says, this many times,
+WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation
+ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
+
+
 def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray, opts: SolveOptions,
             time_left: float, warm: np.ndarray | None, stop_at: float | None, node_limit: int | None = None,
             fval: np.ndarray | None = None, rounded_will_do: bool = False):
@@ -768,18 +939,52 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     returned as it is when it reaches `stop_at` or when `rounded_will_do` (the caller can still tighten the bound
     and would rather do that than search the restriction), else the MILP starts from it.
 
+    Rules can be out of reach of the restriction together although each is within reach alone (a traffic cap and
+    demand minimums, once the settled parcels have used most of the cap). When HiGHS proves the restriction
+    infeasible, its LP with the coupling rows made elastic (`_elastic`) prices the conflict; the restriction is
+    widened where that pays most (`_widen`) and solved again, up to REPAIR_WIDEN_ROUNDS times.
+
     Returns (full column vector or None, the restricted solve's result or None if a rule is left without any
-    column that could meet it).
+    column that could meet it). The result's first phase counts the widenings (`widened`, pairs reopened or
+    added), when there were any.
     """
+    t0 = time.perf_counter()
+    widened = 0
+    for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
+        left = time_left - (time.perf_counter() - t0)
+        x, res, built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
+                                          rounded_will_do)
+        if res is None or res.status != "infeasible" or round_ == REPAIR_WIDEN_ROUNDS:
+            break
+        if time_left - (time.perf_counter() - t0) <= 0:
+            break
+        elastic = _elastic(built, P, time_left - (time.perf_counter() - t0))
+        if elastic is None:
+            break  # the LP meets every rule (integrality is what fails), or it could not be solved: as it was
+        keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, *elastic)
+        if not more:
+            break
+        widened += more
+    if widened and res is not None:
+        from dataclasses import replace
+
+        first = res.phases[0] if res.phases else {"stopped_by": res.status}
+        res = replace(res, phases=({**first, "widened": widened}, *res.phases[1:]))
+    return x, res
+
+
+def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray,
+                      opts: SolveOptions, time_left: float, warm: np.ndarray | None, stop_at: float | None,
+                      node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool):
+    """One restricted model, built and solved (see `_repair`): (x or None, result or None, the restricted model
+    with the full model's row number of each of its rows, for `_elastic`)."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
 
     m = bundle.milp
     n = P.n
-    A = m.A.tocsc()
-    Ad = m.A.copy()  # maximum/minimum may sort a matrix's indices in place: never the model's own
-    Apos, Aneg = Ad.maximum(0), Ad.minimum(0)
+    A = m.A.tocsr()  # (no copy: the model's matrix is CSR; nothing here changes it)
     fval = np.full(n, np.nan) if fval is None else fval
     for _ in range(3):
         free = keep & ~fixed_pair
@@ -788,12 +993,16 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         ff = np.flatnonzero(set_floor)  # fixed pairs whose floor is set: no column at all
         fv = np.flatnonzero(fixed_pair & ~set_floor)  # fixed pairs whose floor stays a column
         fr = np.flatnonzero(free)
-        aux = _aux_in_use(Ad, P, np.r_[fr, n + fr, fx, n + fx])
+        aux = _aux_in_use(A, P, np.r_[fr, n + fr, fx, n + fx])
         cols = np.r_[fr, n + fr, n + fv, aux]
-        shift = A[:, fx] @ np.ones(len(fx)) + A[:, n + ff] @ fval[ff]  # fixed x = 1 and set floors move bounds
+        z_set = np.zeros(m.n_cols)  # fixed x = 1 and set floors move the rows' bounds
+        z_set[fx] = 1.0
+        z_set[n + ff] = fval[ff]
+        shift = A @ z_set
         lower = m.row_lower - shift
         upper = m.row_upper - shift
-        sub = A[:, cols].tocsr()
+        sub = A[:, cols]
+        sub.sort_indices()
         keep_row = np.diff(sub.indptr) > 0
         # rows that the kept columns cannot meet even at their bounds (a demand floor whose pairs were mostly
         # dropped, a separation or cluster row broken by fixed choices)
@@ -802,21 +1011,21 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         lo_c[:n][fixed_pair] = 1.0
         lo_c[n:2 * n][fixed_pair] = P.lo_u[fixed_pair]
         lo_c[n + ff] = hi_c[n + ff] = fval[ff]
-        most, least = Apos @ hi_c + Aneg @ lo_c, Apos @ lo_c + Aneg @ hi_c
+        least, most = row_ranges(A, lo_c, hi_c)
         broken = (most < m.row_lower - 1e-7 * (1 + np.abs(m.row_lower))) | (
             least > m.row_upper + 1e-7 * (1 + np.abs(m.row_upper)))
         if not broken.any():
             break
         # open every pair in them, up to three times, before giving up
         hit = np.zeros(n, bool)
-        in_rows = np.unique(Ad[np.flatnonzero(broken)].indices)
+        in_rows = np.unique(A[np.flatnonzero(broken)].indices)
         in_rows = in_rows[in_rows < 2 * n]
         hit[np.where(in_rows < n, in_rows, in_rows - n)] = True  # x or f columns: their pairs
         if not (hit & (~keep | fixed_pair)).any():
             break
         keep, fixed_pair = keep | hit, fixed_pair & ~hit
     if broken.any():
-        return None, None  # widen the candidate set
+        return None, None, None  # widen the candidate set
     # a row with no column left holds only constants: met by construction (checked above), so it goes too
     # a fixed pair's floor links now bind a single column: they become its bounds, so drop those rows
     single = np.diff(sub.indptr) == 1
@@ -842,13 +1051,99 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         res = _rounded_then_milp(rm, len(fr), sopts, rounded_will_do)
     else:
         res = highs.solve_abandonable(rm, sopts)
+    built = (rm, np.flatnonzero(keep_row))
     if not res.has_plan:
-        return None, res
+        return None, res, built
     x = np.zeros(m.n_cols)
     x[cols] = res.x
     x[fx] = 1.0
     x[n + ff] = fval[ff]
-    return x, res
+    return x, res, built
+
+
+def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] | None:
+    """The restricted model's LP with its coupling rows made elastic: the least total violation V of the rules,
+    and the LP's duals y on P's coupling rows (0 for a rule the restriction dropped). None when the LP meets
+    every rule (integrality is what fails) or HiGHS does not solve it.
+
+    Each kept coupling row gets a column that may add to it and one that may take from it, at a cost of 1 per unit
+    (rows are in units near 1); every other row and bound stays hard. With HiGHS's signs (column duals
+    c − Aᵀy), moving a plan's activity by Δa changes V at the rate −y·Δa."""
+    from dataclasses import replace
+
+    import highspy
+
+    from optimizer.solvers.highs import new_highs, to_highs_lp
+
+    rm, full_row = built
+    at = np.searchsorted(full_row, P.rows)
+    inside = at < len(full_row)
+    inside[inside] = full_row[at[inside]] == P.rows[inside]
+    rule, r = np.flatnonzero(inside), at[inside]  # coupling rule i is row r of the restriction
+    k = len(r)
+    if not k or time_left <= 0:
+        return None
+    n_cols = rm.n_cols
+    slack = sp.csr_matrix((np.r_[np.ones(k), -np.ones(k)], (np.r_[r, r], np.arange(2 * k))),
+                          shape=(rm.n_rows, 2 * k))
+    lp = replace(rm, c=np.r_[np.zeros(n_cols), np.ones(2 * k)], A=sp.hstack([rm.A, slack], format="csr"),
+                 col_lower=np.r_[rm.col_lower, np.zeros(2 * k)], col_upper=np.r_[rm.col_upper, np.full(2 * k, np.inf)],
+                 integrality=np.zeros(n_cols + 2 * k, bool), sense="minimize", obj_scale=1.0)
+    h = new_highs(False)
+    h.setOptionValue("time_limit", float(time_left))
+    h.passModel(to_highs_lp(lp))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, float)
+    v = float(x[n_cols:].sum())
+    scale = np.maximum(1.0, np.abs(np.nan_to_num(np.r_[rm.row_lower[r], rm.row_upper[r]], posinf=0.0,
+                                                 neginf=0.0)).reshape(2, -1).max(axis=0))
+    if not np.any(x[n_cols:n_cols + k] + x[n_cols + k:] > ELASTIC_TOL * scale):
+        return None
+    y = np.zeros(len(P.L))
+    y[rule] = np.asarray(sol.row_dual, float)[r]
+    return v, y
+
+
+def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | None, violation: float,
+           y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """A wider restriction where the rules conflict, priced by the elastic LP's duals y (`_elastic`): the settled
+    pairs whose removal lowers the violation fastest are freed (the repair may then empty their parcel or move
+    its floor), and pairs left out of settled or empty parcels whose arrival lowers it fastest are added (the
+    parcel's settled pair freed with it), best rates first, until their rates add up to WIDEN_MARGIN × the
+    violation (a first-order guess: the rates fall as the conflict eases). Returns (keep, fixed, pairs freed or added); nothing when no pair helps."""
+    n = P.n
+    g = _effective(P).T @ y  # a unit of column j moves the violation at the rate −g_j
+    gx, gf = g[:n], g[n:2 * n]
+    fval = np.full(n, np.nan) if fval is None else fval
+    flo = np.where(np.isfinite(fval), fval, P.lo_u)  # a settled pair's least floor while it stays settled
+    seg = P.seg_of_pair
+    n_seg = len(P.starts)
+    here = np.where(fixed, gx + gf * flo, 0.0)
+    settled_rate = np.zeros(n_seg)
+    settled_rate[seg[fixed]] = here[fixed]  # each settled parcel's pair, as a column
+    open_seg = np.bincount(seg[keep & ~fixed], minlength=n_seg) > 0
+    # rates at which the violation falls: freeing a settled pair (its x from 1 to 0) ...
+    free_rate = np.where(fixed, -here, -np.inf)
+    # ... or adding a pair to a settled or empty parcel, at its better floor, in place of the parcel's pair
+    best = gx + np.maximum(gf * P.lo_u, gf * P.hi_u)
+    add_rate = np.where(~keep & ~open_seg[seg], best - settled_rate[seg], -np.inf)
+    rate = np.maximum(free_rate, add_rate)
+    cand = np.flatnonzero(rate > 1e-12 * max(1.0, float(np.abs(g).max(initial=0.0))))
+    if not len(cand):
+        return keep, fixed, 0
+    order = cand[np.argsort(-rate[cand], kind="stable")]
+    take = order[:int(np.searchsorted(np.cumsum(rate[order]), WIDEN_MARGIN * violation)) + 1]
+    add = np.zeros(n, bool)
+    add[take[add_rate[take] >= free_rate[take]]] = True
+    free = np.zeros(n, bool)
+    free[take[free_rate[take] > add_rate[take]]] = True
+    opened = np.zeros(n_seg, bool)
+    opened[seg[add]] = True
+    free |= fixed & opened[seg]
+    return keep | add, fixed & ~free, int(add.sum() + free.sum())
 
 
 LP_ROUNDING_MIN_OPEN = 5000  # restricted repairs with this many open pairs or more start from their LP (below)
@@ -1057,6 +1352,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
     m = bundle.milp
     sign = 1.0 if m.sense == "maximize" else -1.0
     P = _split(bundle)
+    P.threads = engine_threads(opts)
     if P.n == 0:  # nothing to decompose
         from dataclasses import replace
 
@@ -1159,8 +1455,8 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             why = "infeasible"  # the "restriction" was the whole model: no plan exists
             proven_infeasible = True
         entry.update(stopped_by=why, nodes=_nodes(res))
-        if res is not None and res.phases and "lp_s" in res.phases[0]:  # it started from its LP, rounded
-            entry.update({k: res.phases[0][k] for k in ("lp_s", "rounded_open") if k in res.phases[0]})
+        if res is not None and res.phases:  # it started from its LP, rounded; it was widened where rules conflict
+            entry.update({k: res.phases[0][k] for k in ("lp_s", "rounded_open", "widened") if k in res.phases[0]})
         if x is not None:
             obj = float(P.c @ x[:2 * P.n] + P.cg @ x[P.g])
             if obj > obj_best:

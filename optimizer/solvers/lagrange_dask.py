@@ -24,7 +24,7 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,41 +42,29 @@ RESULT_GRACE_S = 5.0  # how long past the solve's time limit to wait for a worke
 class DualChunk:
     """One contiguous run of parcels: what a worker needs to evaluate its share of the dual function.
 
-    Pairs are parcel-major; `c` and the matrices hold the chunk's x columns then its f columns. The coupling
-    columns are kept both ways (A1ᵀ rows and A1 columns, each in the in-process matrices' entry order) so that
-    both products add in the same order as `lagrange._smoothed`: one chunk gives its numbers bit for bit.
+    Its parcels are cut into blocks as the in-process dual cuts a run of parcels (`lagrange.make_blocks`), and
+    each block is evaluated by the same function (`lagrange.smoothed_block`) and added in the same order: one
+    chunk of the whole problem gives the in-process numbers bit for bit.
     """
 
-    c: np.ndarray  # internal objective (maximise) on the chunk's x then f columns
-    lo_u: np.ndarray  # floor range of each pair, model units
-    hi_u: np.ndarray
-    starts: np.ndarray  # each parcel's first pair, from 0
-    must: np.ndarray  # per parcel: must develop
-    AT: sp.csr_matrix  # rows of A1ᵀ for the chunk's columns (2k × m): reduced costs
-    DT: sp.csr_matrix  # rows of Dᵀ for the chunk's columns (2k × auxiliary totals)
-    A: sp.csr_matrix  # A1's columns for the chunk (m × 2k), its rows' entries in A1's order: A·z̄
-    D: sp.csr_matrix  # D's columns for the chunk (auxiliary totals × 2k)
+    blocks: list  # lagrange._Block, in parcel order
     A2T: sp.csr_matrix  # coupling rows on the auxiliary totals, transposed (auxiliary totals × m)
     A2: sp.csr_matrix
-    seg_of_pair: np.ndarray | None = field(default=None, repr=False)  # built where the chunk is evaluated
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(len(b.lo) for b in self.blocks)
+
+    @property
+    def n_parcels(self) -> int:
+        return sum(len(b.starts) for b in self.blocks)
 
     def evaluate(self, lam: np.ndarray, T: float) -> tuple[float, float, np.ndarray]:
-        """(smoothed value, exact value, A·z̄) of this chunk's parcels at λ and temperature T.
+        """(smoothed value, exact value, A·z̄) of this chunk's parcels at λ and temperature T."""
+        from optimizer.solvers.lagrange import smoothed_block, sum_blocks
 
-        The same kernel (`lagrange._parcel_terms`) as `lagrange._smoothed`, on these parcels' entries.
-        """
-        k = len(self.lo_u)
-        if self.seg_of_pair is None:
-            self.seg_of_pair = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, k]))
-        seg_of_pair = self.seg_of_pair
-        from optimizer.solvers.lagrange import _parcel_terms
-
-        r = self.c - (self.AT @ lam + self.DT @ (self.A2T @ lam))
-        zbar = np.empty(2 * k)
-        smooth_val, exact_val, zbar[:k], zbar[k:] = _parcel_terms(r[:k], r[k:], self.lo_u, self.hi_u, self.starts,
-                                                                  self.must, seg_of_pair, T)
-        az = self.A @ zbar + self.A2 @ (self.D @ zbar)
-        return smooth_val, exact_val, az
+        lam2 = self.A2T @ lam
+        return sum_blocks([smoothed_block(b, lam, lam2, T) for b in self.blocks], self.A2)
 
 
 def keep_freed_memory() -> bool:
@@ -131,21 +119,14 @@ def chunk_bounds(starts: np.ndarray, n_pairs: int, n_chunks: int) -> np.ndarray:
 
 
 def make_chunks(P, n_chunks: int) -> list[DualChunk]:
-    """The problem's parcels as `n_chunks` (or fewer, never empty) DualChunks, in parcel order."""
-    n = P.n
-    bounds = chunk_bounds(P.starts, n, n_chunks)
-    pair_at = np.r_[P.starts, n]
+    """The problem's parcels as `n_chunks` (or fewer, never empty) DualChunks, in parcel order. Their blocks are
+    views of the problem's arrays; shipping a chunk copies only its own entries."""
+    from optimizer.solvers.lagrange import make_blocks
+
+    bounds = chunk_bounds(P.starts, P.n, n_chunks)
     A2T, A2 = P.A2T.tocsr(), P.A2.tocsr()
-    out = []
-    for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
-        p0, p1 = int(pair_at[s0]), int(pair_at[s1])
-        cols = np.r_[p0:p1, n + p0:n + p1]
-        out.append(DualChunk(
-            c=P.c[cols].copy(), lo_u=P.lo_u[p0:p1].copy(), hi_u=P.hi_u[p0:p1].copy(),
-            starts=(P.starts[s0:s1] - p0).astype(np.int64), must=P.must[s0:s1].copy(),
-            AT=P.A1T[cols].tocsr(), DT=P.DT[cols].tocsr(), A=P.A1[:, cols].tocsr(), D=P.D[:, cols].tocsr(),
-            A2T=A2T, A2=A2))
-    return out
+    return [DualChunk(blocks=make_blocks(P, int(s0), int(s1)), A2T=A2T, A2=A2)
+            for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def default_chunks(n_pairs: int, n_workers: int) -> int:
