@@ -406,7 +406,7 @@ def test_floor_values_free_each_rules_nearest_to_indifferent_settled_floors(monk
     m, n = len(P.L), P.n
     monkeypatch.setattr(lagrange, "FREE_FLOORS_BINDING", 5)
     monkeypatch.setattr(lagrange, "FREE_FLOORS_SLACK", 2)
-    for trial in range(3):
+    for _ in range(3):
         fixed = rng.random(n) < 0.7
         rf = np.round(rng.normal(size=n), 1)  # rounded: ties in the scores
         mu = np.where(rng.random(2 * m) < 0.5, 0.0, rng.random(2 * m))

@@ -29,13 +29,14 @@ def s1k():
 
 
 def test_case_registry():
-    assert list(CASES) == ["s1k", "s10k", "s50k", "s100k", "s1m", "t10k", "t50k", "t200k", "t1m"]
+    assert list(CASES) == ["s1k", "s10k", "s50k", "s100k", "s1m", "t10k", "t50k", "t200k", "t1m", "q100k", "q1m"]
     assert [c.n_parcels for c in CASES.values()] == [1_000, 10_000, 50_000, 100_000, 1_000_000,
-                                                     10_000, 50_000, 200_000, 1_000_000]
+                                                     10_000, 50_000, 200_000, 1_000_000, 100_000, 1_000_000]
     assert all(12 <= c.n_industries <= 20 for c in CASES.values())
-    assert {c.family for c in CASES.values()} == {"city", "tight"}
+    assert {c.family for c in CASES.values()} == {"city", "tight", "qianhai"}
     assert resolve_case("2500") == Case("n2500", 2500, 12)
     assert resolve_case("t2500") == Case("t2500", 2500, 12, family="tight")
+    assert resolve_case("q2500") == Case("q2500", 2500, 18, family="qianhai")
     assert resolve_case("t10k", seed=2) == Case("t10k", 10_000, 12, seed=2, family="tight")
     assert resolve_case("s10k", seed=3).seed == 3
     with pytest.raises(ValueError, match="unknown case"):
@@ -161,6 +162,36 @@ def test_the_tight_family_binds_what_it_says():
     mins = sc.industries.set_index("industry_id")["min_floor_total_m2"].dropna()
     binding = (floor.reindex(mins.index).fillna(0) <= mins * 1.001).mean()
     assert binding >= 0.5  # most demand minimums bind
+    for solver in ("lagrange", "auto", "cbc"):
+        other = solve_scenario(sc, solver=solver, mip_gap=1e-4, time_limit_s=60)
+        assert other.check.passed
+        assert other.plan.objective == pytest.approx(r.plan.objective, rel=2e-4)
+
+
+def test_the_qianhai_family_switches_on_the_qianhai_rules_and_binds_them():
+    """The qianhai family: carriers (usable share, least floor per site, teams and patents per m²), carrier
+    totals, district minimums and R&D shares; at the optimum the plan sits on district minimums and on both
+    carrier totals; the same case gives the same tables; every backend agrees on a small one."""
+    cfg, frames = city_frames("q1000")
+    cfg2, frames2 = city_frames("q1000")
+    assert cfg == cfg2 and all(frames[r].equals(frames2[r]) for r in frames)
+    sc = synthetic_city("q1000")
+    ind = sc.industries.set_index("industry_id")
+    assert (ind.loc[["rnd", "it", "culture"], "usable_share"] < 1).all()
+    assert (ind.loc[["rnd", "it", "culture"], "min_floor_m2"] >= 1000).all()
+    assert {m.metric for m in sc.rules.metric_rules} == {"teams", "patents"}
+    mixes = cfg["subarea_mix"]
+    k = min(10, frames["parcels"]["subarea"].nunique() // 2)  # ten districts each (at most half of them)
+    assert sum("min_floor_m2" in x for x in mixes) == k and sum(x.get("industry") == "rnd" for x in mixes) == k
+    r = solve_scenario(sc, solver="highs", mip_gap=1e-4)
+    assert r.check.passed and r.status == "optimal"
+    for rule in sc.rules.metric_rules:  # both carrier totals within 0.5 % of their minimum
+        assert (1 - 1e-9) * rule.min <= r.kpis["metrics"][rule.metric] <= 1.005 * rule.min
+    plan = r.plan.assignment
+    district = plan["parcel_id"].map(sc.parcels.set_index("parcel_id")["subarea"])
+    by_district = plan["floor_area_m2"].groupby(district.to_numpy()).sum()
+    sitting = [by_district.get(x["subarea"], 0.0) <= 1.001 * x["min_floor_m2"] for x in mixes if "min_floor_m2" in x]
+    assert sum(sitting) >= 3  # several district minimums bind
     for solver in ("lagrange", "auto", "cbc"):
         other = solve_scenario(sc, solver=solver, mip_gap=1e-4, time_limit_s=60)
         assert other.check.passed

@@ -21,8 +21,9 @@ def _size(text: str) -> str:
     return text
 
 
-CASE_HELP = ("s1k, s10k, s50k, s100k, s1m, t10k, t50k, t200k, t1m (1,000 to 1,000,000 parcels; t: the tight "
-             "instance family), a number of parcels, or t<number>")  # optimizer.bench.synthetic.CASES
+CASE_HELP = ("s1k, s10k, s50k, s100k, s1m, t10k, t50k, t200k, t1m, q100k, q1m (1,000 to 1,000,000 parcels; t: the "
+             "tight instance family, q: the city with the Qianhai rule families), a number of parcels, t<number> "
+             "or q<number>")  # optimizer.bench.synthetic.CASES
 
 
 def add_command(sub, solve_args) -> None:

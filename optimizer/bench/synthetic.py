@@ -88,6 +88,11 @@ FAMILIES = {
              "minimums on three industries in four (half of what the budget can build), a traffic cap (trips "
              "per m² of floor, a metric rule) binding beside the budget, 60 % of zone-compatible pairs excluded "
              "by the pair table and the rest with their own FAR caps and costs per m²",
+    "qianhai": "the synthetic city with the Qianhai scenario's rule families switched on: innovation carriers "
+               "(R&D, IT and incubators with a usable share of their floor, a least floor per site and teams and "
+               "patents per m² of usable floor), carrier totals every plan must reach (metric rules), a least "
+               "productive floor in ten districts and an R&D share in ten others (sub-area mixes), beside the "
+               "city's shares, demand bounds and budget",
 }
 
 
@@ -101,6 +106,8 @@ CASES: dict[str, Case] = {
     "t50k": Case("t50k", 50_000, 12, family="tight"),
     "t200k": Case("t200k", 200_000, 12, family="tight"),
     "t1m": Case("t1m", 1_000_000, 12, family="tight"),
+    "q100k": Case("q100k", 100_000, 18, family="qianhai"),
+    "q1m": Case("q1m", 1_000_000, 20, family="qianhai"),
 }
 
 
@@ -113,6 +120,8 @@ def resolve_case(case: str | Case | int, n_industries: int | None = None, seed: 
         c = Case(f"n{n}", n, 12)
     elif isinstance(case, str) and case.startswith("t") and case[1:].isdigit():  # "t2500": the tight family
         c = Case(case, int(case[1:]), 12, family="tight")
+    elif isinstance(case, str) and case.startswith("q") and case[1:].isdigit():  # "q2500": the Qianhai rules
+        c = Case(case, int(case[1:]), 18, family="qianhai")
     elif case in CASES:
         c = CASES[case]
     else:
@@ -282,7 +291,55 @@ def city_frames(case: str | Case | int, n_industries: int | None = None,
     frames = {"parcels": parcels, "industries": ind, "nodes": nodes, "edges": edges}
     if c.family == "tight":
         _tighten(config, frames, zi, zone_ok, rng)
+    elif c.family == "qianhai":
+        _qianhai_rules(config, frames, cap_floor, names, rng)
     return config, frames
+
+
+# carriers of the "qianhai" family: industry -> (usable share, least floor per site m², teams and patents per m² of
+# usable floor); rates of the Qianhai scenario's carriers (scenarios/qianhai: incubators 10 teams per 700 m²).
+# Culture and media spaces stand in for its incubators: a carrier of modest output whose teams the totals need.
+CARRIERS = {"rnd": (0.75, 6000.0, 0.002, 0.0010), "it": (0.70, 3000.0, 0.004, 0.0005),
+            "culture": (0.60, 1000.0, 0.014, 0.0002)}
+CARRIER_SPACE_SHARE = 0.05  # carrier totals: the capped carriers full, plus this share of what uncapped ones could hold
+DISTRICT_RULES = 10  # districts with a least productive floor, and as many others with an R&D share
+DISTRICT_MIN_SHARE = 0.45  # a district's least productive floor: this share of the floor its parcels could hold
+
+
+def _qianhai_rules(config: dict, frames: dict, cap_floor: np.ndarray, districts: np.ndarray, rng) -> None:
+    """The "qianhai" family (FAMILIES): carriers, carrier totals and sub-area mixes added in place, in whole
+    arrays."""
+    par, ind = frames["parcels"], frames["industries"]
+    config["scenario"]["description"] += " Qianhai rule families: " + FAMILIES["qianhai"] + "."
+    kid = ind["industry_id"].to_numpy(object)
+    usable = np.ones(len(ind))
+    teams, patents = np.zeros(len(ind)), np.zeros(len(ind))
+    least = pd.to_numeric(ind["min_floor_m2"]).to_numpy(float)
+    for j, k in enumerate(kid):
+        if k in CARRIERS:
+            usable[j], site, teams[j], patents[j] = CARRIERS[k]
+            least[j] = max(least[j], site)
+    ind["min_floor_m2"] = least
+    ind["usable_share"] = usable
+    ind["teams_per_m2"], ind["patents_per_m2"] = teams, patents
+    cap = pd.to_numeric(ind["max_floor_total_m2"], errors="coerce").to_numpy(float)
+    held = np.where(np.isnan(cap), CARRIER_SPACE_SHARE * cap_floor, np.fmin(cap_floor, cap)) * usable
+    config["metric_rules"] = [{"metric": "teams", "min": round(float(teams @ held), 0)},
+                              {"metric": "patents", "min": round(float(patents @ held), 0)}]
+    # sub-area mixes: a least floor of every productive use in DISTRICT_RULES districts, an R&D share in as many
+    present = np.unique(par["subarea"].to_numpy(object))
+    order = rng.permutation(len(present))
+    k = min(DISTRICT_RULES, len(present) // 2)
+    floor_at = (par["area_m2"].to_numpy(float) * par["far_max"].to_numpy(float))
+    held_by = pd.Series(floor_at).groupby(par["subarea"].to_numpy(object)).sum()
+    mixes = list(config.get("subarea_mix", []))
+    for d in present[order[:k]]:
+        mixes.append({"subarea": str(d), "industry": "*",
+                      "min_floor_m2": round(DISTRICT_MIN_SHARE * float(held_by[d]), -2)})
+    if "rnd" in set(kid):
+        for d in present[order[k:2 * k]]:
+            mixes.append({"subarea": str(d), "industry": "rnd", "min_share": 0.05})
+    config["subarea_mix"] = mixes
 
 
 def _tighten(config: dict, frames: dict, zi: np.ndarray, zone_ok: np.ndarray, rng) -> None:

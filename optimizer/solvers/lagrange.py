@@ -556,8 +556,6 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     the box, promises less than `target_rel` of the value; on `max_evals`; at `deadline`; or once a proven bound
     falls below `least` (no plan exists). Every evaluated point's exact value is a proven bound.
     """
-    from scipy.optimize import linprog
-
     m = len(P.L)
     pinned = np.r_[~np.isfinite(P.U), ~np.isfinite(P.L)]  # multipliers of infinite bounds stay 0
     if m == 0 or start.stopped_by in ("infeasible", "time_limit") or (~pinned).sum() > REFINE_MAX_MULTIPLIERS:
@@ -566,10 +564,12 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
         return start
     mu_c = start.mu.copy()
     f_c, g, code = _exact(P, mu_c, picks=True)
-    cut_g, cut_b = [g], [f_c - g @ mu_c]
+    cut_b = [f_c - g @ mu_c]
     codes = [code]  # each cut's primal choice (None once dropped for memory)
     keep_codes = max(int(PRIMAL_MEMORY_BYTES // max(4 * len(P.starts), 1)), 4)
-    lp, lp_cuts = None, 0
+    model = _CutModel(2 * m)
+    model.add(g, cut_b[0])
+    duals = None
     best_f, best_mu = min((f_c, mu_c), (start.bound, start.mu), key=lambda t: t[0])
     box = np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
     evals, stopped_by = 1, "evaluation_limit"
@@ -579,14 +579,12 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
             break
         lo = np.where(pinned, 0.0, np.maximum(0.0, mu_c - box))
         hi = np.where(pinned, 0.0, mu_c + box)
-        G = np.array(cut_g)
-        lp = linprog(np.r_[np.zeros(2 * m), 1.0], A_ub=np.c_[G, -np.ones(len(G))], b_ub=-np.array(cut_b),
-                     bounds=[*zip(lo, hi, strict=True), (None, None)], method="highs")
-        lp_cuts = len(G)
-        if lp.status != 0:  # the model LP failed (numerics): keep what is proven
-            stopped_by, lp = "model_failed", None
+        solved = model.solve(lo, hi)
+        if solved is None:  # the model LP failed (numerics): keep what is proven
+            stopped_by, duals = "model_failed", None
             break
-        mu_n, promise = lp.x[:2 * m], f_c - lp.x[-1]
+        x_lp, duals = solved
+        mu_n, promise = x_lp[:2 * m], f_c - x_lp[-1]
         edge = bool(np.any(~pinned & (np.isclose(mu_n, hi) | ((lo > 0) & np.isclose(mu_n, lo)))))
         if promise <= target_rel * abs(f_c):
             if not edge:
@@ -596,8 +594,8 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
             continue
         f_n, g, code = _exact(P, mu_n, picks=True)
         evals += 1
-        cut_g.append(g)
         cut_b.append(f_n - g @ mu_n)
+        model.add(g, cut_b[-1])
         codes.append(code)
         if len(codes) > keep_codes:
             codes[-keep_codes - 1] = None
@@ -613,16 +611,52 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
         else:
             box = box * 0.7
     return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels,
-                      primal=_primal(lp, lp_cuts, codes))
+                      primal=_primal(duals, codes))
 
 
-def _primal(lp, n_cuts: int, codes: list) -> tuple[np.ndarray, np.ndarray] | None:
+class _CutModel:
+    """The polish's cutting-plane model, min t s.t. t ≥ f_j + g_j·(μ − μ_j) for every cut j, μ in a box: one
+    HiGHS LP that keeps its basis, so each new cut or box is a few dual simplex steps from the last solve."""
+
+    def __init__(self, n_mu: int):
+        import highspy
+
+        from optimizer.solvers.highs import new_highs
+
+        self.n_mu = n_mu
+        self.h = new_highs(False)
+        inf = highspy.kHighsInf
+        self.h.addVars(n_mu + 1, np.r_[np.zeros(n_mu), -inf], np.r_[np.zeros(n_mu), inf])
+        self.h.changeColsCost(1, np.array([n_mu], np.int32), np.array([1.0]))
+        self.cols = np.arange(n_mu, dtype=np.int32)
+
+    def add(self, g: np.ndarray, b: float) -> None:
+        """The cut g·μ − t ≤ −b."""
+        import highspy
+
+        nz = np.flatnonzero(g).astype(np.int32)
+        self.h.addRow(-highspy.kHighsInf, -b, len(nz) + 1, np.r_[nz, self.n_mu].astype(np.int32),
+                      np.r_[g[nz], -1.0])
+
+    def solve(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's minimiser in the box [lo, hi] and the cuts' duals (≤ 0), or None if HiGHS fails."""
+        import highspy
+
+        self.h.changeColsBounds(self.n_mu, self.cols, lo, hi)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        sol = self.h.getSolution()
+        return np.asarray(sol.col_value, float), np.asarray(sol.row_dual, float)
+
+
+def _primal(duals: np.ndarray | None, codes: list) -> tuple[np.ndarray, np.ndarray] | None:
     """The cutting-plane model's LP duals are weights θ over the cuts (Σ θ = 1 when its solution is inside the
     box): Σ θ_j · (choice at point j) is then a fractional plan that meets the coupling rows as well as the
     model is converged. Returns (θ, choices) over the cuts with weight whose choices were kept, or None."""
-    if lp is None or n_cuts == 0:
+    if duals is None or not len(duals):
         return None
-    theta = np.maximum(-np.asarray(lp.ineqlin.marginals, float)[:n_cuts], 0.0)
+    theta = np.maximum(-duals[:len(codes)], 0.0)
     use = [j for j in np.flatnonzero(theta > 1e-9) if codes[j] is not None]
     total = float(theta.sum())
     if not use or total <= 0 or theta[use].sum() < 0.5 * total:
