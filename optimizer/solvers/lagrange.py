@@ -9,13 +9,17 @@ Every evaluated point's exact dual value is a proven bound, and the best is kept
 polytope is integral, the dual's optimum equals the LP bound, which is tight on this model family. With few
 coupling rows, a trust-region cutting-plane method on the exact dual then polishes the multipliers
 (`refine_dual`): the smoothed phase stops about 1e-4 above the optimum, and the repair depends on the prices.
+Both work over blocks of whole parcels (`make_blocks`: their count depends on the model only), evaluated on
+the engine's threads and added in block order, so the thread count never changes a number.
 
 A plan is then recovered by a restricted MILP: parcels whose priced choice is clear keep it (after the polish,
 their share of the fractional plan its LP duals give, rounded: `_rounded`), with their floor set at its side (a
 few per coupling rule stay free, so rows can still be met: no column for a million settled parcels); the parcels
 with the closest decisions stay open with their best few options, and rules the restriction could not meet get
 the best-priced pairs that can; HiGHS solves that model, with more parcels opened while the gap is above the
-target.
+target. Should HiGHS prove a restriction infeasible (rules out of reach together though each is within reach
+alone), the restriction's LP with its coupling rows made elastic prices the conflict, and the restriction is
+widened where that pays most before it is solved again (`_repair`).
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
@@ -959,7 +963,9 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
 
 
 REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible is widened where its elastic LP says, this many times,
-WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation
+WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation,
+WIDEN_MAX_COLS = 50_000  # ... in restrictions of at most this many columns (the elastic LP of a 181,701-column
+# restriction of q1m took 96 s, where its MILP had proved it infeasible in 11 s: larger ones go on to the next repair)
 ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
 
 
@@ -976,7 +982,8 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     Rules can be out of reach of the restriction together although each is within reach alone (a traffic cap and
     demand minimums, once the settled parcels have used most of the cap). When HiGHS proves the restriction
     infeasible, its LP with the coupling rows made elastic (`_elastic`) prices the conflict; the restriction is
-    widened where that pays most (`_widen`) and solved again, up to REPAIR_WIDEN_ROUNDS times.
+    widened where that pays most (`_widen`) and solved again, up to REPAIR_WIDEN_ROUNDS times; only restrictions of
+    at most WIDEN_MAX_COLS columns, whose elastic LP is quick.
 
     Returns (full column vector or None, the restricted solve's result or None if a rule is left without any
     column that could meet it). The result's first phase counts the widenings (`widened`, pairs reopened or
@@ -989,6 +996,8 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         x, res, built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
                                           rounded_will_do)
         if res is None or res.status != "infeasible" or round_ == REPAIR_WIDEN_ROUNDS:
+            break
+        if built is None or built[0].n_cols > WIDEN_MAX_COLS:
             break
         if time_left - (time.perf_counter() - t0) <= 0:
             break
