@@ -181,6 +181,26 @@ def test_cbc_time_stop_without_integer_solution_is_no_solution():
         assert res.status == "no_solution"
 
 
+def test_cbc_that_outruns_its_limit_is_a_time_limit_not_a_crash(tmp_path, monkeypatch):
+    """A CBC that ignores its limit and the interrupt is killed: the answer is "no plan within the limit"
+    (stopped by the time limit), after one run, never a crash report after a second run of the whole limit."""
+    import time
+
+    runs = tmp_path / "runs.txt"
+    fake = tmp_path / "cbc"
+    fake.write_text(f"#!/bin/sh\ntrap '' INT\necho run >> {runs}\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(cbc, "cbc_path", lambda: str(fake))
+    monkeypatch.setattr(cbc, "GRACE_S", 0.3)
+    bundle = build_model(scenario_from(*random_instance(1, n_parcels=10, n_industries=3)))
+    t0 = time.perf_counter()
+    res = solve_milp(bundle.milp, "cbc", SolveOptions(time_limit_s=0.5))
+    assert time.perf_counter() - t0 < 5.0
+    assert res.status == "no_solution" and not res.has_plan
+    assert res.phases[0]["stopped_by"] == "time_limit" and "limit" in res.message
+    assert runs.read_text().split() == ["run"]
+
+
 def test_short_time_limit_plan_is_valid(backend):
     sc = scenario_from(*moderate_instance())
     result = solve_scenario(sc, solver=backend, time_limit_s=0.5)

@@ -89,31 +89,41 @@ def _stopped_by(result: SolveResult, out: str) -> str:
 
 def _attempt(cmd: list[str], extra: list[str], sol: Path, m: MILP, flip: float, t0: float, limit: float):
     sol.unlink(missing_ok=True)
-    out, rc = _run(cmd + extra + ["-solve", "-solu", str(sol)], sol.parent, limit)
-    if rc < 0 or rc >= 128:
+    out, rc, overran = _run(cmd + extra + ["-solve", "-solu", str(sol)], sol.parent, limit)
+    if overran and not sol.exists():
+        # past its limit CBC was interrupted, then killed, before it wrote a plan: the limit, not a crash
+        out += f"\nStopped on time by landuse: CBC still ran {GRACE_S:g} s past its {limit:g} s limit\n"
+        return SolveResult("no_solution", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, NAME,
+                           message=f"CBC found no plan within its {limit:g} s limit (stopped past it)", log=out), out
+    if (rc < 0 or rc >= 128) and not overran:
         # CBC 2.10.3 can crash while writing the solution of an infeasible model (output lost): ask for the
-        # verdict alone
-        out, rc2 = _run(cmd + extra + ["-solve"], sol.parent, limit)
-        if "infeasible" in out.lower().split("continuous objective")[-1]:
-            return SolveResult("infeasible", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, NAME,
-                               message="CBC: problem infeasible", log=out), out
+        # verdict alone, in the time left
+        left = limit - (time.perf_counter() - t0)
+        if left > 0:
+            out, _, _ = _run(cmd + extra + ["-solve"], sol.parent, left)
+            if "infeasible" in out.lower().split("continuous objective")[-1]:
+                return SolveResult("infeasible", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, NAME,
+                                   message="CBC: problem infeasible", log=out), out
         raise SolverFailed(f"CBC crashed (exit code {rc}); last output: {out[-300:]}")
     return _read_result(sol, out, m, flip, time.perf_counter() - t0), out
 
 
-def _run(cmd: list[str], cwd: Path, time_limit_s: float) -> tuple[str, int]:
-    """Run CBC; past the limit interrupt it (it then writes its best plan), and kill it if it still runs."""
+def _run(cmd: list[str], cwd: Path, time_limit_s: float) -> tuple[str, int, bool]:
+    """Run CBC; past the limit interrupt it (it then writes its best plan), and kill it if it still runs.
+    Returns (output, exit code, whether it ran past its limit)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
+    overran = False
     try:
         out, _ = proc.communicate(timeout=time_limit_s + GRACE_S)
     except subprocess.TimeoutExpired:
+        overran = True
         proc.send_signal(signal.SIGINT)
         try:
             out, _ = proc.communicate(timeout=GRACE_S)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-    return out, proc.returncode
+    return out, proc.returncode, overran
 
 
 def _write_start(path: Path, x: np.ndarray, m: MILP) -> None:
