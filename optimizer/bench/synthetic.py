@@ -89,8 +89,9 @@ FAMILIES = {
              "per m² of floor, a metric rule) binding beside the budget, 60 % of zone-compatible pairs excluded "
              "by the pair table and the rest with their own FAR caps and costs per m²",
     "qianhai": "the synthetic city with the Qianhai scenario's rule families switched on: innovation carriers "
-               "(R&D, IT and incubators with a usable share of their floor, a least floor per site and teams and "
-               "patents per m² of usable floor), carrier totals every plan must reach (metric rules), a least "
+               "(R&D, IT, and culture and media spaces in the incubators' role, with a usable share of their floor, "
+               "a least floor per site and teams and patents per m² of usable floor), carrier totals every plan "
+               "must reach (metric rules), a least "
                "productive floor in ten districts and an R&D share in ten others (sub-area mixes), beside the "
                "city's shares, demand bounds and budget",
 }
@@ -292,7 +293,7 @@ def city_frames(case: str | Case | int, n_industries: int | None = None,
     if c.family == "tight":
         _tighten(config, frames, zi, zone_ok, rng)
     elif c.family == "qianhai":
-        _qianhai_rules(config, frames, cap_floor, names, rng)
+        _qianhai_rules(config, frames, cap_floor, rng)
     return config, frames
 
 
@@ -306,7 +307,7 @@ DISTRICT_RULES = 10  # districts with a least productive floor, and as many othe
 DISTRICT_MIN_SHARE = 0.45  # a district's least productive floor: this share of the floor its parcels could hold
 
 
-def _qianhai_rules(config: dict, frames: dict, cap_floor: np.ndarray, districts: np.ndarray, rng) -> None:
+def _qianhai_rules(config: dict, frames: dict, cap_floor: np.ndarray, rng) -> None:
     """The "qianhai" family (FAMILIES): carriers, carrier totals and sub-area mixes added in place, in whole
     arrays."""
     par, ind = frames["parcels"], frames["industries"]
