@@ -1141,8 +1141,8 @@ def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] |
     sol = h.getSolution()
     x = np.asarray(sol.col_value, float)
     v = float(x[n_cols:].sum())
-    scale = np.maximum(1.0, np.abs(np.nan_to_num(np.r_[rm.row_lower[r], rm.row_upper[r]], posinf=0.0,
-                                                 neginf=0.0)).reshape(2, -1).max(axis=0))
+    finite = lambda b: np.abs(np.where(np.isfinite(b), b, 0.0))  # noqa: E731
+    scale = np.maximum(1.0, np.maximum(finite(rm.row_lower[r]), finite(rm.row_upper[r])))
     if not np.any(x[n_cols:n_cols + k] + x[n_cols + k:] > ELASTIC_TOL * scale):
         return None
     y = np.zeros(len(P.L))
