@@ -220,14 +220,12 @@ class ClusterCuts:
 
         from optimizer.model.neighbours import around_small_clusters, tighten_pair_columns
         from optimizer.solvers import lagrange
-        from optimizer.solvers.base import gap_closed, rel_gap
+        from optimizer.solvers.base import gap_closed, gap_target, rel_gap
 
         t = time.perf_counter()
         m = bundle.milp
         sign = 1.0 if m.sense == "maximize" else -1.0
-        stop_at = None
-        if np.isfinite(bound):
-            stop_at = bound - sign * max(opts.mip_gap * abs(bound), opts.mip_abs_gap)
+        stop_at = gap_target(bound, opts, sign > 0)
         parcels = around_small_clusters(self.sc, bundle, res.x, hops=LOCAL_REPAIR_HOPS)
         phase = {"phase": f"cluster repair {self.rounds}", "open_parcels": int(len(parcels))}
         try:

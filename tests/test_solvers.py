@@ -273,3 +273,21 @@ def test_shares_with_must_develop_parcels(backend):
     result = solve_scenario(sc, solver=backend, mip_gap=0.0)
     assert result.plan.objective == pytest.approx(1.5e6, rel=REL)
     assert result.plan.assignment["industry_id"].tolist() == ["k2", "k3", "k3"]
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+@pytest.mark.parametrize("bound", [1234.5, -987.25, 3.0e13, -2.5e-3])
+@pytest.mark.parametrize("gap,abs_gap", [(1e-2, 0.0), (1e-3, 0.0), (1e-4, 5.0), (0.3, 0.0)])
+def test_gap_target_is_where_the_gap_test_starts_to_pass(maximize, bound, gap, abs_gap):
+    """A solve told to stop at gap_target must stop at a plan that gap_closed accepts, and no plan short of it
+    (by more than roundoff) may pass: the engine's repairs stop at that objective and then ask gap_closed."""
+    from optimizer.solvers.base import gap_closed, gap_target
+
+    opts = SolveOptions(mip_gap=gap, mip_abs_gap=abs_gap)
+    t = gap_target(bound, opts, maximize)
+    worse = -1.0 if maximize else 1.0  # the direction of worse plans
+    assert gap_closed(t, bound, opts)
+    assert worse * (t - bound) >= 0  # never beyond the bound
+    step = 1e-6 * max(abs(bound - t), 1e-12)
+    assert not gap_closed(t + worse * step, bound, opts)
+    assert gap_target(np.nan, opts, maximize) is None

@@ -62,7 +62,7 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     from dataclasses import replace
 
     from optimizer.solvers import lagrange
-    from optimizer.solvers.base import gap_closed, rel_gap
+    from optimizer.solvers.base import gap_closed, gap_target, rel_gap
 
     t0 = time.perf_counter()
     if bundle.n_pairs <= AUTO_LOCAL_SEARCH_PAIRS and bundle.milp.n_cols < 100_000:
@@ -88,9 +88,7 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     if first.has_plan and gap_closed(first.objective, first.bound, options) or left <= 0:
         return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
                        message=f"lagrange and local search: {first.message}")
-    target = None
-    if np.isfinite(first.bound):
-        target = first.bound * (1 - options.mip_gap) if maximize else first.bound * (1 + options.mip_gap)
+    target = gap_target(first.bound, options, maximize)
     try:
         hopts = replace(options, time_limit_s=left, stop_at_objective=target, warm_start=first.x,
                         threads=lagrange.engine_threads(options))

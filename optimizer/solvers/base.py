@@ -62,3 +62,20 @@ def gap_closed(objective: float, bound: float, opts: SolveOptions) -> bool:
     if not (np.isfinite(objective) and np.isfinite(bound)):
         return False
     return rel_gap(objective, bound) <= opts.mip_gap or abs(bound - objective) <= opts.mip_abs_gap
+
+
+GAP_TARGET_MARGIN = 1e-9  # gap_target aims this share of the gap inside it, so that roundoff cannot undo the stop
+
+
+def gap_target(bound: float, opts: SolveOptions, maximize: bool) -> float | None:
+    """The least good objective whose plan closes the gap to `bound` by `gap_closed` (scenario units and sense):
+    a solve told to stop at it stops exactly where the caller's gap test passes. The relative gap is measured
+    against the objective, not the bound, so a maximum B is closed from B / (1 + g) (B ≥ 0) or B / (1 − g)
+    (B < 0), not from B·(1 − g), which leaves a plan g²·B short of the test. None without a finite bound."""
+    if not np.isfinite(bound):
+        return None
+    g = opts.mip_gap * (1 - GAP_TARGET_MARGIN)
+    b = bound if maximize else -bound  # as a maximum
+    rel = b / (1 + g) if b >= 0 else (b / (1 - g) if g < 1 else -np.inf)
+    t = min(rel, b - opts.mip_abs_gap * (1 - GAP_TARGET_MARGIN))
+    return t if maximize else -t

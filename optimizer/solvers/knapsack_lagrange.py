@@ -303,7 +303,7 @@ def solve(bundle, opts, S: Structure | None = None):
     from dataclasses import replace
 
     from optimizer.solvers import highs, local_search
-    from optimizer.solvers.base import SolveResult, gap_closed, rel_gap
+    from optimizer.solvers.base import SolveResult, gap_closed, gap_target, rel_gap
 
     t0 = time.perf_counter()
     S = S or structure(bundle)
@@ -361,7 +361,7 @@ def solve(bundle, opts, S: Structure | None = None):
             break  # another cycle only while the core is not solved and the cycles pay
     bound_h = np.nan
     if left() > 0 and not closed():
-        target = None if not np.isfinite(lb) else lb * (1 - s * opts.mip_gap)
+        target = gap_target(lb, opts, s > 0)
         r = highs.solve(m, replace(opts, time_limit_s=left(), warm_start=plan["x"], stop_at_objective=target),
                         polish=polish)
         phases.extend({**p, "phase": "highs"} for p in r.phases)

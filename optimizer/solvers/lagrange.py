@@ -44,7 +44,7 @@ from scipy.special import expit
 
 from optimizer.errors import SolverFailed
 from optimizer.model.build import ModelBundle
-from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, rel_gap
+from optimizer.solvers.base import SolveOptions, SolveResult, gap_closed, gap_target, rel_gap
 
 NAME = "lagrange"
 LOCAL_FAMILIES = ("one_use", "floor_min", "floor_max")
@@ -1441,7 +1441,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             mu, primal = smoothed.mu, None
     dual_s = time.perf_counter() - t0
     best_possible = sign * bound * m.obj_scale  # the proven bound, in scenario units and sense
-    stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
+    stop_at = gap_target(best_possible, opts, sign > 0)
     x_best, obj_best, last = None, -np.inf, None
     proven_infeasible = False
     n_seg = len(P.starts)
@@ -1471,7 +1471,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             if more.bound < bound:
                 dual, bound, mu = more, more.bound, more.mu
                 best_possible = sign * bound * m.obj_scale
-                stop_at = best_possible - sign * max(opts.mip_gap * abs(best_possible), opts.mip_abs_gap)
+                stop_at = gap_target(best_possible, opts, sign > 0)
                 phases[-1]["gap"] = float(rel_gap(obj_best, bound))
                 if gap_closed(obj_best * m.obj_scale, bound * m.obj_scale, opts):
                     break
