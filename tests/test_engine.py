@@ -459,3 +459,39 @@ def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_pric
     assert floor["quiet"] == pytest.approx(40_000, rel=1e-6) and floor["busy"] == pytest.approx(77_000, rel=1e-6)
     exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
     assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-9)
+
+
+def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pairs_left_out(monkeypatch):
+    """The restriction has plans, but none reaches the target: two parcels settled on the poor industry, only
+    the third open (to the rich one), under a binding traffic cap. HiGHS gives up once its bound proves that
+    (`give_up_below`); the restricted LP's duals price the pairs left out (rich on the settled parcels, at the
+    cap's price), the widened restriction reaches the whole model's optimum, and the plan passes the checker."""
+    from optimizer.solvers.base import gap_target
+
+    sc = make_scenario(
+        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 10_000, "B", 4)],
+        [industry("rich", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("poor", 2_000, "B", 1, 4, trips_per_m2=0.5)],
+        {"metric_rules": [{"metric": "trips", "max": 90_000}]})
+    bundle = build_model(sc)
+    P = lagrange._split(bundle)
+    pairs = bundle.pairs
+    pid = np.asarray(sc.parcels.parcel_id)[pairs.parcel]
+    kid = np.asarray(sc.industries.industry_id)[pairs.industry]
+    poor = (kid == "poor") & np.isin(pid, ["P0", "P1"])
+    keep = poor | ((kid == "rich") & (pid == "P2"))
+    fval = np.where(poor, P.lo_u, np.nan)
+    exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
+    opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
+    stop_at = gap_target(exact.objective, opts, True)
+    monkeypatch.setattr(lagrange, "REPAIR_WIDEN_ROUNDS", 0)
+    x0, res = lagrange._repair(bundle, P, keep, poor, opts, 30, None, stop_at, node_limit=1000, fval=fval)
+    assert x0 is not None and res.objective + 1.0 < stop_at  # a plan, short of the target
+    monkeypatch.undo()
+    x, res = lagrange._repair(bundle, P, keep, poor, opts, 30, None, stop_at, node_limit=1000, fval=fval)
+    assert x is not None and res.phases[0]["priced"] >= 1 and "widened" not in res.phases[0]
+    plan = decode(sc, bundle, x)
+    assert check_plan(sc, plan).passed
+    assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-6)
+    floor = plan.groupby("industry_id").floor_area_m2.sum()
+    assert floor.get("rich", 0.0) > 40_000  # rich moved onto a settled parcel

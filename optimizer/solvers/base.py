@@ -21,6 +21,9 @@ class SolveOptions:
     progress: object = None  # callable(dict(elapsed_s, objective, bound, gap)) on improvements, or None
     stop_at_objective: float | None = None  # stop once a plan this good is found (scenario units, e.g. yuan)
     node_limit: int | None = None  # deterministic work limit of a MIP search: branch-and-bound nodes (HiGHS)
+    # give up once the search's own bound proves that no plan reaches this objective (scenario units; HiGHS only):
+    # the caller, a restricted repair, would rather widen the restriction than search it out
+    give_up_below: float | None = None
     mip_abs_gap: float = 0.0  # absolute gap at which to stop as well (scenario units), for objectives near 0
     # the Lagrangian engine's dual evaluated over parcel chunks on dask.distributed (optimizer.solvers.lagrange_dask):
     # a scheduler address, or a number of local worker processes (0 and None: in this process)

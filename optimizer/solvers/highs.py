@@ -119,7 +119,7 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     if opts.warm_start is not None and m.integrality.any():
         h.setSolution(_solution(opts.warm_start))
 
-    best: dict = {"x": None, "obj": np.nan, "target_hit": False}
+    best: dict = {"x": None, "obj": np.nan, "target_hit": False, "given_up": False}
     lock = threading.Lock()
     is_mip = bool(m.integrality.any())
     better = (lambda a, b: a > b) if m.sense == "maximize" else (lambda a, b: a < b)
@@ -156,8 +156,16 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
         if xp is not None:
             event.data_in.setSolution(xp)
 
+    def on_interrupt(event):  # the bound proves the caller's objective out of reach: stop searching
+        b = event.data_out.mip_dual_bound * m.obj_scale
+        if np.isfinite(b) and ((b < opts.give_up_below) if m.sense == "maximize" else (b > opts.give_up_below)):
+            best["given_up"] = True
+            event.interrupt()
+
     if is_mip:
         h.cbMipImprovingSolution.subscribe(on_improving)
+        if opts.give_up_below is not None:
+            h.cbMipInterrupt.subscribe(on_interrupt)
         if polish is not None:
             h.cbMipUserSolution.subscribe(on_user_solution)
     h.HandleUserInterrupt = True
@@ -199,7 +207,7 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus
     info = h.getInfo()
-    phases = (_phase(_stopped_by(status, ms, cancelled, best["target_hit"]), solve_s,
+    phases = (_phase(_stopped_by(status, ms, cancelled, best["target_hit"], best["given_up"]), solve_s,
                      nodes=int(info.mip_node_count) if is_mip else 0,
                      lp_iterations=int(info.simplex_iteration_count)),)
     if is_mip:
@@ -244,10 +252,12 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
                        phases=phases)
 
 
-def _stopped_by(status, ms, cancelled: bool, target_hit: bool) -> str:
+def _stopped_by(status, ms, cancelled: bool, target_hit: bool, given_up: bool = False) -> str:
     """What stopped HiGHS, in the words of SolveResult.phases."""
     if cancelled or status == ms.kTimeLimit:
         return "time_limit"
+    if given_up and status == ms.kInterrupt:
+        return "bound_below_target"  # its bound proved the caller's target out of reach (give_up_below)
     if target_hit and status != ms.kOptimal:
         return "objective_target"  # a plan within the gap of a bound proved elsewhere
     names = {ms.kOptimal: "optimal", ms.kModelEmpty: "optimal", ms.kInfeasible: "infeasible",

@@ -527,10 +527,13 @@ REFINE_MAX_MULTIPLIERS = 200  # above this many free multipliers cutting planes 
 REFINE_MIN_PAIRS = 50_000
 PRIMAL_MEMORY_BYTES = 256e6  # the polish keeps the choices of at most this many bytes' worth of evaluated points
 # the refinement stops once its model promises less than this share of the dual's target (a tenth of the MIP gap).
-# 1e-3 polished on for 2-3x the evaluations and, through the prices it left, often a larger repair: 1e-2 was as
-# good or faster on s50k, t50k, s100k, t200k and s1m (benchmarks/results/engine-repair, 2026-12-02)
-REFINE_TARGET_SHARE = 1e-2
+# Finer polish mostly bought prices that a repair could not widen its way out of: since repairs widen by pricing
+# (and repairs stop where the gap test passes, `gap_target`), 1e-1 was as good or faster than 1e-2 on q50000,
+# q100k, s100k, t50k, t200k at 0.1 % and q50000, t50k, s50k at 1 % (2026-12-02, session 9)
+REFINE_TARGET_SHARE = 1e-1
 REFINE_TIME_SHARE = 0.2  # its evaluation budget: this share of the time limit at NOMINAL_WORK_PER_S, ...
+REFINE_BOX0 = 1.0
+REFINE_SHRINK = 0.7
 REFINE_LP_WORK = 1e5  # ... each evaluation costing the problem's work plus this for its cutting-plane LP
 
 
@@ -575,7 +578,7 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     model.add(g, cut_b[0])
     duals = None
     best_f, best_mu = min((f_c, mu_c), (start.bound, start.mu), key=lambda t: t[0])
-    box = np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
+    box = REFINE_BOX0 * np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
     evals, stopped_by = 1, "evaluation_limit"
     while evals < max_evals:
         if time.perf_counter() > deadline:
@@ -613,7 +616,7 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
             if edge:
                 box = box * 2.0
         else:
-            box = box * 0.7
+            box = box * REFINE_SHRINK
     return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels,
                       primal=_primal(duals, codes))
 
@@ -964,6 +967,8 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
 
 REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible is widened where its elastic LP says, this many times,
 WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation,
+PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
+WIDEN_GROWTH = 4.0  # ... each round this many times more (4: t50k, q50000 reached in one repair where 1 took three)
 WIDEN_MAX_COLS = 50_000  # ... in restrictions of at most this many columns (the elastic LP of a 181,701-column
 # restriction of q1m took 96 s, where its MILP had proved it infeasible in 11 s: larger ones go on to the next repair)
 ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
@@ -982,45 +987,82 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     Rules can be out of reach of the restriction together although each is within reach alone (a traffic cap and
     demand minimums, once the settled parcels have used most of the cap). When HiGHS proves the restriction
     infeasible, its LP with the coupling rows made elastic (`_elastic`) prices the conflict; the restriction is
-    widened where that pays most (`_widen`) and solved again, up to REPAIR_WIDEN_ROUNDS times; only restrictions of
-    at most WIDEN_MAX_COLS columns, whose elastic LP is quick.
+    widened where that pays most (`_widen`) and solved again. A restriction with plans can still be short of the
+    target: a node-limited search gives up once its bound proves that (`give_up_below`), and the pairs left out are
+    priced at the restricted LP's duals (`_lp_prices`, column generation's pricing), the best added, and the wider
+    restriction solved from the plan found. Up to REPAIR_WIDEN_ROUNDS rounds in all, each widening WIDEN_GROWTH
+    times bolder than the last; only restrictions of at most WIDEN_MAX_COLS columns, whose LPs are quick.
 
-    Returns (full column vector or None, the restricted solve's result or None if a rule is left without any
-    column that could meet it). The result's first phase counts the widenings (`widened`, pairs reopened or
-    added), when there were any.
+    Returns (full column vector or None, the result of the restricted solve that gave it, or of the last one, or
+    None if a rule is left without any column that could meet it). The result's first phase counts the pairs
+    reopened or added (`widened` for infeasible restrictions, `priced` for short ones), when there were any.
     """
     t0 = time.perf_counter()
-    widened = 0
+    widened = priced = 0
+    sign = 1.0 if bundle.milp.sense == "maximize" else -1.0
+    best_x, best_res = None, None
     for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
         left = time_left - (time.perf_counter() - t0)
         x, res, built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
                                           rounded_will_do)
-        if res is None or res.status != "infeasible" or round_ == REPAIR_WIDEN_ROUNDS:
+        if x is not None and (best_x is None or _better(bundle.milp, x, best_x)):
+            best_x, best_res = x, res
+        if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built[0].n_cols > WIDEN_MAX_COLS:
             break
-        if built is None or built[0].n_cols > WIDEN_MAX_COLS:
+        left = time_left - (time.perf_counter() - t0)
+        if left <= 0:
             break
-        if time_left - (time.perf_counter() - t0) <= 0:
-            break
-        elastic = _elastic(built, P, time_left - (time.perf_counter() - t0))
-        if elastic is None:
-            break  # the LP meets every rule (integrality is what fails), or it could not be solved: as it was
-        keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, *elastic)
+        if res.status == "infeasible":
+            elastic = _elastic(built, P, left)
+            if elastic is None:
+                break  # the LP meets every rule (integrality is what fails), or it could not be solved: as it was
+            need, g = elastic[0], _effective(P).T @ elastic[1]
+        else:
+            # short of the target although the restriction is searched out (its own bound proves it): price
+            # the pairs left out at the restricted LP's duals, as column generation would
+            lacks = _lacks(res, built, stop_at, sign, bundle.milp.obj_scale)
+            if lacks <= 0:
+                break
+            y = _lp_prices(built, P, sign, left)
+            if y is None:
+                break
+            need, g = lacks, P.c - _effective(P).T @ y
+        margin = (WIDEN_MARGIN if res.status == "infeasible" else PRICE_MARGIN) * WIDEN_GROWTH ** round_
+        keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, need * margin, g)
         if not more:
             break
-        widened += more
-    if widened and res is not None:
+        if res.status == "infeasible":
+            widened += more
+        else:
+            priced += more
+            if best_x is not None and (warm is None or _better(bundle.milp, best_x, warm)):
+                warm = best_x  # still a plan of the wider restriction
+    if best_x is not None:
+        x, res = best_x, best_res
+    if (widened or priced) and res is not None:
         from dataclasses import replace
 
         first = res.phases[0] if res.phases else {"stopped_by": res.status}
-        res = replace(res, phases=({**first, "widened": widened}, *res.phases[1:]))
+        more = {k: v for k, v in (("widened", widened), ("priced", priced)) if v}
+        res = replace(res, phases=({**first, **more}, *res.phases[1:]))
     return x, res
+
+
+def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scale: float) -> float:
+    """How far (internal model units, > 0) a restricted solve's proven bound is short of the target `stop_at`:
+    then no plan of the restriction reaches it, however long it is searched. 0 when the target is reachable, or
+    unknown (no target, no finite bound)."""
+    if stop_at is None or not np.isfinite(res.bound):
+        return 0.0
+    return max(sign * (stop_at - (res.bound + built[2])) / obj_scale, 0.0)
 
 
 def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray,
                       opts: SolveOptions, time_left: float, warm: np.ndarray | None, stop_at: float | None,
                       node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool):
-    """One restricted model, built and solved (see `_repair`): (x or None, result or None, the restricted model
-    with the full model's row number of each of its rows, for `_elastic`)."""
+    """One restricted model, built and solved (see `_repair`): (x or None, result or None, and (the restricted
+    model, the full model's row number of each of its rows, its objective's constant in scenario units) for
+    `_elastic` and `_lp_prices`)."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
@@ -1089,12 +1131,12 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     target = None if stop_at is None else stop_at - offset
     sopts = SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4, mip_abs_gap=opts.mip_abs_gap / 4,
                          threads=engine_threads(opts), log=opts.log, warm_start=ws, stop_at_objective=target,
-                         node_limit=node_limit)
+                         node_limit=node_limit, give_up_below=None if node_limit is None else target)
     if node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P):
         res = _rounded_then_milp(rm, len(fr), sopts, rounded_will_do)
     else:
         res = highs.solve_abandonable(rm, sopts)
-    built = (rm, np.flatnonzero(keep_row))
+    built = (rm, np.flatnonzero(keep_row), offset)
     if not res.has_plan:
         return None, res, built
     x = np.zeros(m.n_cols)
@@ -1102,6 +1144,42 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     x[fx] = 1.0
     x[n + ff] = fval[ff]
     return x, res, built
+
+
+def _coupling_rows(P: _Problem, full_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The coupling rules that a restriction kept, and their rows in it: (rule numbers i, restriction rows r)."""
+    at = np.searchsorted(full_row, P.rows)
+    inside = at < len(full_row)
+    inside[inside] = full_row[at[inside]] == P.rows[inside]
+    return np.flatnonzero(inside), at[inside]
+
+
+def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> np.ndarray | None:
+    """The restricted model's LP duals on P's coupling rows, in the internal maximisation form (0 for a rule the
+    restriction dropped): at them a pair's column is worth P.c − Aeffᵀy per unit, the LP's own value of it.
+    None when HiGHS does not solve the LP to optimality within `time_left`."""
+    from dataclasses import replace
+
+    import highspy
+
+    from optimizer.solvers.highs import new_highs, to_highs_lp
+
+    rm, full_row, _ = built
+    rule, r = _coupling_rows(P, full_row)
+    if time_left <= 0:
+        return None
+    if not len(r):
+        return np.zeros(len(P.L))  # no rule in the restriction: every pair is worth its own objective
+    h = new_highs(False)
+    h.setOptionValue("time_limit", float(time_left))
+    h.passModel(to_highs_lp(replace(rm, integrality=np.zeros(rm.n_cols, bool))))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    y = np.zeros(len(P.L))
+    # HiGHS's column duals are c − Aᵀy in either sense; the internal form maximises sign·c
+    y[rule] = sign * np.asarray(h.getSolution().row_dual, float)[r]
+    return y
 
 
 def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] | None:
@@ -1118,11 +1196,8 @@ def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] |
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row = built
-    at = np.searchsorted(full_row, P.rows)
-    inside = at < len(full_row)
-    inside[inside] = full_row[at[inside]] == P.rows[inside]
-    rule, r = np.flatnonzero(inside), at[inside]  # coupling rule i is row r of the restriction
+    rm, full_row, _ = built
+    rule, r = _coupling_rows(P, full_row)
     k = len(r)
     if not k or time_left <= 0:
         return None
@@ -1150,35 +1225,39 @@ def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] |
     return v, y
 
 
-def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | None, violation: float,
-           y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """A wider restriction where the rules conflict, priced by the elastic LP's duals y (`_elastic`): the settled
-    pairs whose removal lowers the violation fastest are freed (the repair may then empty their parcel or move
-    its floor), and pairs left out of settled or empty parcels whose arrival lowers it fastest are added (the
-    parcel's settled pair freed with it), best rates first, until their rates add up to WIDEN_MARGIN × the
-    violation (a first-order guess: the rates fall as the conflict eases). Returns (keep, fixed, pairs freed or added); nothing when no pair helps."""
+def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | None, need: float,
+           g: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """A wider restriction, where a unit of each pair's column (x, then f) would help at the rate g (over 2·n):
+
+    - infeasible: g = Aeffᵀy at the elastic LP's duals y (`_elastic`), the rate at which the violation falls;
+    - short of the target: g = c − Aeffᵀy at the restricted LP's duals (`_lp_prices`), the objective's gain.
+
+    The settled pairs whose removal helps fastest are freed (the repair may then empty their parcel or move its
+    floor), and pairs left out of settled or empty parcels whose arrival helps fastest are added (the parcel's
+    settled pair freed with it), best rates first, until their rates add up to WIDEN_MARGIN × `need` (the
+    violation, or the objective the restriction lacks; a first-order guess: the rates fall as the restriction
+    widens). Returns (keep, fixed, pairs freed or added); nothing when no pair helps."""
     n = P.n
-    g = _effective(P).T @ y  # a unit of column j moves the violation at the rate −g_j
     gx, gf = g[:n], g[n:2 * n]
     fval = np.full(n, np.nan) if fval is None else fval
-    flo = np.where(np.isfinite(fval), fval, P.lo_u)  # a settled pair's least floor while it stays settled
+    best = gx + np.maximum(gf * P.lo_u, gf * P.hi_u)  # a pair's column at its better floor
     seg = P.seg_of_pair
     n_seg = len(P.starts)
-    here = np.where(fixed, gx + gf * flo, 0.0)
+    # a settled pair as it stands: at its set floor, or at its better one where the floor is left free
+    here = np.where(fixed, np.where(np.isfinite(fval), gx + gf * np.nan_to_num(fval), best), 0.0)
     settled_rate = np.zeros(n_seg)
     settled_rate[seg[fixed]] = here[fixed]  # each settled parcel's pair, as a column
     open_seg = np.bincount(seg[keep & ~fixed], minlength=n_seg) > 0
-    # rates at which the violation falls: freeing a settled pair (its x from 1 to 0) ...
+    # rates at which it helps: freeing a settled pair (its x from 1 to 0) ...
     free_rate = np.where(fixed, -here, -np.inf)
     # ... or adding a pair to a settled or empty parcel, at its better floor, in place of the parcel's pair
-    best = gx + np.maximum(gf * P.lo_u, gf * P.hi_u)
     add_rate = np.where(~keep & ~open_seg[seg], best - settled_rate[seg], -np.inf)
     rate = np.maximum(free_rate, add_rate)
     cand = np.flatnonzero(rate > 1e-12 * max(1.0, float(np.abs(g).max(initial=0.0))))
     if not len(cand):
         return keep, fixed, 0
     order = cand[np.argsort(-rate[cand], kind="stable")]
-    take = order[:int(np.searchsorted(np.cumsum(rate[order]), WIDEN_MARGIN * violation)) + 1]
+    take = order[:int(np.searchsorted(np.cumsum(rate[order]), need)) + 1]
     add = np.zeros(n, bool)
     add[take[add_rate[take] >= free_rate[take]]] = True
     free = np.zeros(n, bool)
@@ -1288,7 +1367,7 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     # the gap of the whole restriction, not of the small model's objective (which leaves the fixed part out)
     abs_gap = max(o.mip_abs_gap, o.mip_gap * abs(lp.objective)) if np.isfinite(lp.objective) else o.mip_abs_gap
     res = highs.solve_abandonable(red, replace(o, time_limit_s=max(left, 0.0), warm_start=None,
-                                                stop_at_objective=target, mip_abs_gap=abs_gap))
+                                                stop_at_objective=target, mip_abs_gap=abs_gap, give_up_below=None))
     if not res.has_plan:  # the rounding failed, which says nothing of the restriction itself
         return replace(res, status="no_solution", phases=({"stopped_by": "rounding_failed", **info},))
     x = val.copy()
@@ -1499,7 +1578,8 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             proven_infeasible = True
         entry.update(stopped_by=why, nodes=_nodes(res))
         if res is not None and res.phases:  # it started from its LP, rounded; it was widened where rules conflict
-            entry.update({k: res.phases[0][k] for k in ("lp_s", "rounded_open", "widened") if k in res.phases[0]})
+            entry.update({k: res.phases[0][k] for k in ("lp_s", "rounded_open", "widened", "priced")
+                          if k in res.phases[0]})
         if x is not None:
             obj = float(P.c @ x[:2 * P.n] + P.cg @ x[P.g])
             if obj > obj_best:
