@@ -532,8 +532,6 @@ PRIMAL_MEMORY_BYTES = 256e6  # the polish keeps the choices of at most this many
 # q100k, s100k, t50k, t200k at 0.1 % and q50000, t50k, s50k at 1 % (2026-12-02, session 9)
 REFINE_TARGET_SHARE = 1e-1
 REFINE_TIME_SHARE = 0.2  # its evaluation budget: this share of the time limit at NOMINAL_WORK_PER_S, ...
-REFINE_BOX0 = 1.0
-REFINE_SHRINK = 0.7
 REFINE_LP_WORK = 1e5  # ... each evaluation costing the problem's work plus this for its cutting-plane LP
 
 
@@ -578,7 +576,7 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     model.add(g, cut_b[0])
     duals = None
     best_f, best_mu = min((f_c, mu_c), (start.bound, start.mu), key=lambda t: t[0])
-    box = REFINE_BOX0 * np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
+    box = np.maximum(np.abs(mu_c), 1e-3 * max(float(np.abs(mu_c).max()), 1e-9))
     evals, stopped_by = 1, "evaluation_limit"
     while evals < max_evals:
         if time.perf_counter() > deadline:
@@ -616,7 +614,7 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
             if edge:
                 box = box * 2.0
         else:
-            box = box * REFINE_SHRINK
+            box = box * 0.7
     return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels,
                       primal=_primal(duals, codes))
 
