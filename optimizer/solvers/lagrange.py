@@ -1232,9 +1232,9 @@ def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | 
 
     The settled pairs whose removal helps fastest are freed (the repair may then empty their parcel or move its
     floor), and pairs left out of settled or empty parcels whose arrival helps fastest are added (the parcel's
-    settled pair freed with it), best rates first, until their rates add up to WIDEN_MARGIN × `need` (the
-    violation, or the objective the restriction lacks; a first-order guess: the rates fall as the restriction
-    widens). Returns (keep, fixed, pairs freed or added); nothing when no pair helps."""
+    settled pair freed with it), best rates first, until their rates add up to `need` (the caller's margin times
+    the violation, or times the objective the restriction lacks: a first-order guess, as the rates fall while the
+    restriction widens). Returns (keep, fixed, pairs freed or added); nothing when no pair helps."""
     n = P.n
     gx, gf = g[:n], g[n:2 * n]
     fval = np.full(n, np.nan) if fval is None else fval
