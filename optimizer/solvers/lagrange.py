@@ -967,6 +967,7 @@ REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible is widened where its 
 WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation,
 PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
 WIDEN_GROWTH = 4.0  # ... each round this many times more (4: t50k, q50000 reached in one repair where 1 took three)
+WIDEN_LP_ROUNDS = 6  # LP rounds (elastic or pricing) of widening between two MILP solves of a repair
 WIDEN_MAX_COLS = 50_000  # ... in restrictions of at most this many columns (the elastic LP of a 181,701-column
 # restriction of q1m took 96 s, where its MILP had proved it infeasible in 11 s: larger ones go on to the next repair)
 ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
@@ -988,17 +989,19 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     widened where that pays most (`_widen`) and solved again. A restriction with plans can still be short of the
     target: a node-limited search gives up once its bound proves that (`give_up_below`), and the pairs left out are
     priced at the restricted LP's duals (`_lp_prices`, column generation's pricing), the best added, and the wider
-    restriction solved from the plan found. Up to REPAIR_WIDEN_ROUNDS rounds in all, each widening WIDEN_GROWTH
-    times bolder than the last; only restrictions of at most WIDEN_MAX_COLS columns, whose LPs are quick.
+    restriction solved from the plan found. Between two MILP solves (REPAIR_WIDEN_ROUNDS + 1 at most), the
+    widening goes on over LPs alone, up to WIDEN_LP_ROUNDS of them, until the restriction's LP could do; each
+    widening WIDEN_GROWTH times bolder than the last; only restrictions of at most WIDEN_MAX_COLS columns, whose LPs
+    are quick.
 
     Returns (full column vector or None, the result of the restricted solve that gave it, or of the last one, or
     None if a rule is left without any column that could meet it). The result's first phase counts the pairs
     reopened or added (`widened` for infeasible restrictions, `priced` for short ones), when there were any.
     """
     t0 = time.perf_counter()
-    widened = priced = 0
-    sign = 1.0 if bundle.milp.sense == "maximize" else -1.0
-    best_x, best_res = None, None
+    counts = {"infeasible": 0, "short": 0}  # pairs reopened or added for each reason
+    sign, scale = (1.0 if bundle.milp.sense == "maximize" else -1.0), bundle.milp.obj_scale
+    best_x, best_res, step = None, None, 0
     for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
         left = time_left - (time.perf_counter() - t0)
         x, res, built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
@@ -1007,41 +1010,57 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
             best_x, best_res = x, res
         if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built[0].n_cols > WIDEN_MAX_COLS:
             break
-        left = time_left - (time.perf_counter() - t0)
-        if left <= 0:
+        kind = "infeasible" if res.status == "infeasible" else "short"
+        # short: below the target although the restriction is searched out (its own bound proves it)
+        lacks = _lacks(res, built, stop_at, sign, scale) if kind == "short" else 0.0
+        if kind == "short" and lacks <= 0:
             break
-        if res.status == "infeasible":
-            elastic = _elastic(built, P, left)
-            if elastic is None:
-                break  # the LP meets every rule (integrality is what fails), or it could not be solved: as it was
-            need, g = elastic[0], _effective(P).T @ elastic[1]
-        else:
-            # short of the target although the restriction is searched out (its own bound proves it): price
-            # the pairs left out at the restricted LP's duals, as column generation would
-            lacks = _lacks(res, built, stop_at, sign, bundle.milp.obj_scale)
-            if lacks <= 0:
+        # widen on LPs alone until the restriction's LP could do (a MILP solve costs several LPs): the elastic LP
+        # until it meets every rule; or, short, the pairs left out priced at the LP's duals (column generation)
+        # until the LP reaches the target by the margin the MILP lost to integrality
+        moved, lost = 0, 0.0
+        for k in range(WIDEN_LP_ROUNDS):
+            left = time_left - (time.perf_counter() - t0)
+            if left <= 0:
                 break
-            y = _lp_prices(built, P, sign, left)
-            if y is None:
+            if kind == "infeasible":
+                elastic = _elastic(built, P, left)
+                if elastic is None:
+                    break  # the LP meets every rule (integrality may still fail), or it could not be solved
+                need, g = WIDEN_MARGIN * elastic[0], _effective(P).T @ elastic[1]
+            else:
+                priced = _lp_prices(built, P, sign, left)
+                if priced is None:
+                    break
+                y, lp_value = priced
+                short = sign * (stop_at - lp_value) / scale  # internal units; ≤ 0: the LP reaches the target
+                if k == 0:
+                    lost = max(lacks - short, 0.0)  # the LP's optimum over the MILP's bound: lost to integrality
+                    short = lacks
+                elif short + lost <= 0:
+                    break
+                need, g = PRICE_MARGIN * (short + lost), P.c - _effective(P).T @ y
+            keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, need * WIDEN_GROWTH ** step, g)
+            step += 1
+            if not more:
                 break
-            need, g = lacks, P.c - _effective(P).T @ y
-        margin = (WIDEN_MARGIN if res.status == "infeasible" else PRICE_MARGIN) * WIDEN_GROWTH ** round_
-        keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, need * margin, g)
-        if not more:
+            moved += more
+            built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
+                                      rounded_will_do, build_only=True)[2]
+            if built is None or built[0].n_cols > WIDEN_MAX_COLS:
+                break
+        if not moved:
             break
-        if res.status == "infeasible":
-            widened += more
-        else:
-            priced += more
-            if best_x is not None and (warm is None or _better(bundle.milp, best_x, warm)):
-                warm = best_x  # still a plan of the wider restriction
+        counts[kind] += moved
+        if kind == "short" and best_x is not None and (warm is None or _better(bundle.milp, best_x, warm)):
+            warm = best_x  # still a plan of the wider restriction
     if best_x is not None:
         x, res = best_x, best_res
-    if (widened or priced) and res is not None:
+    if any(counts.values()) and res is not None:
         from dataclasses import replace
 
         first = res.phases[0] if res.phases else {"stopped_by": res.status}
-        more = {k: v for k, v in (("widened", widened), ("priced", priced)) if v}
+        more = {k: v for k, v in (("widened", counts["infeasible"]), ("priced", counts["short"])) if v}
         res = replace(res, phases=({**first, **more}, *res.phases[1:]))
     return x, res
 
@@ -1057,10 +1076,11 @@ def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scal
 
 def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray,
                       opts: SolveOptions, time_left: float, warm: np.ndarray | None, stop_at: float | None,
-                      node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool):
+                      node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool,
+                      build_only: bool = False):
     """One restricted model, built and solved (see `_repair`): (x or None, result or None, and (the restricted
     model, the full model's row number of each of its rows, its objective's constant in scenario units) for
-    `_elastic` and `_lp_prices`)."""
+    `_elastic` and `_lp_prices`). `build_only`: (None, None, that triple), nothing solved."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
@@ -1094,9 +1114,11 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
         lo_c[:n][fixed_pair] = 1.0
         lo_c[n:2 * n][fixed_pair] = P.lo_u[fixed_pair]
         lo_c[n + ff] = hi_c[n + ff] = fval[ff]
-        least, most = row_ranges(A, lo_c, hi_c)
-        broken = (most < m.row_lower - 1e-7 * (1 + np.abs(m.row_lower))) | (
-            least > m.row_upper + 1e-7 * (1 + np.abs(m.row_upper)))
+        rows, A_chk = _rows_that_can_break(P, m)
+        least, most = row_ranges(A_chk, lo_c, hi_c)
+        lo_r, up_r = m.row_lower[rows], m.row_upper[rows]
+        broken = np.zeros(m.n_rows, bool)
+        broken[rows] = (most < lo_r - 1e-7 * (1 + np.abs(lo_r))) | (least > up_r + 1e-7 * (1 + np.abs(up_r)))
         if not broken.any():
             break
         # open every pair in them, up to three times, before giving up
@@ -1125,6 +1147,8 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     offset = float(m.c[fx].sum() + m.c[n + ff] @ fval[ff]) * m.obj_scale
     rm = replace(m, c=m.c[cols], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lower,
                  col_upper=col_upper, integrality=integ, blocks=())
+    if build_only:
+        return None, None, (rm, np.flatnonzero(keep_row), offset)
     ws = warm[cols] if warm is not None else None
     target = None if stop_at is None else stop_at - offset
     sopts = SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4, mip_abs_gap=opts.mip_abs_gap / 4,
@@ -1144,6 +1168,22 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     return x, res, built
 
 
+def _rows_that_can_break(P: _Problem, m) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The rows a restriction can leave out of reach, and the model's matrix on them (built once per problem):
+    every row but the floor links (a kept pair's floor column spans its own range; a settled one's floor is
+    set inside it) and the definitions of auxiliary totals (their total is a free column)."""
+    if getattr(P, "chk", None) is None:
+        safe = np.zeros(m.n_rows, bool)
+        for b in m.blocks:
+            if b.family in ("floor_min", "floor_max", *DEFINITION_FAMILIES):
+                safe[b.start:b.start + b.size] = True
+        rows = np.flatnonzero(~safe)
+        A_chk = m.A.tocsr()[rows]
+        A_chk.sort_indices()
+        P.chk = (rows, A_chk)
+    return P.chk
+
+
 def _coupling_rows(P: _Problem, full_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The coupling rules that a restriction kept, and their rows in it: (rule numbers i, restriction rows r)."""
     at = np.searchsorted(full_row, P.rows)
@@ -1152,22 +1192,21 @@ def _coupling_rows(P: _Problem, full_row: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.flatnonzero(inside), at[inside]
 
 
-def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> np.ndarray | None:
-    """The restricted model's LP duals on P's coupling rows, in the internal maximisation form (0 for a rule the
-    restriction dropped): at them a pair's column is worth P.c − Aeffᵀy per unit, the LP's own value of it.
-    None when HiGHS does not solve the LP to optimality within `time_left`."""
+def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.ndarray, float] | None:
+    """The restricted model's LP: its duals y on P's coupling rows, in the internal maximisation form (0 for a
+    rule the restriction dropped), at which a pair's column is worth P.c − Aeffᵀy per unit, the LP's own value of
+    it; and the LP's optimum (scenario units, with the restriction's constant). None when HiGHS does not solve
+    the LP to optimality within `time_left`."""
     from dataclasses import replace
 
     import highspy
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row, _ = built
+    rm, full_row, offset = built
     rule, r = _coupling_rows(P, full_row)
     if time_left <= 0:
         return None
-    if not len(r):
-        return np.zeros(len(P.L))  # no rule in the restriction: every pair is worth its own objective
     h = new_highs(False)
     h.setOptionValue("time_limit", float(time_left))
     h.passModel(to_highs_lp(replace(rm, integrality=np.zeros(rm.n_cols, bool))))
@@ -1177,7 +1216,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> np.ndarray 
     y = np.zeros(len(P.L))
     # HiGHS's column duals are c − Aᵀy in either sense; the internal form maximises sign·c
     y[rule] = sign * np.asarray(h.getSolution().row_dual, float)[r]
-    return y
+    return y, h.getInfo().objective_function_value * rm.obj_scale + offset
 
 
 def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] | None:
@@ -1200,14 +1239,13 @@ def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] |
     if not k or time_left <= 0:
         return None
     n_cols = rm.n_cols
-    slack = sp.csr_matrix((np.r_[np.ones(k), -np.ones(k)], (np.r_[r, r], np.arange(2 * k))),
-                          shape=(rm.n_rows, 2 * k))
-    lp = replace(rm, c=np.r_[np.zeros(n_cols), np.ones(2 * k)], A=sp.hstack([rm.A, slack], format="csr"),
-                 col_lower=np.r_[rm.col_lower, np.zeros(2 * k)], col_upper=np.r_[rm.col_upper, np.full(2 * k, np.inf)],
-                 integrality=np.zeros(n_cols + 2 * k, bool), sense="minimize", obj_scale=1.0)
+    lp = replace(rm, c=np.zeros(n_cols), integrality=np.zeros(n_cols, bool), sense="minimize", obj_scale=1.0)
     h = new_highs(False)
     h.setOptionValue("time_limit", float(time_left))
     h.passModel(to_highs_lp(lp))
+    # the slack columns, added to HiGHS's copy (no copy of the matrix here): +1 then −1 on each kept rule's row
+    h.addCols(2 * k, np.ones(2 * k), np.zeros(2 * k), np.full(2 * k, highspy.kHighsInf), 2 * k,
+              np.arange(2 * k, dtype=np.int32), np.r_[r, r].astype(np.int32), np.r_[np.ones(k), -np.ones(k)])
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
