@@ -554,8 +554,8 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
     good as the prices (at 100,000 parcels, prices 1e-4 off the optimum left a repair with 6,000 open parcels
     0.14 % short; polished, 0.004 %). There are few coupling rows, so a cutting-plane model (every exact
     evaluation gives a cut: value plus subgradient) over the multipliers, minimised by a small LP within a box
-    around the best point, converges in a few hundred cheap exact evaluations. The box grows when a step reaches
-    its edge and shrinks after a step that does not pay. Models with more than REFINE_MAX_MULTIPLIERS free
+    around the best point, converges in a few hundred cheap exact evaluations. The box grows on the sides where a step
+    reaches its edge and shrinks after a step that does not pay. Models with more than REFINE_MAX_MULTIPLIERS free
     multipliers (neighbour rules add a row per neighbouring pair), or fewer than `min_pairs` pairs (the engine passes
     REFINE_MIN_PAIRS), keep the smoothed phase's result. Stops when the model, with the solution strictly inside
     the box, promises less than `target_rel` of the value; on `max_evals`; at `deadline`; or once a proven bound
@@ -590,12 +590,15 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
             break
         x_lp, duals = solved
         mu_n, promise = x_lp[:2 * m], f_c - x_lp[-1]
-        edge = bool(np.any(~pinned & (np.isclose(mu_n, hi) | ((lo > 0) & np.isclose(mu_n, lo)))))
+        at_edge = ~pinned & (np.isclose(mu_n, hi) | ((lo > 0) & np.isclose(mu_n, lo)))
+        edge = bool(at_edge.any())
         if promise <= target_rel * abs(f_c):
             if not edge:
                 stopped_by = "converged"
                 break
-            box = box * 4.0  # the model's minimum may lie outside the box
+            # the model's minimum may lie outside the box: widen it where the minimiser sits on its edge (widening
+            # it all way took 30-45 % more evaluations, each widened side shrinking back through rejected steps)
+            box = np.where(at_edge, box * 4.0, box)
             continue
         f_n, g, code = _exact(P, mu_n, picks=True)
         evals += 1
@@ -612,7 +615,7 @@ def refine_dual(P: _Problem, start: DualResult, target_rel: float, max_evals: in
         if f_c - f_n >= 0.1 * promise:  # a step that pays: move the centre, and widen the box if it was too small
             mu_c, f_c = mu_n, f_n
             if edge:
-                box = box * 2.0
+                box = np.where(at_edge, box * 2.0, box)
         else:
             box = box * 0.7
     return DualResult(best_f, best_mu, start.evaluations + evals, stopped_by, start.levels,
