@@ -19,13 +19,15 @@ with the closest decisions stay open with their best few options, and rules the 
 the best-priced pairs that can; HiGHS solves that model, with more parcels opened while the gap is above the
 target. Should HiGHS prove a restriction infeasible (rules out of reach together though each is within reach
 alone), the restriction's LP with its coupling rows made elastic prices the conflict, and the restriction is
-widened where that pays most before it is solved again (`_repair`).
+widened where that pays most; should its own bound prove the target out of reach, the pairs left out are priced
+at its LP's duals and the best added (column generation's pricing). Either widening goes on over LPs alone until
+the restriction's LP could do, and then the MILP is solved again (`_repair`).
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
 of L-BFGS-B iterations and evaluations per smoothing level, and a total evaluation budget computed from
 the time limit with a nominal cost per evaluation, never from measured speed). Each restricted repair MILP
-stops at its gap, at the target objective or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a
+stops at its gap, at the target objective, once its bound proves the target out of reach, or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a
 fixed thread count: HiGHS's MIP search depends on the thread count but, for a given count, not on load); only
 the last repair, on the full model, runs until its gap is closed. The time limit itself is a hard ceiling:
 the phase it cuts says so in `SolveResult.phases` ("stopped_by": "time_limit"). The same scenario and options
@@ -966,11 +968,11 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
     return extra
 
 
-REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible is widened where its elastic LP says, this many times,
-WIDEN_MARGIN = 4.0  # ... by pairs whose rates of lowering the violation add up to this many times the violation,
+REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible or short is widened and solved again, this many times,
+WIDEN_LP_ROUNDS = 6  # ... each time over up to this many LPs (elastic, or pricing) before its MILP is solved,
+WIDEN_MARGIN = 4.0  # ... each LP adding pairs whose rates of lowering the violation add up to this many times it,
 PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
-WIDEN_GROWTH = 4.0  # ... each round this many times more (4: t50k, q50000 reached in one repair where 1 took three)
-WIDEN_LP_ROUNDS = 6  # LP rounds (elastic or pricing) of widening between two MILP solves of a repair
+WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last (t50k, q50000: one repair, not 3)
 WIDEN_MAX_COLS = 50_000  # ... in restrictions of at most this many columns (the elastic LP of a 181,701-column
 # restriction of q1m took 96 s, where its MILP had proved it infeasible in 11 s: larger ones go on to the next repair)
 ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
