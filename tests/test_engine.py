@@ -427,21 +427,26 @@ def test_floor_values_free_each_rules_nearest_to_indifferent_settled_floors(monk
         np.testing.assert_array_equal(sort, want)
 
 
+def _three_parcels_under_a_trips_cap(industries, trips_max):
+    """Three 10,000 m² parcels (FAR up to 4) in zone B, the given industries, a traffic cap: (scenario, bundle,
+    P, each pair's parcel id, each pair's industry id)."""
+    sc = make_scenario(
+        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 10_000, "B", 4)],
+        industries, {"metric_rules": [{"metric": "trips", "max": trips_max}]})
+    bundle = build_model(sc)
+    pid = np.asarray(sc.parcels.parcel_id)[bundle.pairs.parcel]
+    kid = np.asarray(sc.industries.industry_id)[bundle.pairs.industry]
+    return sc, bundle, lagrange._split(bundle), pid, kid
+
+
 def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_prices_the_conflict(monkeypatch):
     """Each rule is within the restriction's reach alone, but not together: two parcels settled on the busy
     industry at their most floor leave the traffic cap too little for the demand minimum of the quiet one. HiGHS
     proves the restriction infeasible; the elastic LP's duals free a settled pair, and the widened restriction
     gives a plan that passes the checker: the busy floor cut back to make room, as in the model's optimum."""
-    sc = make_scenario(
-        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 10_000, "B", 4)],
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
         [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)],
-        {"metric_rules": [{"metric": "trips", "max": 81_000}]})
-    bundle = build_model(sc)
-    P = lagrange._split(bundle)
-    pairs = bundle.pairs
-    pid = np.asarray(sc.parcels.parcel_id)[pairs.parcel]
-    kid = np.asarray(sc.industries.industry_id)[pairs.industry]
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
     busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
     keep = busy | ((kid == "quiet") & (pid == "P2"))
     fval = np.where(busy, P.hi_u, np.nan)  # settled at their most floor: 80,000 trips of the 81,000
@@ -468,16 +473,9 @@ def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pa
     cap's price), the widened restriction reaches the whole model's optimum, and the plan passes the checker."""
     from optimizer.solvers.base import gap_target
 
-    sc = make_scenario(
-        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 10_000, "B", 4)],
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
         [industry("rich", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("poor", 2_000, "B", 1, 4, trips_per_m2=0.5)],
-        {"metric_rules": [{"metric": "trips", "max": 90_000}]})
-    bundle = build_model(sc)
-    P = lagrange._split(bundle)
-    pairs = bundle.pairs
-    pid = np.asarray(sc.parcels.parcel_id)[pairs.parcel]
-    kid = np.asarray(sc.industries.industry_id)[pairs.industry]
+         industry("poor", 2_000, "B", 1, 4, trips_per_m2=0.5)], 90_000)
     poor = (kid == "poor") & np.isin(pid, ["P0", "P1"])
     keep = poor | ((kid == "rich") & (pid == "P2"))
     fval = np.where(poor, P.lo_u, np.nan)
