@@ -493,3 +493,95 @@ def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pa
     assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-6)
     floor = plan.groupby("industry_id").floor_area_m2.sum()
     assert floor.get("rich", 0.0) > 40_000  # rich moved onto a settled parcel
+
+
+def test_a_large_restriction_starts_from_its_elastic_lp_and_rounds_its_optimum(monkeypatch):
+    """The conflicting restriction above, counted as large (`ELASTIC_FIRST_MIN_OPEN`): no MILP on the restriction
+    as the candidates left it; the elastic LP widens it, its last point (which meets every rule) is the restricted
+    LP's optimum, and the rounding of that point gives the whole model's optimum, checked."""
+    from optimizer.solvers import highs
+
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
+        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
+    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
+    keep = busy | ((kid == "quiet") & (pid == "P2"))
+    fval = np.where(busy, P.hi_u, np.nan)
+    solved = []
+    real = highs.solve_abandonable
+    monkeypatch.setattr(highs, "solve_abandonable", lambda m, o: solved.append(int(m.integrality.sum())) or real(m, o))
+    monkeypatch.setattr(lagrange, "ELASTIC_FIRST_MIN_OPEN", 1)
+    opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
+    x, res = lagrange._repair(bundle, P, keep, busy, opts, 30, None, None, node_limit=1000, fval=fval)
+    assert x is not None and res.phases[0]["widened"] >= 1
+    assert res.phases[0]["lp_s"] == 0.0 and "rounded_open" in res.phases[0]  # rounded from the elastic LP's point
+    assert solved[0] == res.phases[0]["rounded_open"]  # HiGHS's first MILP: the rounding's, none before it
+    assert check_plan(sc, decode(sc, bundle, x)).passed
+    exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
+    assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-9)
+
+
+def test_an_elastic_lp_started_from_a_narrower_ones_basis_ends_where_one_from_no_basis_does(monkeypatch):
+    """The conflicting restriction's elastic LP, widened once: solved again from the first LP's basis (mapped onto
+    the wider restriction, accepted by HiGHS) and from none, it ends at the same violation; and at violation 0 its
+    point is the restricted LP's optimum, as HiGHS solves that LP."""
+    from dataclasses import replace
+
+    from optimizer.solvers import highs
+
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
+        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
+    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
+    keep = busy | ((kid == "quiet") & (pid == "P2"))
+    fval = np.where(busy, P.hi_u, np.nan)
+    opts = SolveOptions(time_limit_s=30)
+
+    def build(keep, fixed):
+        return lagrange._restricted_solve(bundle, P, keep, fixed, opts, 30, None, None, 1000, fval, False,
+                                          build_only=True)[2]
+    first = lagrange._elastic(build(keep, busy), P, 30)
+    assert first is not None and first.v > 0
+    set_ok = []
+    real = lagrange._set_basis
+    monkeypatch.setattr(lagrange, "_set_basis", lambda *a: set_ok.append(real(*a)) or set_ok[-1])
+    for need in (first.v * lagrange.WIDEN_MARGIN, 1e9):  # a little wider, then every pair that helps
+        keep2, fixed2, more = lagrange._widen(P, keep, busy, fval, need, lagrange._effective(P).T @ first.y)
+        assert more > 0
+        built = build(keep2, fixed2)
+        warm, cold = lagrange._elastic(built, P, 30, first.basis), lagrange._elastic(built, P, 30)
+        assert set_ok[-1] is True
+        assert warm.v == pytest.approx(cold.v, rel=1e-9, abs=1e-9)
+    assert cold.v == 0.0 and warm.v == 0.0
+    rm = built[0]
+    lp = highs.solve(replace(rm, integrality=np.zeros(rm.n_cols, bool)), SolveOptions(time_limit_s=30))
+    assert float(rm.c @ warm.x) == pytest.approx(float(rm.c @ lp.x), rel=1e-9)
+
+
+def test_lp_rounding_from_a_given_lp_point_turns_the_rounded_pairs_floor_links_into_bounds(monkeypatch):
+    """Binaries y1, y2 with floors f1 ∈ [y1, 4·y1], f2 ∈ [y2, 4·y2], f1 + f2 ≤ 5; maximise 3·f1 + f2 − 2·y2. The LP
+    takes y1 = 1, f1 = 4 and y2 = ¼, f2 = 1 (11.5). Rounded from that point, given: y1 stays 1, and its floor links,
+    left with f1 alone, become f1's bounds (the MILP left has no single-column row); its optimum, y2 = 0, is the
+    model's (12), as from the LP solved in the rounding itself."""
+    from optimizer.model.milp import MILP
+    from optimizer.solvers import highs
+
+    A = sp.csr_matrix(np.array([[-4, 0, 1, 0], [-1, 0, 1, 0], [0, -4, 0, 1], [0, -1, 0, 1], [0, 0, 1, 1]], float))
+    m = MILP(c=np.r_[0.0, -2.0, 3.0, 1.0], A=A, row_lower=np.r_[-np.inf, 0, -np.inf, 0, -np.inf],
+             row_upper=np.r_[0, np.inf, 0, np.inf, 5.0], col_lower=np.zeros(4), col_upper=np.r_[1, 1, 4, 4.0],
+             integrality=np.r_[True, True, False, False], sense="maximize", blocks=())
+    from dataclasses import replace
+    lp = highs.solve(replace(m, integrality=np.zeros(4, bool)), SolveOptions(time_limit_s=10))
+    np.testing.assert_allclose(lp.x, [1.0, 0.25, 4.0, 1.0], atol=1e-9)
+    rows_left = []
+    real = highs.solve_abandonable
+    monkeypatch.setattr(highs, "solve_abandonable",
+                        lambda mm, o: (rows_left.append(np.diff(mm.A.tocsr().indptr)) if mm.integrality.sum() == 1
+                                       else None) or real(mm, o))
+    given = lagrange._lp_rounding(m, 2, SolveOptions(time_limit_s=10), lp_x=lp.x)
+    solved = lagrange._lp_rounding(m, 2, SolveOptions(time_limit_s=10))
+    for res in (given, solved):
+        assert res.has_plan and res.objective == pytest.approx(12.0)
+        np.testing.assert_allclose(res.x, [1.0, 0.0, 4.0, 0.0], atol=1e-9)
+    assert given.phases[0]["lp_s"] == 0.0 and given.phases[0]["rounded_open"] == 1
+    assert rows_left and all((r > 1).all() for r in rows_left)

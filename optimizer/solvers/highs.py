@@ -114,6 +114,8 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     if opts.threads:
         h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", 0)
+    if not opts.presolve:
+        h.setOptionValue("presolve", "off")
     if opts.node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(max(opts.node_limit, 0)))
     if opts.warm_start is not None and m.integrality.any():

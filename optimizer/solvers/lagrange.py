@@ -39,6 +39,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -974,8 +975,15 @@ WIDEN_MARGIN = 4.0  # ... each LP adding pairs whose rates of lowering the viola
 PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
 WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last (t50k, q50000: one repair, not 3)
 WIDEN_MAX_COLS = 400_000  # ... in restrictions of at most this many columns; larger ones go on to the next repair
+ELASTIC_FIRST_MIN_OPEN = 20_000  # a node-limited restriction with this many open pairs starts from its elastic LP
 # (q1m's first restriction, 21,195 open parcels: with a limit of 50,000 columns it went on to larger repairs and no
 # plan in 300 s; widened over elastic LPs, a plan within 0.05 % in 178 s, 2026-12-02)
+ELASTIC_OBJECTIVE_WEIGHT = 1e-2  # the elastic LP's pair costs: at most this per unit, a unit of violation costs 1
+# an elastic LP started from a narrower one's basis gets this many simplex iterations before it is solved from none:
+# q1m's widenings by 5 and 17 pairs took 67 iterations from the basis (0.3 s) against 57,000 from none (9 s), but
+# one by 382 pairs (a repair without the dual's refinement) took 13,500 iterations of 7 ms (95 s) against 83,000
+# of 0.16 ms from none (13 s)
+WARM_ELASTIC_ITERATIONS = 2000
 ELASTIC_TOL = 1e-7  # an elastic LP's violation below this (relative to the row's bound) is no violation
 
 
@@ -996,9 +1004,11 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     target: a node-limited search gives up once its bound proves that (`give_up_below`), and the pairs left out are
     priced at the restricted LP's duals (`_lp_prices`, column generation's pricing), the best added, and the wider
     restriction solved from the plan found. Between two MILP solves (REPAIR_WIDEN_ROUNDS + 1 at most), the
-    widening goes on over LPs alone, up to WIDEN_LP_ROUNDS of them, until the restriction's LP could do; each
-    widening WIDEN_GROWTH times bolder than the last; only restrictions of at most WIDEN_MAX_COLS columns, whose LPs
-    are quick.
+    widening goes on over LPs alone (`_Widening.over_lps`), up to WIDEN_LP_ROUNDS of them, until the restriction's
+    LP could do; each widening WIDEN_GROWTH times bolder than the last; only restrictions of at most WIDEN_MAX_COLS
+    columns, whose LPs are quick. Each elastic LP starts from the last one's basis, and when the last one meets
+    every rule, the MILP starts by rounding its point, the restricted LP's optimum. A node-limited restriction of
+    ELASTIC_FIRST_MIN_OPEN open pairs or more starts with its elastic LP, before any MILP.
 
     Returns (full column vector or None, the result of the restricted solve that gave it, or of the last one, or
     None if a rule is left without any column that could meet it). The result's first phase counts the pairs
@@ -1007,11 +1017,22 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
     t0 = time.perf_counter()
     counts = {"infeasible": 0, "short": 0}  # pairs reopened or added for each reason
     sign, scale = (1.0 if bundle.milp.sense == "maximize" else -1.0), bundle.milp.obj_scale
-    best_x, best_res, step = None, None, 0
+    best_x, best_res = None, None
+    w = _Widening(bundle, P, opts, fval, node_limit, stop_at, rounded_will_do, sign, scale, keep, fixed_pair, warm, t0,
+                  time_left)
+    n_free = int((keep & ~fixed_pair).sum())
+    if node_limit is not None and n_free >= ELASTIC_FIRST_MIN_OPEN:
+        # a large restriction: its elastic LP first, which costs what the MILP's root LP costs and either gives that
+        # LP's optimum (to round) or prices the conflict at once (q1m: its MILP proved it infeasible in 7 s first)
+        w.built = _restricted_solve(bundle, P, w.keep, w.fixed, opts, time_left, warm, stop_at, node_limit, fval,
+                                    rounded_will_do, build_only=True)[2]
+        if w.built is not None and w.built[0].n_cols <= WIDEN_MAX_COLS:
+            counts["infeasible"] += w.over_lps("infeasible", 0.0)
     for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
         left = time_left - (time.perf_counter() - t0)
-        x, res, built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
-                                          rounded_will_do)
+        x, res, built = _restricted_solve(bundle, P, w.keep, w.fixed, opts, left, w.warm, stop_at, node_limit, fval,
+                                          rounded_will_do, prebuilt=w.built, lp_x=w.lp_x)
+        w.built, w.lp_x = built, None
         if x is not None and (best_x is None or _better(bundle.milp, x, best_x)):
             best_x, best_res = x, res
         if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built[0].n_cols > WIDEN_MAX_COLS:
@@ -1021,21 +1042,56 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         lacks = _lacks(res, built, stop_at, sign, scale) if kind == "short" else 0.0
         if kind == "short" and lacks <= 0:
             break
-        # widen on LPs alone until the restriction's LP could do (a MILP solve costs several LPs): the elastic LP
-        # until it meets every rule; or, short, the pairs left out priced at the LP's duals (column generation)
-        # until the LP reaches the target by the margin the MILP lost to integrality
-        moved, lost = 0, 0.0
+        moved = w.over_lps(kind, lacks)
+        if not moved:
+            break
+        counts[kind] += moved
+        if kind == "short" and best_x is not None and (w.warm is None or _better(bundle.milp, best_x, w.warm)):
+            w.warm = best_x  # still a plan of the wider restriction
+    if best_x is not None:
+        x, res = best_x, best_res
+    if any(counts.values()) and res is not None:
+        from dataclasses import replace
+
+        first = res.phases[0] if res.phases else {"stopped_by": res.status}
+        more = {k: v for k, v in (("widened", counts["infeasible"]), ("priced", counts["short"])) if v}
+        res = replace(res, phases=({**first, **more}, *res.phases[1:]))
+    return x, res
+
+
+class _Widening:
+    """`_repair`'s restriction as it widens: `keep`, `fixed`, the warm start, the restriction as last built (`built`,
+    or None to build it again) and, when the last LP found it, a point of its LP's optimum (`lp_x`)."""
+
+    def __init__(self, bundle, P, opts, fval, node_limit, stop_at, rounded_will_do, sign, scale, keep, fixed, warm,
+                 t0, time_left):
+        self.bundle, self.P, self.opts, self.fval, self.node_limit = bundle, P, opts, fval, node_limit
+        self.stop_at, self.rounded_will_do, self.sign, self.scale = stop_at, rounded_will_do, sign, scale
+        self.keep, self.fixed, self.warm, self.t0, self.time_left = keep, fixed, warm, t0, time_left
+        self.built, self.lp_x, self.step = None, None, 0
+
+    def over_lps(self, kind: str, lacks: float) -> int:
+        """Widen on LPs alone, up to WIDEN_LP_ROUNDS of them, until the restriction's LP could do (a MILP solve
+        costs several LPs): the elastic LP (`kind` "infeasible") until it meets every rule; or, short of the target
+        by `lacks` (internal units), the pairs left out priced at the LP's duals (column generation) until the LP
+        reaches the target by the margin the MILP lost to integrality. Each widening is WIDEN_GROWTH times bolder
+        than the last. Returns the pairs freed or added."""
+        P, sign, scale, stop_at = self.P, self.sign, self.scale, self.stop_at
+        moved, lost, start = 0, 0.0, None
         for k in range(WIDEN_LP_ROUNDS):
-            left = time_left - (time.perf_counter() - t0)
+            left = self.time_left - (time.perf_counter() - self.t0)
             if left <= 0:
                 break
             if kind == "infeasible":
-                elastic = _elastic(built, P, left)
+                elastic = _elastic(self.built, P, left, start)
                 if elastic is None:
-                    break  # the LP meets every rule (integrality may still fail), or it could not be solved
-                need, g = WIDEN_MARGIN * elastic[0], _effective(P).T @ elastic[1]
+                    break  # HiGHS could not solve it
+                if elastic.v == 0:
+                    self.lp_x = elastic.x  # the LP meets every rule (integrality may still fail): its optimum
+                    break
+                need, g, start = WIDEN_MARGIN * elastic.v, _effective(P).T @ elastic.y, elastic.basis
             else:
-                priced = _lp_prices(built, P, sign, left)
+                priced = _lp_prices(self.built, P, sign, left)
                 if priced is None:
                     break
                 y, lp_value = priced
@@ -1046,29 +1102,18 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
                 elif short + lost <= 0:
                     break
                 need, g = PRICE_MARGIN * (short + lost), P.c - _effective(P).T @ y
-            keep, fixed_pair, more = _widen(P, keep, fixed_pair, fval, need * WIDEN_GROWTH ** step, g)
-            step += 1
+            self.keep, self.fixed, more = _widen(P, self.keep, self.fixed, self.fval, need * WIDEN_GROWTH ** self.step,
+                                                 g)
+            self.step += 1
             if not more:
                 break
             moved += more
-            built = _restricted_solve(bundle, P, keep, fixed_pair, opts, left, warm, stop_at, node_limit, fval,
-                                      rounded_will_do, build_only=True)[2]
-            if built is None or built[0].n_cols > WIDEN_MAX_COLS:
+            self.built = _restricted_solve(self.bundle, P, self.keep, self.fixed, self.opts, left, self.warm, stop_at,
+                                           self.node_limit, self.fval, self.rounded_will_do, build_only=True)[2]
+            if self.built is None or self.built[0].n_cols > WIDEN_MAX_COLS:
+                self.built = None  # (the next solve builds it)
                 break
-        if not moved:
-            break
-        counts[kind] += moved
-        if kind == "short" and best_x is not None and (warm is None or _better(bundle.milp, best_x, warm)):
-            warm = best_x  # still a plan of the wider restriction
-    if best_x is not None:
-        x, res = best_x, best_res
-    if any(counts.values()) and res is not None:
-        from dataclasses import replace
-
-        first = res.phases[0] if res.phases else {"stopped_by": res.status}
-        more = {k: v for k, v in (("widened", counts["infeasible"]), ("priced", counts["short"])) if v}
-        res = replace(res, phases=({**first, **more}, *res.phases[1:]))
-    return x, res
+        return moved
 
 
 def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scale: float) -> float:
@@ -1083,18 +1128,27 @@ def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scal
 def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray,
                       opts: SolveOptions, time_left: float, warm: np.ndarray | None, stop_at: float | None,
                       node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool,
-                      build_only: bool = False):
-    """One restricted model, built and solved (see `_repair`): (x or None, result or None, and (the restricted
-    model, the full model's row number of each of its rows, its objective's constant in scenario units) for
-    `_elastic` and `_lp_prices`). `build_only`: (None, None, that triple), nothing solved."""
+                      build_only: bool = False, prebuilt=None, lp_x: np.ndarray | None = None):
+    """One restricted model, built and solved (see `_repair`): (x or None, result or None, and `built` = (the
+    restricted model, the full model's row number of each of its rows, its objective's constant in scenario units,
+    the full model's column number of each of its columns) for `_elastic` and `_lp_prices`).
+
+    `build_only`: (None, None, built), nothing solved. `prebuilt`: the `built` of this very restriction (the same
+    `keep`, `fixed_pair` and `fval`), solved without building it again; `lp_x`: a point of its LP's optimum (the
+    last elastic LP's, `_elastic`), from which the solve starts by rounding (`_rounded_then_milp`)."""
     from dataclasses import replace
 
-    from optimizer.solvers import highs
 
     m = bundle.milp
     n = P.n
-    A = m.A.tocsr()  # (no copy: the model's matrix is CSR; nothing here changes it)
     fval = np.full(n, np.nan) if fval is None else fval
+    if prebuilt is not None:
+        rm, _, offset, cols = prebuilt
+        fx = np.flatnonzero(fixed_pair)
+        ff = np.flatnonzero(fixed_pair & np.isfinite(fval))
+        return _solve_restriction(bundle, rm, cols, fx, ff, fval, offset, opts, time_left, warm, stop_at,
+                                  node_limit, rounded_will_do, prebuilt, lp_x)
+    A = m.A.tocsr()  # (no copy: the model's matrix is CSR; nothing here changes it)
     for _ in range(3):
         free = keep & ~fixed_pair
         fx = np.flatnonzero(fixed_pair)
@@ -1153,18 +1207,34 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     offset = float(m.c[fx].sum() + m.c[n + ff] @ fval[ff]) * m.obj_scale
     rm = replace(m, c=m.c[cols], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lower,
                  col_upper=col_upper, integrality=integ, blocks=())
+    built = (rm, np.flatnonzero(keep_row), offset, cols)
     if build_only:
-        return None, None, (rm, np.flatnonzero(keep_row), offset)
+        return None, None, built
+    lp_x = None if not (node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P)) else "solve"
+    return _solve_restriction(bundle, rm, cols, fx, ff, fval, offset, opts, time_left, warm, stop_at, node_limit,
+                              rounded_will_do, built, lp_x)
+
+
+def _solve_restriction(bundle: ModelBundle, rm, cols: np.ndarray, fx: np.ndarray, ff: np.ndarray, fval: np.ndarray,
+                       offset: float, opts: SolveOptions, time_left: float, warm: np.ndarray | None,
+                       stop_at: float | None, node_limit: int | None, rounded_will_do: bool, built, lp_x):
+    """`_restricted_solve`'s solve of a built restriction `rm` (its columns `cols` of the full model; fixed pairs
+    `fx` at 1, those of them in `ff` with their floor at `fval`): HiGHS's MILP, or, when `lp_x` is "solve" or a
+    point of the restriction's LP optimum, its LP rounded first (`_rounded_then_milp`)."""
+    from optimizer.solvers import highs
+
+    m = bundle.milp
+    n = len(fval)
     ws = warm[cols] if warm is not None else None
     target = None if stop_at is None else stop_at - offset
     sopts = SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4, mip_abs_gap=opts.mip_abs_gap / 4,
                          threads=engine_threads(opts), log=opts.log, warm_start=ws, stop_at_objective=target,
                          node_limit=node_limit, give_up_below=None if node_limit is None else target)
-    if node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P):
-        res = _rounded_then_milp(rm, len(fr), sopts, rounded_will_do)
+    if lp_x is not None:
+        n_int = int(rm.integrality.sum())  # the free pairs' x, the first columns
+        res = _rounded_then_milp(rm, n_int, sopts, rounded_will_do, None if isinstance(lp_x, str) else lp_x)
     else:
         res = highs.solve_abandonable(rm, sopts)
-    built = (rm, np.flatnonzero(keep_row), offset)
     if not res.has_plan:
         return None, res, built
     x = np.zeros(m.n_cols)
@@ -1209,7 +1279,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.nd
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row, offset = built
+    rm, full_row, offset, _ = built
     rule, r = _coupling_rows(P, full_row)
     if time_left <= 0:
         return None
@@ -1225,46 +1295,118 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.nd
     return y, h.getInfo().objective_function_value * rm.obj_scale + offset
 
 
-def _elastic(built, P: _Problem, time_left: float) -> tuple[float, np.ndarray] | None:
-    """The restricted model's LP with its coupling rows made elastic: the least total violation V of the rules,
-    and the LP's duals y on P's coupling rows (0 for a rule the restriction dropped). None when the LP meets
-    every rule (integrality is what fails) or HiGHS does not solve it.
+class _Elastic(NamedTuple):
+    v: float  # the least total violation of the kept coupling rules (0: the LP meets every rule)
+    y: np.ndarray  # the LP's duals on P's coupling rows (0 for a rule the restriction dropped)
+    x: np.ndarray  # the LP's point on the restriction's columns: when v is 0, a point of the restricted LP's optimum
+    # (full-model columns, their statuses, full-model rows, their statuses and duals, slacks' statuses by rule,
+    # the simplex iterations the LP took from no basis)
+    basis: tuple
+
+
+def _elastic(built, P: _Problem, time_left: float, start: tuple | None = None) -> _Elastic | None:
+    """The restricted model's LP with its coupling rows made elastic; None when HiGHS does not solve it.
 
     Each kept coupling row gets a column that may add to it and one that may take from it, at a cost of 1 per unit
     (rows are in units near 1); every other row and bound stays hard. With HiGHS's signs (column duals
-    c − Aᵀy), moving a plan's activity by Δa changes V at the rate −y·Δa."""
+    c − Aᵀy), moving a plan's activity by Δa changes the violation V at the rate −y·Δa.
+
+    The pairs cost their own objective, at most ELASTIC_OBJECTIVE_WEIGHT per unit against the violation's 1: with
+    no cost at all on them, dual simplex wanders among degenerate bases (q1m's first restriction: 40 s and 48,000
+    iterations; 8 s with it). A point that meets every rule has V = 0 at any weight, so when the LP ends at V = 0 it
+    meets every rule, and its point is the restricted LP's optimum (it is the best such point for the model's own
+    objective): the repair rounds it (`_lp_rounding`) instead of solving that LP again. `start`: the basis of an
+    earlier elastic LP of a narrower restriction (`_Elastic.basis`), from which this one starts (`_set_basis`);
+    should that take more than WARM_ELASTIC_ITERATIONS simplex iterations (or more than the LP from no basis did),
+    it is solved again from none."""
     from dataclasses import replace
 
     import highspy
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row, _ = built
+    rm, full_row, _, cols = built
     rule, r = _coupling_rows(P, full_row)
     k = len(r)
     if not k or time_left <= 0:
         return None
     n_cols = rm.n_cols
-    lp = replace(rm, c=np.zeros(n_cols), integrality=np.zeros(n_cols, bool), sense="minimize", obj_scale=1.0)
+    c = (1.0 if rm.sense == "minimize" else -1.0) * rm.c
+    # (weighed against the pairs' largest cost, the same for every restriction of the problem)
+    c = c * (ELASTIC_OBJECTIVE_WEIGHT / max(float(np.abs(P.c).max(initial=0.0)), 1e-300))
+    lp = replace(rm, c=c, integrality=np.zeros(n_cols, bool), sense="minimize", obj_scale=1.0)
     h = new_highs(False)
     h.setOptionValue("time_limit", float(time_left))
     h.passModel(to_highs_lp(lp))
     # the slack columns, added to HiGHS's copy (no copy of the matrix here): +1 then −1 on each kept rule's row
     h.addCols(2 * k, np.ones(2 * k), np.zeros(2 * k), np.full(2 * k, highspy.kHighsInf), 2 * k,
               np.arange(2 * k, dtype=np.int32), np.r_[r, r].astype(np.int32), np.r_[np.ones(k), -np.ones(k)])
+    cold_iterations = None
+    if start is not None and _set_basis(h, start, lp, cols, full_row, rule):
+        cold_iterations = start[-1]
+        h.setOptionValue("simplex_iteration_limit", int(min(cold_iterations, WARM_ELASTIC_ITERATIONS)))
+    t_lp = time.perf_counter()
     h.run()
+    if cold_iterations is not None and h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.clearSolver()  # the start did not pay: from no basis, within what is left of the time
+        h.setOptionValue("simplex_iteration_limit", int(highspy.kHighsIInf))
+        h.setOptionValue("time_limit", float(max(time_left - (time.perf_counter() - t_lp), 0.0)))
+        h.run()
+        cold_iterations = None
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     sol = h.getSolution()
     x = np.asarray(sol.col_value, float)
-    v = float(x[n_cols:].sum())
     finite = lambda b: np.abs(np.where(np.isfinite(b), b, 0.0))  # noqa: E731
     scale = np.maximum(1.0, np.maximum(finite(rm.row_lower[r]), finite(rm.row_upper[r])))
-    if not np.any(x[n_cols:n_cols + k] + x[n_cols + k:] > ELASTIC_TOL * scale):
-        return None
+    met = not np.any(x[n_cols:n_cols + k] + x[n_cols + k:] > ELASTIC_TOL * scale)
     y = np.zeros(len(P.L))
     y[rule] = np.asarray(sol.row_dual, float)[r]
-    return v, y
+    b = h.getBasis()
+    st_c = np.array([int(v) for v in b.col_status], np.int8)
+    st_r = np.array([int(v) for v in b.row_status], np.int8)
+    slack = np.full((2, len(P.L)), int(highspy.HighsBasisStatus.kLower), np.int8)
+    slack[0, rule], slack[1, rule] = st_c[n_cols:n_cols + k], st_c[n_cols + k:]
+    if cold_iterations is None:
+        cold_iterations = int(h.getInfo().simplex_iteration_count)
+    return _Elastic(0.0 if met else float(x[n_cols:].sum()), y, x[:n_cols],
+                    (cols, st_c[:n_cols], full_row, st_r, np.asarray(sol.row_dual, float), slack, cold_iterations))
+
+
+def _set_basis(h, start: tuple, lp, cols: np.ndarray, full_row: np.ndarray, rule: np.ndarray) -> bool:
+    """Give HiGHS (holding `lp` and its slack columns) the basis `start` of an earlier elastic LP of a narrower
+    restriction, mapped by the full model's column and row numbers. A widening only adds columns and rows (and
+    moves row bounds): the new rows start basic, so that the old duals stay, and each new column at the bound its
+    reduced cost at those duals prefers, so that the basis stays dual feasible and dual simplex goes on from it.
+    Returns False, with nothing set, when the mapped basis does not have one basic per row."""
+    import highspy
+
+    old_cols, old_sc, old_rows, old_sr, old_dual, old_slack, _ = start
+    n_full = max(int(cols.max(initial=-1)), int(old_cols.max(initial=-1))) + 1
+    lower, basic, upper, zero = (int(highspy.HighsBasisStatus.kLower), int(highspy.HighsBasisStatus.kBasic),
+                                 int(highspy.HighsBasisStatus.kUpper), int(highspy.HighsBasisStatus.kZero))
+    at = np.full(n_full, -1, np.int8)
+    at[old_cols] = old_sc
+    sc = at[cols]
+    n_rows_full = max(int(full_row.max(initial=-1)), int(old_rows.max(initial=-1))) + 1
+    at = np.full(n_rows_full, basic, np.int8)  # rows the widening added: basic
+    at[old_rows] = old_sr
+    sr = at[full_row]
+    dual = np.zeros(n_rows_full)
+    dual[old_rows] = old_dual
+    new = np.flatnonzero(sc < 0)  # columns the widening added: nonbasic, at the bound their reduced cost prefers
+    d = lp.c[new] - lp.A[:, new].T @ dual[full_row]
+    lo_ok, up_ok = np.isfinite(lp.col_lower[new]), np.isfinite(lp.col_upper[new])
+    sc[new] = np.where((d < 0) & up_ok, upper, np.where(lo_ok, lower, np.where(up_ok, upper, zero)))
+    slack = np.r_[old_slack[0, rule], old_slack[1, rule]]
+    if int((sc == basic).sum() + (slack == basic).sum() + (sr == basic).sum()) != len(full_row):
+        return False
+    b = highspy.HighsBasis()
+    status = highspy.HighsBasisStatus
+    b.col_status = [status(int(v)) for v in np.r_[sc, slack]]
+    b.row_status = [status(int(v)) for v in sr]
+    b.valid = True
+    return h.setBasis(b) == highspy.HighsStatus.kOk
 
 
 def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | None, need: float,
@@ -1312,6 +1454,7 @@ def _widen(P: _Problem, keep: np.ndarray, fixed: np.ndarray, fval: np.ndarray | 
 
 LP_ROUNDING_MIN_OPEN = 5000  # restricted repairs with this many open pairs or more start from their LP (below)
 LP_ROUNDING_TOL = 1e-6  # a binary within this of 0 or 1 in the LP's point is fixed there
+ROUNDING_PRESOLVE_MIN_INT = 1000  # a rounding's MILP with fewer binaries left than this runs without presolve
 
 
 def _rounding_helps(P: _Problem) -> bool:
@@ -1327,17 +1470,19 @@ def _better(m, a: np.ndarray, b: np.ndarray) -> bool:
     return va > vb if m.sense == "maximize" else va < vb
 
 
-def _rounded_then_milp(rm, n_int: int, o: SolveOptions, rounded_will_do: bool) -> SolveResult:
-    """A restricted repair from its LP: the rounded plan (`_lp_rounding`) when it reaches the target, or when
-    `rounded_will_do`; else HiGHS's MILP on the restriction from it, keeping the better of the two plans. A
-    rounding that fails, even with a HiGHS error, only means the MILP runs without that start."""
+def _rounded_then_milp(rm, n_int: int, o: SolveOptions, rounded_will_do: bool,
+                       lp_x: np.ndarray | None = None) -> SolveResult:
+    """A restricted repair from its LP (solved here, or its optimal point `lp_x` given): the rounded plan
+    (`_lp_rounding`) when it reaches the target, or when `rounded_will_do`; else HiGHS's MILP on the restriction
+    from it, keeping the better of the two plans. A rounding that fails, even with a HiGHS error, only means the
+    MILP runs without that start."""
     from dataclasses import replace
 
     from optimizer.solvers import highs
 
     t0 = time.perf_counter()
     try:
-        rounded = _lp_rounding(rm, n_int, o)
+        rounded = _lp_rounding(rm, n_int, o, lp_x)
     except SolverFailed as exc:
         rounded = SolveResult("no_solution", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, "highs",
                               message=str(exc), phases=({"stopped_by": "rounding_failed"},))
@@ -1360,10 +1505,11 @@ def _rounded_then_milp(rm, n_int: int, o: SolveOptions, rounded_will_do: bool) -
                                 *res.phases[1:]))
 
 
-def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
+def _lp_rounding(rm, n_int: int, o: SolveOptions, lp_x: np.ndarray | None = None) -> SolveResult:
     """RENS on a restricted repair model `rm` (columns: its n_int binaries, then their floors, then the rest):
-    solve its LP, fix every binary the LP leaves at 0 or 1 (and the floors of those at 0), and solve the MILP
-    left over the fractional ones within the options' target, gap and node limit.
+    solve its LP (or take `lp_x`, a point of its optimum already found), fix every binary the LP leaves at 0 or 1
+    (and the floors of those at 0), and solve the MILP left over the fractional ones within the options' target,
+    gap and node limit.
 
     Returns the LP's answer when it has no point (status "infeasible" when that is proved), else the small MILP's
     answer as a plan of `rm` (status "feasible", objective in scenario units without rm's offset; phases[0] says
@@ -1375,8 +1521,12 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
     from optimizer.solvers import highs
 
     t0 = time.perf_counter()
-    lp = highs.solve_abandonable(replace(rm, integrality=np.zeros(rm.n_cols, bool)),
-                                 replace(o, warm_start=None, stop_at_objective=None, node_limit=None))
+    if lp_x is not None:
+        lp = SolveResult("optimal", np.asarray(lp_x, float), float(rm.c @ lp_x) * rm.obj_scale, np.nan, 0.0, 0.0,
+                         "highs")
+    else:
+        lp = highs.solve_abandonable(replace(rm, integrality=np.zeros(rm.n_cols, bool)),
+                                     replace(o, warm_start=None, stop_at_objective=None, node_limit=None))
     if not lp.has_plan:
         return replace(lp, phases=({**(lp.phases[0] if lp.phases else {"stopped_by": "other"}),
                                     "lp_s": round(lp.solve_s, 3)},))
@@ -1401,15 +1551,36 @@ def _lp_rounding(rm, n_int: int, o: SolveOptions) -> SolveResult:
                            message="the rounded binaries break a row", phases=({"stopped_by": "rounding_failed",
                                                                                  **info},))
     off = float(rm.c @ val) * rm.obj_scale
-    red = replace(rm, c=rm.c[keep], A=sub[rows], row_lower=(rm.row_lower - shift)[rows],
-                  row_upper=(rm.row_upper - shift)[rows], col_lower=rm.col_lower[keep], col_upper=rm.col_upper[keep],
+    # rows left with one column (the floor links of the pairs rounded to 1) become that column's bounds: HiGHS's
+    # presolve would do the same, in seconds at q1m's 20,000 open parcels
+    sub, lower, upper = sub[rows], (rm.row_lower - shift)[rows], (rm.row_upper - shift)[rows]
+    col_lo, col_hi = rm.col_lower[keep].copy(), rm.col_upper[keep].copy()
+    single = np.flatnonzero((np.diff(sub.indptr) == 1) & (np.abs(sub.data[sub.indptr[:-1].clip(max=sub.nnz - 1)])
+                                                            > 1e-12))
+    if len(single):
+        j, a = sub.indices[sub.indptr[single]], sub.data[sub.indptr[single]]
+        lo_j = np.where(a > 0, lower[single], upper[single]) / a  # ±inf stay infinite
+        hi_j = np.where(a > 0, upper[single], lower[single]) / a
+        np.maximum.at(col_lo, j, lo_j)
+        np.minimum.at(col_hi, j, hi_j)
+        crossed = col_lo > col_hi
+        if np.any(col_lo > col_hi + 1e-9 * (1 + np.abs(col_hi))):
+            return SolveResult("no_solution", None, np.nan, np.nan, np.nan, time.perf_counter() - t0, "highs",
+                               message="the rounded binaries leave a floor no room",
+                               phases=({"stopped_by": "rounding_failed", **info},))
+        col_lo[crossed] = col_hi[crossed]
+        rest = np.ones(len(rows), bool)
+        rest[single] = False
+        sub, lower, upper = sub[rest], lower[rest], upper[rest]
+    red = replace(rm, c=rm.c[keep], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lo, col_upper=col_hi,
                   integrality=rm.integrality[keep])
     left = o.time_limit_s - (time.perf_counter() - t0)
     target = None if o.stop_at_objective is None else o.stop_at_objective - off
     # the gap of the whole restriction, not of the small model's objective (which leaves the fixed part out)
     abs_gap = max(o.mip_abs_gap, o.mip_gap * abs(lp.objective)) if np.isfinite(lp.objective) else o.mip_abs_gap
     res = highs.solve_abandonable(red, replace(o, time_limit_s=max(left, 0.0), warm_start=None,
-                                                stop_at_objective=target, mip_abs_gap=abs_gap, give_up_below=None))
+                                                stop_at_objective=target, mip_abs_gap=abs_gap, give_up_below=None,
+                                                presolve=int(red.integrality.sum()) > ROUNDING_PRESOLVE_MIN_INT))
     if not res.has_plan:  # the rounding failed, which says nothing of the restriction itself
         return replace(res, status="no_solution", phases=({"stopped_by": "rounding_failed", **info},))
     x = val.copy()
