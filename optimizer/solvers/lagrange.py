@@ -1138,7 +1138,6 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     last elastic LP's, `_elastic`), from which the solve starts by rounding (`_rounded_then_milp`)."""
     from dataclasses import replace
 
-
     m = bundle.milp
     n = P.n
     fval = np.full(n, np.nan) if fval is None else fval
@@ -1212,7 +1211,8 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     built = (rm, np.flatnonzero(keep_row), offset, cols)
     if build_only:
         return None, None, built
-    lp_x = None if not (node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P)) else "solve"
+    rounding = node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P)
+    lp_x = "solve" if rounding else None  # (its LP solved there)
     return _solve_restriction(bundle, rm, cols, fx, ff, fval, offset, opts, time_left, warm, stop_at, node_limit,
                               rounded_will_do, built, lp_x)
 
@@ -1298,7 +1298,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.nd
 
 
 class _Elastic(NamedTuple):
-    v: float  # the least total violation of the kept coupling rules (0: the LP meets every rule)
+    v: float  # the kept coupling rules' total violation at the LP's optimum (0: the LP meets every rule)
     y: np.ndarray  # the LP's duals on P's coupling rows (0 for a rule the restriction dropped)
     x: np.ndarray  # the LP's point on the restriction's columns: when v is 0, a point of the restricted LP's optimum
     # (full-model columns, their statuses, full-model rows, their statuses and duals, slacks' statuses by rule,
