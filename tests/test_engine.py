@@ -553,7 +553,7 @@ def test_an_elastic_lp_started_from_a_narrower_ones_basis_ends_where_one_from_no
         assert set_ok[-1] is True
         assert warm.v == pytest.approx(cold.v, rel=1e-9, abs=1e-9)
     assert cold.v == 0.0 and warm.v == 0.0
-    rm = built[0]
+    rm = built.rm
     lp = highs.solve(replace(rm, integrality=np.zeros(rm.n_cols, bool)), SolveOptions(time_limit_s=30))
     assert float(rm.c @ warm.x) == pytest.approx(float(rm.c @ lp.x), rel=1e-9)
 
@@ -585,3 +585,28 @@ def test_lp_rounding_from_a_given_lp_point_turns_the_rounded_pairs_floor_links_i
         np.testing.assert_allclose(res.x, [1.0, 0.0, 4.0, 0.0], atol=1e-9)
     assert given.phases[0]["lp_s"] == 0.0 and given.phases[0]["rounded_open"] == 1
     assert rows_left and all((r > 1).all() for r in rows_left)
+
+
+def test_a_widened_restriction_built_without_the_reach_check_is_the_one_built_with_it():
+    """`_widen` only frees settled pairs and adds pairs, so a restriction that met the reach check still does once
+    widened: built with the check skipped (`widened=True`), it is the restriction built with it, row for row."""
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
+        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
+    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
+    keep = busy | ((kid == "quiet") & (pid == "P2"))
+    fval = np.where(busy, P.hi_u, np.nan)
+    opts = SolveOptions(time_limit_s=30)
+    first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
+                                       build_only=True)[2]
+    elastic = lagrange._elastic(first, P, 30)
+    keep2, fixed2, more = lagrange._widen(P, keep, busy, fval, 1e9, lagrange._effective(P).T @ elastic.y)
+    assert more > 0
+    built = [lagrange._restricted_solve(bundle, P, keep2, fixed2, opts, 30, None, None, 1000, fval, False,
+                                        build_only=True, widened=w)[2] for w in (False, True)]
+    a, b = built
+    np.testing.assert_array_equal(a.cols, b.cols)
+    np.testing.assert_array_equal(a.rows, b.rows)
+    assert (a.rm.A != b.rm.A).nnz == 0 and a.offset == b.offset
+    for f in ("row_lower", "row_upper", "col_lower", "col_upper", "c"):
+        np.testing.assert_array_equal(getattr(a.rm, f), getattr(b.rm, f))

@@ -21,7 +21,9 @@ target. Should HiGHS prove a restriction infeasible (rules out of reach together
 alone), the restriction's LP with its coupling rows made elastic prices the conflict, and the restriction is
 widened where that pays most; should its own bound prove the target out of reach, the pairs left out are priced
 at its LP's duals and the best added (column generation's pricing). Either widening goes on over LPs alone until
-the restriction's LP could do, and then the MILP is solved again (`_repair`).
+the restriction's LP could do, each elastic LP starting from the last one's basis, and then the MILP is solved
+again, from the rounding of the last LP's optimum when it has one (`_repair`). A large restriction starts with its
+elastic LP, before any MILP.
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
@@ -888,7 +890,8 @@ def _effective(P: _Problem) -> sp.csr_matrix:
     """The coupling rows on x and f with the auxiliary totals substituted, A1 + A2·D (built once per problem)."""
     if getattr(P, "Aeff", None) is None:
         P.Aeff = (P.A1 + P.A2 @ P.D).tocsr()
-        P.Aeff.sort_indices()
+        if not P.Aeff.has_sorted_indices:
+            P.Aeff.sort_indices()
     return P.Aeff
 
 
@@ -1026,7 +1029,8 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         # LP's optimum (to round) or prices the conflict at once (q1m: its MILP proved it infeasible in 7 s first)
         w.built = _restricted_solve(bundle, P, w.keep, w.fixed, opts, time_left, warm, stop_at, node_limit, fval,
                                     rounded_will_do, build_only=True)[2]
-        if w.built is not None and w.built[0].n_cols <= WIDEN_MAX_COLS:
+        if w.built is not None and w.built.rm.n_cols <= WIDEN_MAX_COLS:
+            w.adopt()
             counts["infeasible"] += w.over_lps("infeasible", 0.0)
     for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
         left = time_left - (time.perf_counter() - t0)
@@ -1035,8 +1039,9 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
         w.built, w.lp_x = built, None
         if x is not None and (best_x is None or _better(bundle.milp, x, best_x)):
             best_x, best_res = x, res
-        if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built[0].n_cols > WIDEN_MAX_COLS:
+        if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built.rm.n_cols > WIDEN_MAX_COLS:
             break
+        w.adopt()
         kind = "infeasible" if res.status == "infeasible" else "short"
         # short: below the target although the restriction is searched out (its own bound proves it)
         lacks = _lacks(res, built, stop_at, sign, scale) if kind == "short" else 0.0
@@ -1069,6 +1074,10 @@ class _Widening:
         self.stop_at, self.rounded_will_do, self.sign, self.scale = stop_at, rounded_will_do, sign, scale
         self.keep, self.fixed, self.warm, self.t0, self.time_left = keep, fixed, warm, t0, time_left
         self.built, self.lp_x, self.step = None, None, 0
+
+    def adopt(self) -> None:
+        """Take the pairs the last build opened for rows out of its reach (`_restricted_solve`) as its own."""
+        self.keep, self.fixed = self.built.keep, self.built.fixed
 
     def over_lps(self, kind: str, lacks: float) -> int:
         """Widen on LPs alone, up to WIDEN_LP_ROUNDS of them, until the restriction's LP could do (a MILP solve
@@ -1109,10 +1118,12 @@ class _Widening:
                 break
             moved += more
             self.built = _restricted_solve(self.bundle, P, self.keep, self.fixed, self.opts, left, self.warm, stop_at,
-                                           self.node_limit, self.fval, self.rounded_will_do, build_only=True)[2]
-            if self.built is None or self.built[0].n_cols > WIDEN_MAX_COLS:
+                                           self.node_limit, self.fval, self.rounded_will_do, build_only=True,
+                                           widened=self.built is not None)[2]
+            if self.built is None or self.built.rm.n_cols > WIDEN_MAX_COLS:
                 self.built = None  # (the next solve builds it)
                 break
+            self.adopt()
         return moved
 
 
@@ -1122,27 +1133,40 @@ def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scal
     unknown (no target, no finite bound)."""
     if stop_at is None or not np.isfinite(res.bound):
         return 0.0
-    return max(sign * (stop_at - (res.bound + built[2])) / obj_scale, 0.0)
+    return max(sign * (stop_at - (res.bound + built.offset)) / obj_scale, 0.0)
+
+
+class _Built(NamedTuple):
+    """A restricted repair model as `_restricted_solve` built it."""
+
+    rm: object  # the restricted MILP
+    rows: np.ndarray  # the full model's row number of each of its rows
+    offset: float  # its objective's constant (the fixed pairs' share), scenario units
+    cols: np.ndarray  # the full model's column number of each of its columns
+    keep: np.ndarray  # the pairs it keeps and fixes (the caller's, with those opened for rows out of reach)
+    fixed: np.ndarray
 
 
 def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.ndarray,
                       opts: SolveOptions, time_left: float, warm: np.ndarray | None, stop_at: float | None,
                       node_limit: int | None, fval: np.ndarray | None, rounded_will_do: bool,
-                      build_only: bool = False, prebuilt=None, lp_x: np.ndarray | None = None):
-    """One restricted model, built and solved (see `_repair`): (x or None, result or None, and `built` = (the
-    restricted model, the full model's row number of each of its rows, its objective's constant in scenario units,
-    the full model's column number of each of its columns) for `_elastic` and `_lp_prices`).
+                      build_only: bool = False, prebuilt=None, lp_x: np.ndarray | None = None,
+                      widened: bool = False):
+    """One restricted model, built and solved (see `_repair`): (x or None, result or None, and the restriction as
+    built (`_Built`, for `_elastic` and `_lp_prices`; None when a rule is out of its reach).
 
-    `build_only`: (None, None, built), nothing solved. `prebuilt`: the `built` of this very restriction (the same
-    `keep`, `fixed_pair` and `fval`), solved without building it again; `lp_x`: a point of its LP's optimum (the
-    last elastic LP's, `_elastic`), from which the solve starts by rounding (`_rounded_then_milp`)."""
+    `build_only`: (None, None, built), nothing solved. `prebuilt`: the `built` of this very restriction (of the same
+    `fval`), solved without building it again; `lp_x`: a point of its LP's optimum (the
+    last elastic LP's, `_elastic`), from which the solve starts by rounding (`_rounded_then_milp`). `widened`: the
+    restriction widens one that met the reach check below (`_widen` only frees settled pairs and adds pairs, which
+    widens every row's reach), so the check is skipped (0.5 s a build at q1m)."""
     from dataclasses import replace
 
     m = bundle.milp
     n = P.n
     fval = np.full(n, np.nan) if fval is None else fval
     if prebuilt is not None:
-        rm, _, offset, cols = prebuilt
+        rm, offset, cols, fixed_pair = prebuilt.rm, prebuilt.offset, prebuilt.cols, prebuilt.fixed
         fx = np.flatnonzero(fixed_pair)
         ff = np.flatnonzero(fixed_pair & np.isfinite(fval))
         return _solve_restriction(bundle, rm, cols, fx, ff, fval, offset, opts, time_left, warm, stop_at,
@@ -1166,6 +1190,9 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
         sub = A[:, cols]
         sub.sort_indices()
         keep_row = np.diff(sub.indptr) > 0
+        if widened:
+            broken = np.zeros(m.n_rows, bool)
+            break
         # rows that the kept columns cannot meet even at their bounds (a demand floor whose pairs were mostly
         # dropped, a separation or cluster row broken by fixed choices)
         lo_c, hi_c = m.col_lower.copy(), m.col_upper.copy()
@@ -1208,7 +1235,7 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     offset = float(m.c[fx].sum() + m.c[n + ff] @ fval[ff]) * m.obj_scale
     rm = replace(m, c=m.c[cols], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lower,
                  col_upper=col_upper, integrality=integ, blocks=())
-    built = (rm, np.flatnonzero(keep_row), offset, cols)
+    built = _Built(rm, np.flatnonzero(keep_row), offset, cols, keep, fixed_pair)
     if build_only:
         return None, None, built
     rounding = node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P)
@@ -1281,7 +1308,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.nd
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row, offset, _ = built
+    rm, full_row, offset = built.rm, built.rows, built.offset
     rule, r = _coupling_rows(P, full_row)
     if time_left <= 0:
         return None
@@ -1327,7 +1354,7 @@ def _elastic(built, P: _Problem, time_left: float, start: tuple | None = None) -
 
     from optimizer.solvers.highs import new_highs, to_highs_lp
 
-    rm, full_row, _, cols = built
+    rm, full_row, cols = built.rm, built.rows, built.cols
     rule, r = _coupling_rows(P, full_row)
     k = len(r)
     if not k or time_left <= 0:
