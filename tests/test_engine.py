@@ -439,17 +439,24 @@ def _three_parcels_under_a_trips_cap(industries, trips_max):
     return sc, bundle, lagrange._split(bundle), pid, kid
 
 
-def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_prices_the_conflict(monkeypatch):
-    """Each rule is within the restriction's reach alone, but not together: two parcels settled on the busy
-    industry at their most floor leave the traffic cap too little for the demand minimum of the quiet one. HiGHS
-    proves the restriction infeasible; the elastic LP's duals free a settled pair, and the widened restriction
-    gives a plan that passes the checker: the busy floor cut back to make room, as in the model's optimum."""
+def _busy_beside_quiet():
+    """Rules within a restriction's reach alone but not together: two parcels settled on the busy industry at their
+    most floor (80,000 trips of the cap's 81,000) leave too little for the quiet one's demand minimum on the third
+    parcel. Returns (scenario, bundle, P, keep, the settled pairs, their floors)."""
     sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
         [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
          industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
     busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
     keep = busy | ((kid == "quiet") & (pid == "P2"))
-    fval = np.where(busy, P.hi_u, np.nan)  # settled at their most floor: 80,000 trips of the 81,000
+    return sc, bundle, P, keep, busy, np.where(busy, P.hi_u, np.nan)
+
+
+def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_prices_the_conflict(monkeypatch):
+    """Each rule is within the restriction's reach alone, but not together: two parcels settled on the busy
+    industry at their most floor leave the traffic cap too little for the demand minimum of the quiet one. HiGHS
+    proves the restriction infeasible; the elastic LP's duals free a settled pair, and the widened restriction
+    gives a plan that passes the checker: the busy floor cut back to make room, as in the model's optimum."""
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
     opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
     monkeypatch.setattr(lagrange, "REPAIR_WIDEN_ROUNDS", 0)
     _, res = lagrange._repair(bundle, P, keep, busy, opts, 30, None, None, node_limit=1000, fval=fval)
@@ -501,12 +508,7 @@ def test_a_large_restriction_starts_from_its_elastic_lp_and_rounds_its_optimum(m
     LP's optimum, and the rounding of that point gives the whole model's optimum, checked."""
     from optimizer.solvers import highs
 
-    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
-        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
-    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
-    keep = busy | ((kid == "quiet") & (pid == "P2"))
-    fval = np.where(busy, P.hi_u, np.nan)
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
     solved = []
     real = highs.solve_abandonable
     monkeypatch.setattr(highs, "solve_abandonable", lambda m, o: solved.append(int(m.integrality.sum())) or real(m, o))
@@ -529,12 +531,7 @@ def test_an_elastic_lp_started_from_a_narrower_ones_basis_ends_where_one_from_no
 
     from optimizer.solvers import highs
 
-    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
-        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
-    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
-    keep = busy | ((kid == "quiet") & (pid == "P2"))
-    fval = np.where(busy, P.hi_u, np.nan)
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
     opts = SolveOptions(time_limit_s=30)
 
     def build(keep, fixed):
@@ -590,12 +587,7 @@ def test_lp_rounding_from_a_given_lp_point_turns_the_rounded_pairs_floor_links_i
 def test_a_widened_restriction_built_without_the_reach_check_is_the_one_built_with_it():
     """`_widen` only frees settled pairs and adds pairs, so a restriction that met the reach check still does once
     widened: built with the check skipped (`widened=True`), it is the restriction built with it, row for row."""
-    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
-        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1, min_floor_total_m2=30_000)], 81_000)
-    busy = (kid == "busy") & np.isin(pid, ["P0", "P1"])
-    keep = busy | ((kid == "quiet") & (pid == "P2"))
-    fval = np.where(busy, P.hi_u, np.nan)
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
     opts = SolveOptions(time_limit_s=30)
     first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
                                        build_only=True)[2]
