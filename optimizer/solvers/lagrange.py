@@ -978,9 +978,9 @@ WIDEN_MARGIN = 4.0  # ... each LP adding pairs whose rates of lowering the viola
 PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
 WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last (t50k, q50000: one repair, not 3)
 WIDEN_MAX_COLS = 400_000  # ... in restrictions of at most this many columns; larger ones go on to the next repair
-ELASTIC_FIRST_MIN_OPEN = 20_000  # a node-limited restriction with this many open pairs starts from its elastic LP
 # (q1m's first restriction, 21,195 open parcels: with a limit of 50,000 columns it went on to larger repairs and no
 # plan in 300 s; widened over elastic LPs, a plan within 0.05 % in 178 s, 2026-12-02)
+ELASTIC_FIRST_MIN_OPEN = 20_000  # a node-limited restriction with this many open pairs starts from its elastic LP
 ELASTIC_OBJECTIVE_WEIGHT = 1e-2  # the elastic LP's pair costs: at most this per unit, a unit of violation costs 1
 # an elastic LP started from a narrower one's basis gets this many simplex iterations before it is solved from none:
 # q1m's widenings by 5 and 17 pairs took 67 iterations from the basis (0.3 s) against 57,000 from none (9 s), but
