@@ -1119,7 +1119,7 @@ class _Widening:
             moved += more
             self.built = _restricted_solve(self.bundle, P, self.keep, self.fixed, self.opts, left, self.warm, stop_at,
                                            self.node_limit, self.fval, self.rounded_will_do, build_only=True,
-                                           widened=self.built is not None)[2]
+                                           widened=True)[2]  # (it widens self.built, which met the check)
             if self.built is None or self.built.rm.n_cols > WIDEN_MAX_COLS:
                 self.built = None  # (the next solve builds it)
                 break
