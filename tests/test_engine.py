@@ -81,11 +81,41 @@ def test_smoothed_gradient_matches_finite_differences():
     mu[:m][~np.isfinite(P.U)] = 0
     mu[m:][~np.isfinite(P.L)] = 0
     f0, g0, _ = lagrange._smoothed(P, mu, 0.05)
+    # the smoothing's exponentials are float32: the value carries about 1e-7 × T of noise per parcel, so the step
+    # must stand well above it (at 1e-6 the differences were 0.8 % off; at 1e-3, 3.5e-5)
+    h = 1e-3
     for i in np.flatnonzero(np.r_[np.isfinite(P.U), np.isfinite(P.L)]):
         e = np.zeros(2 * m)
-        e[i] = 1e-6
-        fd = (lagrange._smoothed(P, mu + e, 0.05)[0] - lagrange._smoothed(P, mu - e, 0.05)[0]) / 2e-6
+        e[i] = h
+        fd = (lagrange._smoothed(P, mu + e, 0.05)[0] - lagrange._smoothed(P, mu - e, 0.05)[0]) / (2 * h)
         assert fd == pytest.approx(g0[i], rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("T", [0.05, 1e-3])
+def test_smoothed_value_is_each_parcels_logsumexp(T):
+    """The smoothed dual, recomputed from its definition in float64: per parcel, T·logsumexp over its options
+    (nothing, unless it must develop; each pair at its least and at its most floor) at the reduced values; plus
+    the multipliers' constant. The engine takes its exponentials in float32, within about 1e-7 × T a parcel."""
+    from scipy.special import logsumexp
+
+    sc = scenario_from(*random_instance(12, n_parcels=40, n_industries=4))
+    P = lagrange._split(build_model(sc))
+    m = len(P.L)
+    rng = np.random.default_rng(2)
+    mu = np.abs(rng.normal(0, 0.2, 2 * m))
+    mu[:m][~np.isfinite(P.U)] = 0
+    mu[m:][~np.isfinite(P.L)] = 0
+    lam = mu[:m] - mu[m:]
+    r = P.c - P.rmatvec(lam)
+    rx, rf = r[:P.n], r[P.n:]
+    ref = float(P.Uf @ mu[:m] - P.Lf @ mu[m:])
+    ends = np.r_[P.starts[1:], P.n]
+    for k, (a, b) in enumerate(zip(P.starts, ends, strict=True)):
+        options = np.r_[rx[a:b] + rf[a:b] * P.lo_u[a:b], rx[a:b] + rf[a:b] * P.hi_u[a:b], [] if P.must[k] else [0.0]]
+        ref += T * logsumexp(options / T)
+    val, _, exact = lagrange._smoothed(P, mu, T)
+    assert val == pytest.approx(ref, abs=1e-6 * T * len(P.starts))
+    assert exact <= val <= exact + T * np.log(3 * np.diff(np.r_[P.starts, P.n]) + 1).sum() + 1e-9
 
 
 # --- infeasible scenarios: the engines say "infeasible" (not "no plan"), so the pipeline explains the conflict ---
