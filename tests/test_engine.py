@@ -632,3 +632,46 @@ def test_a_widened_restriction_built_without_the_reach_check_is_the_one_built_wi
     assert (a.rm.A != b.rm.A).nnz == 0 and a.offset == b.offset
     for f in ("row_lower", "row_upper", "col_lower", "col_upper", "c"):
         np.testing.assert_array_equal(getattr(a.rm, f), getattr(b.rm, f))
+
+
+def test_cover_reopens_the_settled_pairs_that_give_up_least_value_per_unit_of_an_exceeded_cap():
+    """Settled plans over a cap: the busy industry on P0 (40,000 trips) and the quiet one on P1 and P2 (4,000 each)
+    against a cap of 30,000. Reopening busy gives up twice the value of one quiet parcel but relieves the cap ten
+    times as much: the cover reopens busy alone, where ranking by value alone reopened all three."""
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
+        [industry("busy", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("quiet", 2_000, "B", 1, 4, trips_per_m2=0.1)], 30_000)
+    settled = ((kid == "busy") & (pid == "P0")) | ((kid == "quiet") & np.isin(pid, ["P1", "P2"]))
+    fval = np.where(settled, P.hi_u, np.nan)
+    v = np.where(kid == "busy", 2.0, 1.0)
+    extra = lagrange._cover(P, v, settled, settled, fval)
+    assert list(np.flatnonzero(extra)) == list(np.flatnonzero((kid == "busy") & (pid == "P0")))
+
+
+def test_a_restriction_whose_lp_is_short_of_the_target_is_priced_without_searching_it(monkeypatch):
+    """The rich/poor restriction above, counted as large (`ELASTIC_FIRST_MIN_OPEN`): its elastic LP meets every
+    rule, and its optimum is already short of the target. Its rounded plan is kept, but no MILP searches the
+    restriction; the pairs left out are priced at once and the widened restriction reaches the model's optimum."""
+    from optimizer.solvers import highs
+    from optimizer.solvers.base import gap_target
+
+    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
+        [industry("rich", 10_000, "B", 1, 4, trips_per_m2=1.0),
+         industry("poor", 2_000, "B", 1, 4, trips_per_m2=0.5)], 90_000)
+    poor = (kid == "poor") & np.isin(pid, ["P0", "P1"])
+    keep = poor | ((kid == "rich") & (pid == "P2"))
+    fval = np.where(poor, P.lo_u, np.nan)
+    exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
+    opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
+    stop_at = gap_target(exact.objective, opts, True)
+    solved = []
+    real = highs.solve_abandonable
+    monkeypatch.setattr(highs, "solve_abandonable", lambda m, o: solved.append(m.n_cols) or real(m, o))
+    monkeypatch.setattr(lagrange, "ELASTIC_FIRST_MIN_OPEN", 1)
+    restriction = lagrange._restricted_solve(bundle, P, keep, poor, opts, 30, None, stop_at, 1000, fval, False,
+                                             build_only=True)[2]
+    x, res = lagrange._repair(bundle, P, keep, poor, opts, 30, None, stop_at, node_limit=1000, fval=fval)
+    assert x is not None and res.phases[0]["priced"] >= 1
+    assert restriction.rm.n_cols not in solved  # no MILP over the restriction as the candidates left it
+    assert check_plan(sc, decode(sc, bundle, x)).passed
+    assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-6)

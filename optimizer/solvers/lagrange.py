@@ -973,11 +973,12 @@ def _cover(P: _Problem, v: np.ndarray, keep: np.ndarray, fixed: np.ndarray, fval
             gain = np.maximum(ax, 0.0) + np.maximum(af, 0.0) * P.hi_u
             cand = np.flatnonzero(~keep & (gain > 0))
             order = cand[np.argsort(-v[cand], kind="stable")]
-        else:  # fixed pairs whose least contribution weighs on the row, least valued first
+        else:  # fixed pairs whose least contribution weighs on the row, least value given up per unit first
+            # (by value alone, s50k's settled plan 9 % over a cap reopened 7,539 parcels of tiny weight on it)
             flo, fhi = np.where(set_floor, fval, P.lo_u), np.where(set_floor, fval, P.hi_u)
             gain = np.maximum(ax + np.where(af > 0, af * flo, af * fhi), 0.0)
             cand = np.flatnonzero(fixed & (gain > 0))
-            order = cand[np.argsort(v[cand], kind="stable")]
+            order = cand[np.argsort(v[cand] / gain[cand], kind="stable")]
         take = int(np.searchsorted(np.cumsum(gain[order]), COVER_MARGIN * need)) + 1
         extra[order[:take]] = True
     return extra
@@ -991,7 +992,10 @@ WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last
 WIDEN_MAX_COLS = 400_000  # ... in restrictions of at most this many columns; larger ones go on to the next repair
 # (q1m's first restriction, 21,195 open parcels: with a limit of 50,000 columns it went on to larger repairs and no
 # plan in 300 s; widened over elastic LPs, a plan within 0.05 % in 178 s, 2026-12-02)
-ELASTIC_FIRST_MIN_OPEN = 20_000  # a node-limited restriction with this many open pairs starts from its elastic LP
+# a node-limited restriction with this many open pairs starts from its elastic LP (20,000 until session 11: from
+# 1,000, t50k, q50000, s50k, q100k, s100k saved the 0.1-0.2 s in which HiGHS's MILP proved their first
+# restriction infeasible, and s50k at 1 % a 7 s MILP; below it, the MILP is as quick)
+ELASTIC_FIRST_MIN_OPEN = 1_000
 ELASTIC_OBJECTIVE_WEIGHT = 1e-2  # the elastic LP's pair costs: at most this per unit, a unit of violation costs 1
 # an elastic LP started from a narrower one's basis gets this many simplex iterations before it is solved from none:
 # q1m's widenings by 5 and 17 pairs took 67 iterations from the basis (0.3 s) against 57,000 from none (9 s), but
@@ -1044,18 +1048,22 @@ def _repair(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_pair: np.n
             w.adopt()
             counts["infeasible"] += w.over_lps("infeasible", 0.0)
     for round_ in range(REPAIR_WIDEN_ROUNDS + 1):
+        # the restriction's LP optimum (the last elastic LP's point) can be short of the target already: then no
+        # plan of it reaches the target, so its rounded plan is taken as it is (a start for the next MILP) and the
+        # pairs left out are priced, instead of a MILP proving what the LP said (t200k: 0.5 s)
+        short = _lp_short(w, stop_at, sign, scale) if round_ < REPAIR_WIDEN_ROUNDS else 0.0
         left = time_left - (time.perf_counter() - t0)
         x, res, built = _restricted_solve(bundle, P, w.keep, w.fixed, opts, left, w.warm, stop_at, node_limit, fval,
-                                          rounded_will_do, prebuilt=w.built, lp_x=w.lp_x)
+                                          rounded_will_do or short > 0, prebuilt=w.built, lp_x=w.lp_x)
         w.built, w.lp_x = built, None
         if x is not None and (best_x is None or _better(bundle.milp, x, best_x)):
             best_x, best_res = x, res
         if res is None or round_ == REPAIR_WIDEN_ROUNDS or built is None or built.rm.n_cols > WIDEN_MAX_COLS:
             break
         w.adopt()
-        kind = "infeasible" if res.status == "infeasible" else "short"
-        # short: below the target although the restriction is searched out (its own bound proves it)
-        lacks = _lacks(res, built, stop_at, sign, scale) if kind == "short" else 0.0
+        kind = "infeasible" if res.status == "infeasible" and not short else "short"
+        # short: below the target although the restriction is searched out (its own bound proves it), or its LP
+        lacks = (short or _lacks(res, built, stop_at, sign, scale)) if kind == "short" else 0.0
         if kind == "short" and lacks <= 0:
             break
         moved = w.over_lps(kind, lacks)
@@ -1145,6 +1153,15 @@ def _lacks(res: SolveResult, built, stop_at: float | None, sign: float, obj_scal
     if stop_at is None or not np.isfinite(res.bound):
         return 0.0
     return max(sign * (stop_at - (res.bound + built.offset)) / obj_scale, 0.0)
+
+
+def _lp_short(w: _Widening, stop_at: float | None, sign: float, obj_scale: float) -> float:
+    """How far (internal model units, > 0) the restriction's LP optimum, when the widening holds a point of it
+    (`w.lp_x`), is short of the target `stop_at`; 0 when it is not, or unknown."""
+    if stop_at is None or w.lp_x is None or w.built is None:
+        return 0.0
+    value = float(w.built.rm.c @ w.lp_x) * w.built.rm.obj_scale + w.built.offset
+    return max(sign * (stop_at - value) / obj_scale, 0.0)
 
 
 class _Built(NamedTuple):
