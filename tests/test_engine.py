@@ -675,3 +675,48 @@ def test_a_restriction_whose_lp_is_short_of_the_target_is_priced_without_searchi
     assert restriction.rm.n_cols not in solved  # no MILP over the restriction as the candidates left it
     assert check_plan(sc, decode(sc, bundle, x)).passed
     assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-6)
+
+
+def test_sample_problem_keeps_every_kth_parcel_and_scales_the_rules():
+    """A sample keeps every k-th parcel with all its pairs (their objective, floors and coupling columns), the
+    coupling rules with bounds scaled by the share of parcels kept, and drops (bounds made infinite) a rule none of
+    whose columns it keeps."""
+    sc = scenario_from(*random_instance(13, n_parcels=60, n_industries=4))
+    P = lagrange._split(build_model(sc))
+    Q = lagrange.sample_problem(P, 3)
+    kept = np.arange(0, len(P.starts), 3)
+    assert len(Q.starts) == len(kept) and np.array_equal(Q.must, P.must[kept])
+    pairs = np.flatnonzero(np.isin(P.seg_of_pair, kept))
+    assert Q.n == len(pairs)
+    np.testing.assert_array_equal(Q.c, P.c[np.r_[pairs, P.n + pairs]])
+    np.testing.assert_array_equal(Q.hi_u, P.hi_u[pairs])
+    np.testing.assert_array_equal(Q.seg_of_pair, np.searchsorted(kept, P.seg_of_pair[pairs]))
+    np.testing.assert_array_equal(Q.A1.toarray(), P.A1[:, np.r_[pairs, P.n + pairs]].toarray())
+    share = len(kept) / len(P.starts)
+    used = np.asarray((np.abs(Q.A1) + np.abs(Q.A2 @ Q.D)).sum(axis=1)).ravel() > 0
+    assert used.any()
+    np.testing.assert_allclose(Q.L[used], P.L[used] * share)
+    np.testing.assert_allclose(Q.U[used], P.U[used] * share)
+    assert np.all(np.isneginf(Q.L[~used])) and np.all(np.isposinf(Q.U[~used]))
+
+
+def test_a_large_models_dual_starts_from_a_samples_and_proves_the_same_bound(monkeypatch):
+    """Counted as large, a city's dual starts from the dual of a sample of its parcels: fewer evaluations of the
+    whole model than from zero, and, after the polish, a bound and a checked plan within the gap of those from
+    zero."""
+    from optimizer.bench.synthetic import synthetic_city
+
+    sc = synthetic_city("q3000")
+    bundle = build_model(sc)
+    opts = SolveOptions(time_limit_s=120, mip_gap=1e-3)
+    monkeypatch.setattr(lagrange, "REFINE_MIN_PAIRS", 1000)
+    plain = solve_bundle(bundle, "lagrange", opts)
+    monkeypatch.setattr(lagrange, "DUAL_SAMPLE_MIN_PARCELS", 2000)
+    monkeypatch.setattr(lagrange, "DUAL_SAMPLE_PARCELS", 500)
+    sampled = solve_bundle(bundle, "lagrange", opts)
+    d0, d1 = plain.phases[0], sampled.phases[0]
+    assert "sample_parcels" not in d0 and d1["sample_parcels"] == 500 and d1["sample_stopped_by"] == "converged"
+    assert d1["evaluations"] < d0["evaluations"]
+    assert sampled.bound == pytest.approx(plain.bound, rel=1e-3)
+    assert sampled.gap <= 1e-3 and plain.gap <= 1e-3
+    assert check_plan(sc, decode(sc, bundle, sampled.x), sampled.objective).passed

@@ -297,8 +297,8 @@ def smoothed_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, T: float):
 
     The logsumexp is shifted by each parcel's exact best (the exact dual's term, in float64), so that its
     exponentials all lie in [0, 2] and are taken in float32 (numpy's SIMD exp and log here; float64's are not,
-    and were a third of an evaluation): the smoothed value keeps about 1e-13 of its float64 digits and the
-    gradient 1e-7 of each term, far below what L-BFGS-B's steps resolve. The exact value is float64 throughout.
+    and were a third of an evaluation): the smoothed value is off by about 1e-7 × T a parcel and the gradient by
+    1e-7 of each term, far below what L-BFGS-B's steps resolve. The exact value (the bound) is float64 throughout.
     """
     rx, rf = b.reduced(lam, lam2)
     s = rf * b.wd
@@ -394,7 +394,7 @@ def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
 
 def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, deadline: float = np.inf,
                 progress=None, least: float = -np.inf, evaluate=None, resume: DualResult | None = None,
-                ftol_share: float = DUAL_FTOL_SHARE) -> DualResult:
+                ftol_share: float = DUAL_FTOL_SHARE, mu0: np.ndarray | None = None) -> DualResult:
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
     Stops when the last level converges, on the evaluation limits (per level: DUAL_LEVEL_ITERATIONS
@@ -404,6 +404,8 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
 
     `evaluate(mu, T)` replaces `_smoothed(P, mu, T)` (same return values: smoothed value, its gradient, exact
     dual value), e.g. a sum over parcel chunks evaluated elsewhere; None evaluates in this process.
+
+    `mu0`: start from these multipliers, at the last level's smoothing (e.g. a sample's dual, `sample_dual`).
 
     `resume`: go on from where an earlier run stopped (its last level, last iterate and best bound; `max_evals`
     counts its evaluations too), e.g. with a smaller `ftol_share` (a level stops once an iteration improves the
@@ -439,6 +441,9 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
         n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
         T = max(abs(exact0), 1e-9) * 1e-2 / max(n_opt, 1.0)
         T_final = max(abs(exact0), 1e-9) * target_rel / max(n_opt, 1.0)
+        if mu0 is not None:  # a start near the optimum (a sample's dual): the last level at once
+            mu = np.where(np.r_[np.isfinite(P.U), np.isfinite(P.L)], np.maximum(mu0, 0.0), 0.0)
+            T = T_final
     max_evals = 2 ** 62 if max_evals is None else max(int(max_evals), 1)
 
     class _Stop(Exception):
@@ -481,6 +486,47 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
             break
         T = max(T / 10.0, T_final)
     return DualResult(best["val"], best["mu"], best["evals"], stopped_by, levels, smoothing=T, last=full(x))
+
+
+# a model of this many parcels or more (with the polish to follow) starts its dual from the dual of a sample of
+# about DUAL_SAMPLE_PARCELS of its parcels, every k-th, with the coupling rules' bounds scaled to the sample's share
+DUAL_SAMPLE_MIN_PARCELS = 80_000
+DUAL_SAMPLE_PARCELS = 20_000
+
+
+def sample_problem(P: _Problem, every: int) -> _Problem:
+    """Every `every`-th parcel of P (from the first) with all its pairs, and P's coupling rules with their bounds
+    scaled by the share of parcels kept; a rule none of whose columns is kept is dropped (its bounds made
+    infinite, so its multiplier stays 0). P must have no standalone columns (neighbour rules)."""
+    seg = np.arange(0, len(P.starts), max(int(every), 1))
+    lens = np.diff(np.r_[P.starts, P.n])[seg]
+    starts = np.r_[0, np.cumsum(lens)[:-1]].astype(P.starts.dtype)
+    pairs = np.repeat(P.starts[seg] - starts, lens) + np.arange(int(lens.sum()))
+    cols = np.r_[pairs, P.n + pairs]
+    share = len(seg) / max(len(P.starts), 1)
+    A1, D = P.A1[:, cols].tocsr(), P.D[:, cols].tocsr()
+    used = (np.diff(A1.indptr) > 0) | (np.diff((P.A2 @ D).tocsr().indptr) > 0)
+    Q = _Problem(c=P.c[cols], n=len(pairs), lo_u=P.lo_u[pairs], hi_u=P.hi_u[pairs], starts=starts,
+                 must=P.must[seg], aux=P.aux, A1=A1, A2=P.A2, D=D,
+                 L=np.where(used, P.L * share, -np.inf), U=np.where(used, P.U * share, np.inf), rows=P.rows)
+    Q.threads = P.threads
+    return Q
+
+
+def sample_dual(P: _Problem, target_rel: float, time_limit_s: float, deadline: float) -> tuple[np.ndarray, dict] | None:
+    """The multipliers of the dual of a sample of P's parcels (`sample_problem`, about DUAL_SAMPLE_PARCELS of
+    them), as a start for P's own dual: the prices of a few aggregate rules are nearly the same on a sample, and
+    its evaluations cost a fraction of P's (q1m: its smoothed dual took 65 evaluations from zero, 3-10 from a
+    sample's 84). None when P is too small, has neighbour rules, or the sample's dual did not converge (a rule
+    the sample cannot meet, say), with what was done in the dict."""
+    n_seg = len(P.starts)
+    if n_seg < DUAL_SAMPLE_MIN_PARCELS or len(P.g) or not refines(P):
+        return None
+    every = max(n_seg // DUAL_SAMPLE_PARCELS, 2)
+    Q = sample_problem(P, every)
+    d = dual_ascent(Q, target_rel, dual_evaluation_budget(Q, time_limit_s), deadline, least=least_objective(Q))
+    info = {"sample_parcels": len(Q.starts), "sample_evaluations": d.evaluations, "sample_stopped_by": d.stopped_by}
+    return (d.mu if d.stopped_by == "converged" else None), info
 
 
 def _exact_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, picks: bool):
@@ -547,9 +593,11 @@ REFINE_LP_WORK = 1e5  # ... each evaluation costing the problem's work plus this
 SMOOTH_TARGET_SHARE_POLISHED = 1.0
 
 
-def refines(P: _Problem, min_pairs: int = REFINE_MIN_PAIRS) -> bool:
-    """Whether `refine_dual` polishes this problem's smoothed dual (enough pairs, few enough free multipliers)."""
+def refines(P: _Problem, min_pairs: int | None = None) -> bool:
+    """Whether `refine_dual` polishes this problem's smoothed dual (at least `min_pairs` pairs, REFINE_MIN_PAIRS
+    unless given; few enough free multipliers)."""
     free = np.r_[np.isfinite(P.U), np.isfinite(P.L)].sum()
+    min_pairs = REFINE_MIN_PAIRS if min_pairs is None else min_pairs
     return bool(len(P.L)) and 0 < free <= REFINE_MAX_MULTIPLIERS and P.n >= min_pairs
 
 
@@ -988,7 +1036,7 @@ REPAIR_WIDEN_ROUNDS = 3  # a restriction proved infeasible or short is widened a
 WIDEN_LP_ROUNDS = 6  # ... each time over up to this many LPs (elastic, or pricing) before its MILP is solved,
 WIDEN_MARGIN = 4.0  # ... each LP adding pairs whose rates of lowering the violation add up to this many times it,
 PRICE_MARGIN = 16.0  # ... or, short of the target, whose priced gains add up to this many times the shortfall,
-WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last (t50k, q50000: one repair, not 3)
+WIDEN_GROWTH = 4.0  # ... and each widening this many times bolder than the last of its kind (t50k, q50000: one repair, not 3)
 WIDEN_MAX_COLS = 400_000  # ... in restrictions of at most this many columns; larger ones go on to the next repair
 # (q1m's first restriction, 21,195 open parcels: with a limit of 50,000 columns it went on to larger repairs and no
 # plan in 300 s; widened over elastic LPs, a plan within 0.05 % in 178 s, 2026-12-02)
@@ -1092,7 +1140,9 @@ class _Widening:
         self.bundle, self.P, self.opts, self.fval, self.node_limit = bundle, P, opts, fval, node_limit
         self.stop_at, self.rounded_will_do, self.sign, self.scale = stop_at, rounded_will_do, sign, scale
         self.keep, self.fixed, self.warm, self.t0, self.time_left = keep, fixed, warm, t0, time_left
-        self.built, self.lp_x, self.step = None, None, 0
+        # widenings so far of each kind: each is WIDEN_GROWTH times bolder than the last of its kind (a pricing
+        # after three elastic widenings, 64 times bolder, opened 276,898 pairs at q1m)
+        self.built, self.lp_x, self.steps = None, None, {"infeasible": 0, "short": 0}
 
     def adopt(self) -> None:
         """Take the pairs the last build opened for rows out of its reach (`_restricted_solve`) as its own."""
@@ -1122,17 +1172,20 @@ class _Widening:
                 priced = _lp_prices(self.built, P, sign, left)
                 if priced is None:
                     break
-                y, lp_value = priced
+                y, lp_value, lp_point = priced
                 short = sign * (stop_at - lp_value) / scale  # internal units; ≤ 0: the LP reaches the target
                 if k == 0:
                     lost = max(lacks - short, 0.0)  # the LP's optimum over the MILP's bound: lost to integrality
                     short = lacks
                 elif short + lost <= 0:
+                    # the LP could do: the MILP starts by rounding its point (q1m: a MILP from no LP, 16 s at
+                    # node 0, where this LP had taken 1.2 s)
+                    self.lp_x = lp_point
                     break
                 need, g = PRICE_MARGIN * (short + lost), P.c - _effective(P).T @ y
-            self.keep, self.fixed, more = _widen(P, self.keep, self.fixed, self.fval, need * WIDEN_GROWTH ** self.step,
-                                                 g)
-            self.step += 1
+            bolder = WIDEN_GROWTH ** self.steps[kind]
+            self.keep, self.fixed, more = _widen(P, self.keep, self.fixed, self.fval, need * bolder, g)
+            self.steps[kind] += 1
             if not more:
                 break
             moved += more
@@ -1325,11 +1378,11 @@ def _coupling_rows(P: _Problem, full_row: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.flatnonzero(inside), at[inside]
 
 
-def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.ndarray, float] | None:
+def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The restricted model's LP: its duals y on P's coupling rows, in the internal maximisation form (0 for a
     rule the restriction dropped), at which a pair's column is worth P.c − Aeffᵀy per unit, the LP's own value of
-    it; and the LP's optimum (scenario units, with the restriction's constant). None when HiGHS does not solve
-    the LP to optimality within `time_left`."""
+    it; the LP's optimum (scenario units, with the restriction's constant); and its optimal point (the
+    restriction's columns). None when HiGHS does not solve the LP to optimality within `time_left`."""
     from dataclasses import replace
 
     import highspy
@@ -1349,7 +1402,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float) -> tuple[np.nd
     y = np.zeros(len(P.L))
     # HiGHS's column duals are c − Aᵀy in either sense; the internal form maximises sign·c
     y[rule] = sign * np.asarray(h.getSolution().row_dual, float)[r]
-    return y, h.getInfo().objective_function_value * rm.obj_scale + offset
+    return y, h.getInfo().objective_function_value * rm.obj_scale + offset, np.asarray(h.getSolution().col_value)
 
 
 class _Elastic(NamedTuple):
@@ -1762,17 +1815,20 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
 
     least = least_objective(P)
     scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
-    evaluator, where = None, {}
+    # a large model's dual starts from a sample's (in this process, also when the dual itself runs on Dask)
+    sampled = sample_dual(P, smooth_target, opts.time_limit_s, deadline)
+    mu0, where = sampled if sampled is not None else (None, {})
+    evaluator = None
     if opts.dual_scheduler or opts.dual_workers:  # the dual's sums over parcel chunks on dask.distributed
         from optimizer.solvers import lagrange_dask
 
         evaluator = lagrange_dask.ChunkedDual(P, opts)
     try:
         dual = dual_ascent(P, smooth_target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
-                           least=least - 1e-6 * max(scale, 1.0), evaluate=evaluator)
+                           least=least - 1e-6 * max(scale, 1.0), evaluate=evaluator, mu0=mu0)
     finally:
         if evaluator is not None:
-            where = dict(evaluator.info)
+            where = {**where, **evaluator.info}
             evaluator.close()
     phases = [{"phase": "dual", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
                "levels": dual.levels, **where, "bound": sign * dual.bound * m.obj_scale,
