@@ -8,7 +8,8 @@ a parcel's options becomes a log-sum-exp at temperature T), minimised by L-BFGS-
 Every evaluated point's exact dual value is a proven bound, and the best is kept; because each parcel's local
 polytope is integral, the dual's optimum equals the LP bound, which is tight on this model family. With few
 coupling rows, a trust-region cutting-plane method on the exact dual then polishes the multipliers
-(`refine_dual`): the smoothed phase stops about 1e-4 above the optimum, and the repair depends on the prices.
+(`refine_dual`): the smoothed phase stops at the MIP gap above the optimum, and the repair depends on the prices.
+A large model's smoothed dual starts from the dual of a sample of its parcels (`sample_dual`), at its last level.
 Both work over blocks of whole parcels (`make_blocks`: their count depends on the model only), evaluated on
 the engine's threads and added in block order, so the thread count never changes a number.
 
@@ -22,8 +23,9 @@ alone), the restriction's LP with its coupling rows made elastic prices the conf
 widened where that pays most; should its own bound prove the target out of reach, the pairs left out are priced
 at its LP's duals and the best added (column generation's pricing). Either widening goes on over LPs alone until
 the restriction's LP could do, each elastic LP starting from the last one's basis, and then the MILP is solved
-again, from the rounding of the last LP's optimum when it has one (`_repair`). A large restriction starts with its
-elastic LP, before any MILP.
+again, from the rounding of the last LP's optimum when it has one (`_repair`). A restriction of
+ELASTIC_FIRST_MIN_OPEN open pairs or more starts with its elastic LP, before any MILP; one whose LP optimum is
+short of the target is priced without a MILP.
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
