@@ -72,14 +72,19 @@ def test_dual_function_is_a_bound_at_any_prices():
         assert exact >= opt - 1e-9 * abs(opt)
 
 
-def test_smoothed_gradient_matches_finite_differences():
-    sc = scenario_from(*random_instance(11, n_parcels=25, n_industries=3))
+def _random_prices(seed: int, n_parcels: int, n_industries: int, rng_seed: int):
+    """A random instance's problem and random multipliers on its finite row sides: (P, m, μ)."""
+    sc = scenario_from(*random_instance(seed, n_parcels=n_parcels, n_industries=n_industries))
     P = lagrange._split(build_model(sc))
     m = len(P.L)
-    rng = np.random.default_rng(1)
-    mu = np.abs(rng.normal(0, 0.2, 2 * m))
+    mu = np.abs(np.random.default_rng(rng_seed).normal(0, 0.2, 2 * m))
     mu[:m][~np.isfinite(P.U)] = 0
     mu[m:][~np.isfinite(P.L)] = 0
+    return P, m, mu
+
+
+def test_smoothed_gradient_matches_finite_differences():
+    P, m, mu = _random_prices(11, 25, 3, 1)
     f0, g0, _ = lagrange._smoothed(P, mu, 0.05)
     # the smoothing's exponentials are float32: the value carries about 1e-7 × T of noise per parcel, so the step
     # must stand well above it (at 1e-6 the differences were 0.8 % off; at 1e-3, 3.5e-5)
@@ -98,13 +103,7 @@ def test_smoothed_value_is_each_parcels_logsumexp(T):
     the multipliers' constant. The engine takes its exponentials in float32, within about 1e-7 × T a parcel."""
     from scipy.special import logsumexp
 
-    sc = scenario_from(*random_instance(12, n_parcels=40, n_industries=4))
-    P = lagrange._split(build_model(sc))
-    m = len(P.L)
-    rng = np.random.default_rng(2)
-    mu = np.abs(rng.normal(0, 0.2, 2 * m))
-    mu[:m][~np.isfinite(P.U)] = 0
-    mu[m:][~np.isfinite(P.L)] = 0
+    P, m, mu = _random_prices(12, 40, 4, 2)
     lam = mu[:m] - mu[m:]
     r = P.c - P.rmatvec(lam)
     rx, rf = r[:P.n], r[P.n:]
@@ -503,11 +502,10 @@ def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_pric
     assert float(bundle.milp.c @ x) * bundle.milp.obj_scale == pytest.approx(exact.objective, rel=1e-9)
 
 
-def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pairs_left_out(monkeypatch):
-    """The restriction has plans, but none reaches the target: two parcels settled on the poor industry, only
-    the third open (to the rich one), under a binding traffic cap. HiGHS gives up once its bound proves that
-    (`give_up_below`); the restricted LP's duals price the pairs left out (rich on the settled parcels, at the
-    cap's price), the widened restriction reaches the whole model's optimum, and the plan passes the checker."""
+def _rich_beside_poor():
+    """A restriction with plans, none of which reaches the target: two parcels settled on the poor industry at
+    their least floor, only the third open (to the rich one), under a binding traffic cap. Returns (scenario,
+    bundle, P, keep, the settled pairs, their floors, HiGHS's exact result, options, the target)."""
     from optimizer.solvers.base import gap_target
 
     sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
@@ -519,6 +517,15 @@ def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pa
     exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
     opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
     stop_at = gap_target(exact.objective, opts, True)
+    return sc, bundle, P, keep, poor, fval, exact, opts, stop_at
+
+
+def test_a_restriction_short_of_the_target_is_widened_where_its_lp_prices_the_pairs_left_out(monkeypatch):
+    """The restriction has plans, but none reaches the target: two parcels settled on the poor industry, only
+    the third open (to the rich one), under a binding traffic cap. HiGHS gives up once its bound proves that
+    (`give_up_below`); the restricted LP's duals price the pairs left out (rich on the settled parcels, at the
+    cap's price), the widened restriction reaches the whole model's optimum, and the plan passes the checker."""
+    sc, bundle, P, keep, poor, fval, exact, opts, stop_at = _rich_beside_poor()
     monkeypatch.setattr(lagrange, "REPAIR_WIDEN_ROUNDS", 0)
     x0, res = lagrange._repair(bundle, P, keep, poor, opts, 30, None, stop_at, node_limit=1000, fval=fval)
     assert x0 is not None and res.objective + 1.0 < stop_at  # a plan, short of the target
@@ -653,17 +660,7 @@ def test_a_restriction_whose_lp_is_short_of_the_target_is_priced_without_searchi
     rule, and its optimum is already short of the target. Its rounded plan is kept, but no MILP searches the
     restriction; the pairs left out are priced at once and the widened restriction reaches the model's optimum."""
     from optimizer.solvers import highs
-    from optimizer.solvers.base import gap_target
-
-    sc, bundle, P, pid, kid = _three_parcels_under_a_trips_cap(
-        [industry("rich", 10_000, "B", 1, 4, trips_per_m2=1.0),
-         industry("poor", 2_000, "B", 1, 4, trips_per_m2=0.5)], 90_000)
-    poor = (kid == "poor") & np.isin(pid, ["P0", "P1"])
-    keep = poor | ((kid == "rich") & (pid == "P2"))
-    fval = np.where(poor, P.lo_u, np.nan)
-    exact = solve_bundle(bundle, "highs", SolveOptions(mip_gap=0.0))
-    opts = SolveOptions(time_limit_s=30, mip_gap=1e-6)
-    stop_at = gap_target(exact.objective, opts, True)
+    sc, bundle, P, keep, poor, fval, exact, opts, stop_at = _rich_beside_poor()
     solved = []
     real = highs.solve_abandonable
     monkeypatch.setattr(highs, "solve_abandonable", lambda m, o: solved.append(m.n_cols) or real(m, o))
