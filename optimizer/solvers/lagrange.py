@@ -515,12 +515,14 @@ def sample_problem(P: _Problem, every: int) -> _Problem:
     return Q
 
 
-def sample_dual(P: _Problem, target_rel: float, time_limit_s: float, deadline: float) -> tuple[np.ndarray, dict] | None:
+def sample_dual(P: _Problem, target_rel: float, time_limit_s: float,
+                deadline: float) -> tuple[np.ndarray | None, dict] | None:
     """The multipliers of the dual of a sample of P's parcels (`sample_problem`, about DUAL_SAMPLE_PARCELS of
     them), as a start for P's own dual: the prices of a few aggregate rules are nearly the same on a sample, and
     its evaluations cost a fraction of P's (q1m: its smoothed dual took 65 evaluations from zero, 3-10 from a
-    sample's 84). None when P is too small, has neighbour rules, or the sample's dual did not converge (a rule
-    the sample cannot meet, say), with what was done in the dict."""
+    sample's 84). Returns (multipliers, what was done); the multipliers are None when the sample's dual did not
+    converge (a rule the sample cannot meet, say). None, with no sample taken, when P is too small, has neighbour
+    rules, or gets no polish."""
     n_seg = len(P.starts)
     if n_seg < DUAL_SAMPLE_MIN_PARCELS or len(P.g) or not refines(P):
         return None
