@@ -19,6 +19,18 @@ settings.load_profile("landuse")
 SOLVERS = available_solvers()
 
 
+XDIST_MAX_WORKERS = 4  # `-n auto` (pyproject's addopts): one worker per usable core, at most this many
+
+
+def pytest_xdist_auto_num_workers(config):
+    """Workers for `-n auto`: the cores this process may use (a container's share, not the host's), at most
+    XDIST_MAX_WORKERS (each worker holds its own imports, notebook kernels and Dask clusters)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, XDIST_MAX_WORKERS))
+
+
 def pytest_generate_tests(metafunc):
     """`backend` runs a test once per exact backend of the registry; one not installed here is a skip."""
     if "backend" in metafunc.fixturenames:
