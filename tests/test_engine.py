@@ -409,6 +409,35 @@ def test_row_ranges_are_the_least_and_most_of_each_row(monkeypatch):
     np.testing.assert_allclose(most, want_most, rtol=1e-12)
     np.testing.assert_allclose(least, want_least, rtol=1e-12)
     assert np.isinf(most).any() and np.isinf(least).any() and (most[-3:] == 0).all()
+    # every bound finite (the cover's case: two sparse products), some columns fixed at a point
+    lo[3], hi[7] = -1.0, 2.0
+    hi[:4] = lo[:4]
+    least, most = lagrange.row_ranges(A, lo, hi)
+    want_most = np.where(D > 0, D * hi, D * lo).sum(axis=1)
+    want_least = np.where(D > 0, D * lo, D * hi).sum(axis=1)
+    np.testing.assert_allclose(most, want_most, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(least, want_least, rtol=1e-12, atol=1e-12)
+    assert (least <= most).all() and (most[-3:] == 0).all()
+
+
+def test_leading_is_the_prefix_of_a_stable_sort():
+    """leading (the pairs a widening or a cover takes) against the prefix of a stable sort of every candidate by
+    key, cut where the running weights reach the need: with many tied keys, needs met after a few, many or none
+    of the candidates, and partition points that fall short several times."""
+    rng = np.random.default_rng(8)
+    n = 5000
+    key = rng.integers(0, 40, n).astype(float)  # ties everywhere
+    weight = rng.random(n)
+    cand = np.flatnonzero(rng.random(n) < 0.7)
+    order = cand[np.argsort(key[cand], kind="stable")]
+    running = np.cumsum(weight[order])
+    for need in (0.0, 0.3, 5.0, 200.0, running[-1] * 0.999, running[-1] * 2):
+        want = order[:int(np.searchsorted(running, need)) + 1]
+        for first in (1, 3, 64, 4096):
+            got = lagrange.leading(cand, key, weight, need, first=first)
+            np.testing.assert_array_equal(got, want)
+    assert len(lagrange.leading(cand, key, weight, running[-1] * 2)) == len(cand)
+    assert len(lagrange.leading(cand[:0], key, weight, 1.0)) == 0
 
 
 def test_top_ranks_rank_as_a_stable_sort_within_each_parcel():
