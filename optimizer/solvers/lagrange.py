@@ -1300,9 +1300,6 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
         z_set = np.zeros(m.n_cols)  # fixed x = 1 and set floors move the rows' bounds
         z_set[fx] = 1.0
         z_set[n + ff] = fval[ff]
-        shift = A @ z_set
-        lower = m.row_lower - shift
-        upper = m.row_upper - shift
         sub = A[:, cols]
         sub.sort_indices()
         keep_row = np.diff(sub.indptr) > 0
@@ -1344,14 +1341,16 @@ def _restricted_solve(bundle: ModelBundle, P: _Problem, keep: np.ndarray, fixed_
     fv_link[_link_rows(bundle, fv, P)] = True
     keep_row &= ~(single & local & fv_link)
     sub = sub[keep_row]
-    lower, upper = lower[keep_row], upper[keep_row]
+    kept = np.flatnonzero(keep_row)
+    shift = A[kept] @ z_set  # the kept rows' constants (q1m: 0.26 s a build over every row of the model)
+    lower, upper = m.row_lower[kept] - shift, m.row_upper[kept] - shift
     col_lower = np.r_[np.zeros(2 * len(fr)), P.lo_u[fv], np.zeros(len(aux))]
     col_upper = np.r_[np.ones(len(fr)), P.hi_u[fr], P.hi_u[fv], m.col_upper[aux]]
     integ = np.r_[np.ones(len(fr), bool), np.zeros(len(fr) + len(fv) + len(aux), bool)]
     offset = float(m.c[fx].sum() + m.c[n + ff] @ fval[ff]) * m.obj_scale
     rm = replace(m, c=m.c[cols], A=sub, row_lower=lower, row_upper=upper, col_lower=col_lower,
                  col_upper=col_upper, integrality=integ, blocks=())
-    built = _Built(rm, np.flatnonzero(keep_row), offset, cols, keep, fixed_pair)
+    built = _Built(rm, kept, offset, cols, keep, fixed_pair)
     if build_only:
         return None, None, built
     rounding = node_limit is not None and len(fr) >= LP_ROUNDING_MIN_OPEN and _rounding_helps(P)
