@@ -746,3 +746,21 @@ def test_a_large_models_dual_starts_from_a_samples_and_proves_the_same_bound(mon
     assert sampled.bound == pytest.approx(plain.bound, rel=1e-3)
     assert sampled.gap <= 1e-3 and plain.gap <= 1e-3
     assert check_plan(sc, decode(sc, bundle, sampled.x), sampled.objective).passed
+
+
+def test_a_restriction_reached_past_the_time_limit_is_not_solved(monkeypatch):
+    """Once the user's limit has passed, a repair's restricted solve starts no HiGHS (its process and presolve
+    took seconds past a 30 s limit at q1m) and says that the time limit stopped it."""
+    from optimizer.solvers import highs
+
+    def no_highs(*a, **k):
+        raise AssertionError("HiGHS started past the time limit")
+
+    monkeypatch.setattr(highs, "solve_abandonable", no_highs)
+    monkeypatch.setattr(lagrange, "_rounded_then_milp", no_highs)
+    bundle = build_model(scenario_from(*random_instance(2, n_parcels=8, n_industries=3)))
+    m = bundle.milp
+    x, res, _ = lagrange._solve_restriction(
+        bundle, m, np.arange(m.n_cols), np.zeros(0, int), np.zeros(0, int), np.full(bundle.n_pairs, np.nan), 0.0,
+        SolveOptions(time_limit_s=10), 0.0, None, None, lagrange.REPAIR_NODE_LIMIT, False, None, "solve")
+    assert x is None and not res.has_plan and lagrange.repair_stop(res) == "time_limit"

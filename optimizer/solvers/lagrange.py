@@ -1367,6 +1367,11 @@ def _solve_restriction(bundle: ModelBundle, rm, cols: np.ndarray, fx: np.ndarray
     point of the restriction's LP optimum, its LP rounded first (`_rounded_then_milp`)."""
     from optimizer.solvers import highs
 
+    if time_left <= 0:  # the user's limit has passed: no HiGHS (q1m at 30 s: its process alone took 2.6 s more)
+        return None, SolveResult("no_solution", None, np.nan, np.nan, np.nan, 0.0, "highs",
+                                 message="the time limit was reached before the restriction was solved",
+                                 phases=({"phase": "highs", "stopped_by": "time_limit", "nodes": 0,
+                                          "seconds": 0.0},)), built
     m = bundle.milp
     n = len(fval)
     ws = warm[cols] if warm is not None else None
@@ -1492,9 +1497,12 @@ def _elastic(built, P: _Problem, time_left: float, start: tuple | None = None) -
     t_lp = time.perf_counter()
     h.run()
     if cold_iterations is not None and h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        left = time_left - (time.perf_counter() - t_lp)
+        if left <= 0:  # (HiGHS given no time still ran 7 s at q1m with a 30 s limit)
+            return None
         h.clearSolver()  # the start did not pay: from no basis, within what is left of the time
         h.setOptionValue("simplex_iteration_limit", int(highspy.kHighsIInf))
-        h.setOptionValue("time_limit", float(max(time_left - (time.perf_counter() - t_lp), 0.0)))
+        h.setOptionValue("time_limit", float(left))
         h.run()
         cold_iterations = None
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -1931,6 +1939,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             break
         keep, fixed, fval = _candidates(P, mu, n_free, top=top, incumbent=x_best, primal=primal)
         entry["open_parcels"] = int((np.bincount(P.seg_of_pair[keep & ~fixed], minlength=n_seg) > 0).sum())
+        left = deadline - time.perf_counter()  # (after the candidates: 5 s at q1m, which the repair's clock missed)
         try:
             x, res = _repair(bundle, P, keep, fixed, opts, left, x_best, stop_at,
                              node_limit=None if full else REPAIR_NODE_LIMIT, fval=fval,
