@@ -621,6 +621,43 @@ def test_an_elastic_lp_started_from_a_narrower_ones_basis_ends_where_one_from_no
     assert float(rm.c @ warm.x) == pytest.approx(float(rm.c @ lp.x), rel=1e-9)
 
 
+def test_a_pricing_lp_starts_from_the_basis_of_the_elastic_lp_that_met_every_rule(monkeypatch):
+    """The conflicting restriction, widened until its elastic LP meets every rule: that LP's basis is an optimal
+    one of the restricted LP, so the pricing LP started from it (HiGHS accepts it) takes no simplex iteration and
+    gives the duals, optimum and point that it gives from no basis. A basis of a narrower restriction (which
+    lacks columns) is not taken: that LP is solved from none."""
+    import highspy
+
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
+    opts = SolveOptions(time_limit_s=30)
+    first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
+                                       build_only=True)[2]
+    narrow = lagrange._elastic(first, P, 30)
+    keep2, fixed2, _ = lagrange._widen(P, keep, busy, fval, 1e9, lagrange._effective(P).T @ narrow.y)
+    built = lagrange._restricted_solve(bundle, P, keep2, fixed2, opts, 30, None, None, 1000, fval, False,
+                                       build_only=True)[2]
+    met = lagrange._elastic(built, P, 30)
+    assert met.v == 0.0
+    set_ok, iterations = [], []
+    real_set, real_run = lagrange._set_basis, highspy.Highs.run
+
+    def run(h):
+        status = real_run(h)
+        iterations.append(h.getInfo().simplex_iteration_count)
+        return status
+    monkeypatch.setattr(lagrange, "_set_basis", lambda *a, **k: set_ok.append(real_set(*a, **k)) or set_ok[-1])
+    monkeypatch.setattr(highspy.Highs, "run", run)
+    warm = lagrange._lp_prices(built, P, 1.0, 30, met.basis)
+    assert set_ok == [True] and iterations == [0]
+    cold = lagrange._lp_prices(built, P, 1.0, 30)
+    assert iterations[-1] > 0
+    np.testing.assert_allclose(warm[0], cold[0], rtol=1e-9, atol=1e-9)
+    assert warm[1] == pytest.approx(cold[1], rel=1e-12)
+    np.testing.assert_allclose(warm[2], cold[2], atol=1e-9)
+    again = lagrange._lp_prices(built, P, 1.0, 30, narrow.basis)  # (a narrower restriction's: not taken)
+    assert set_ok[-1] is False and iterations[-1] > 0 and again[1] == pytest.approx(cold[1], rel=1e-12)
+
+
 def test_lp_rounding_from_a_given_lp_point_turns_the_rounded_pairs_floor_links_into_bounds(monkeypatch):
     """Binaries y1, y2 with floors f1 ∈ [y1, 4·y1], f2 ∈ [y2, 4·y2], f1 + f2 ≤ 5; maximise 3·f1 + f2 − 2·y2. The LP
     takes y1 = 1, f1 = 4 and y2 = ¼, f2 = 1 (11.5). Rounded from that point, given: y1 stays 1, and its floor links,
@@ -682,6 +719,26 @@ def test_cover_reopens_the_settled_pairs_that_give_up_least_value_per_unit_of_an
     v = np.where(kid == "busy", 2.0, 1.0)
     extra = lagrange._cover(P, v, settled, settled, fval)
     assert list(np.flatnonzero(extra)) == list(np.flatnonzero((kid == "busy") & (pid == "P0")))
+
+
+def test_cover_adds_the_pairs_that_give_up_least_value_per_unit_of_a_minimum_left_short():
+    """A settled plan with none of a demand minimum's industry (q, 12,000 m² asked): on P0 (40,000 m² of floor at
+    most) q ties with the parcel's settled choice, on P1 (40,000 m²) it gives up 4 of the parcel's value, on the
+    small P2 (10,000 m²) 3, although there it is worth most. The cover needs q pairs that could add twice the
+    shortfall (COVER_MARGIN): P0's alone, which gives up nothing; ranked by value alone, it took P2's and P0's."""
+    sc = make_scenario(
+        [parcel("P0", 10_000, "B", 4), parcel("P1", 10_000, "B", 4), parcel("P2", 2_500, "B", 4)],
+        [industry("a", 10_000, "B", 1, 4), industry("q", 2_000, "B", 1, 4, min_floor_total_m2=12_000)], {})
+    bundle = build_model(sc)
+    P = lagrange._split(bundle)
+    pid = np.asarray(sc.parcels.parcel_id)[bundle.pairs.parcel]
+    kid = np.asarray(sc.industries.industry_id)[bundle.pairs.industry]
+    assert lagrange.COVER_MARGIN == 2.0
+    settled = kid == "a"
+    fval = np.where(settled, P.hi_u, np.nan)
+    v = np.select([settled & (pid == "P2"), settled, pid == "P0", pid == "P1"], [9.0, 5.0, 5.0, 1.0], 6.0)
+    extra = lagrange._cover(P, v, settled, settled, fval)
+    assert list(np.flatnonzero(extra)) == list(np.flatnonzero((kid == "q") & (pid == "P0")))
 
 
 def test_a_restriction_whose_lp_is_short_of_the_target_is_priced_without_searching_it(monkeypatch):
