@@ -320,6 +320,30 @@ def test_dual_in_blocks_equals_the_dual_in_one_block(monkeypatch):
         np.testing.assert_array_equal(code2, code1)
 
 
+def test_blocks_that_keep_their_few_coupled_x_columns_apart_give_the_same_bits(monkeypatch):
+    """On the Qianhai-like city most coupling rules are on floor: a block keeps its few x columns that are in a
+    coupling row (sites, carriers) apart (`COMPACT_X_SHARE`) and its products skip the rest. The smoothed and
+    the exact dual give the same numbers to the last bit as with every x column in the products."""
+    from optimizer.bench.synthetic import synthetic_city
+
+    P = lagrange._split(build_model(synthetic_city("q3000")))
+    m = len(P.L)
+    rng = np.random.default_rng(3)
+    mus = [np.abs(rng.normal(size=2 * m)) * rng.choice([0.0, 1e-3, 1.0], size=2 * m) for _ in range(3)]
+    got = {}
+    for share in (lagrange.COMPACT_X_SHARE, 1 << 62):  # (the second: no block keeps them apart)
+        monkeypatch.setattr(lagrange, "COMPACT_X_SHARE", share)
+        P._block_list = None
+        got[share] = [b.xr is not None for b in lagrange._blocks(P)], [
+            (lagrange._smoothed(P, mu, 1e-3), lagrange._exact(P, mu, picks=True)) for mu in mus]
+    (apart, a), (whole, b) = got.values()
+    assert all(apart) and not any(whole)
+    for ((sv1, g1, ev1), (xv1, xg1, c1)), ((sv2, g2, ev2), (xv2, xg2, c2)) in zip(a, b, strict=True):
+        assert (sv1, ev1, xv1) == (sv2, ev2, xv2)
+        for u, w in ((g1, g2), (xg1, xg2), (c1, c2)):
+            np.testing.assert_array_equal(u, w)
+
+
 def test_resumed_dual_goes_on_from_where_it_stopped():
     """dual_ascent(resume=...) continues the last level from the last iterate (the engine does so after a repair
     that left the gap open): it keeps the earlier evaluations and best bound, never returns a worse bound, and

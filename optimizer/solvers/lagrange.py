@@ -242,14 +242,40 @@ class _Block:
     Af: sp.csr_matrix
     Dx: sp.csr_matrix  # rows of Dᵀ for the same columns (pairs × auxiliary totals)
     Df: sp.csr_matrix
+    # when few x columns are in any coupling row or total (q1m: 4 % of them; most rules are on floor), those
+    # columns (`xr`, positions in the block) and their rows of Ax and Dx: the products then skip the rest, which
+    # add nothing (the same numbers to the last bit: each sum adds the same terms in the same order)
+    xr: np.ndarray | None = None
+    Axr: sp.csr_matrix | None = None
+    Dxr: sp.csr_matrix | None = None
+    none: np.ndarray | None = None  # per parcel, the value of developing nothing: 0, or −∞ where it must develop
+
+    def __post_init__(self):
+        if self.none is None:
+            self.none = np.where(self.must, -np.inf, 0.0)
+        if self.xr is None:
+            xr = np.flatnonzero((np.diff(self.Ax.indptr) > 0) | (np.diff(self.Dx.indptr) > 0))
+            if len(xr) * COMPACT_X_SHARE <= len(self.cx):
+                self.xr, self.Axr, self.Dxr = xr, self.Ax[xr], self.Dx[xr]
 
     def reduced(self, lam: np.ndarray, lam2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reduced values on x and f, c − A1ᵀλ − Dᵀ(A2ᵀλ), with `lam2` = A2ᵀλ."""
-        return self.cx - (self.Ax @ lam + self.Dx @ lam2), self.cf - (self.Af @ lam + self.Df @ lam2)
+        rf = self.cf - (self.Af @ lam + self.Df @ lam2)
+        if self.xr is None:
+            return self.cx - (self.Ax @ lam + self.Dx @ lam2), rf
+        rx = self.cx.copy()
+        rx[self.xr] = self.cx[self.xr] - (self.Axr @ lam + self.Dxr @ lam2)
+        return rx, rf
 
     def coupled(self, zx: np.ndarray, zf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The block's share of A1·z and of D·z."""
-        return self.Ax.T @ zx + self.Af.T @ zf, self.Dx.T @ zx + self.Df.T @ zf
+        if self.xr is None:
+            return self.Ax.T @ zx + self.Af.T @ zf, self.Dx.T @ zx + self.Df.T @ zf
+        zr = zx[self.xr]
+        return self.Axr.T @ zr + self.Af.T @ zf, self.Dxr.T @ zr + self.Df.T @ zf
+
+
+COMPACT_X_SHARE = 4  # a block keeps its x columns in coupling rows apart when at most 1 in this many are
 
 
 def make_blocks(P: _Problem, s0: int = 0, s1: int | None = None) -> list[_Block]:
@@ -542,9 +568,9 @@ def _exact_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, picks: bool):
     v += rx
     v += np.maximum(s, 0.0)
     best = np.maximum.reduceat(v, b.starts)
-    none = np.where(b.must, -np.inf, 0.0)
+    none = b.none
     val = float(np.maximum(best, none).sum())
-    top = np.flatnonzero((v >= best[b.seg]) & (best >= none)[b.seg])
+    top = np.flatnonzero(v >= np.where(best >= none, best, np.inf)[b.seg])  # best pairs of developed parcels
     pick = top[np.r_[True, b.seg[top][1:] != b.seg[top][:-1]]] if len(top) else top  # first best pair per parcel
     zx = np.zeros(len(v))
     zx[pick] = 1.0
