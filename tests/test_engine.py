@@ -344,6 +344,21 @@ def test_blocks_that_keep_their_few_coupled_x_columns_apart_give_the_same_bits(m
             np.testing.assert_array_equal(u, w)
 
 
+def test_effective_coupling_rows_are_a1_plus_a2_d_to_the_last_bit():
+    """`_effective` builds A1 + A2·D from the transposes the dual keeps; it is the matrix scipy's own product and
+    sum give, entry for entry and bit for bit, with its indices sorted."""
+    from optimizer.bench.synthetic import synthetic_city
+
+    for sc in (synthetic_city("q3000"), scenario_from(*random_instance(7, n_parcels=60, n_industries=5))):
+        P = lagrange._split(build_model(sc))
+        want = (P.A1 + P.A2 @ P.D).tocsr()
+        want.sort_indices()
+        got = lagrange._effective(P)
+        assert got.has_sorted_indices and got.shape == want.shape
+        for f in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(getattr(got, f), getattr(want, f))
+
+
 def test_resumed_dual_goes_on_from_where_it_stopped():
     """dual_ascent(resume=...) continues the last level from the last iterate (the engine does so after a repair
     that left the gap open): it keeps the earlier evaluations and best bound, never returns a worse bound, and
