@@ -548,6 +548,18 @@ def _busy_beside_quiet():
     return sc, bundle, P, keep, busy, np.where(busy, P.hi_u, np.nan)
 
 
+def _busy_beside_quiet_widened():
+    """`_busy_beside_quiet`'s restriction, its elastic LP, and the restriction widened by every pair that helps at
+    that LP's duals: (bundle, P, fval, opts, the elastic LP, the wider keep and fixed masks, the pairs moved)."""
+    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
+    opts = SolveOptions(time_limit_s=30)
+    first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
+                                       build_only=True)[2]
+    elastic = lagrange._elastic(first, P, 30)
+    keep2, fixed2, more = lagrange._widen(P, keep, busy, fval, 1e9, lagrange._effective(P).T @ elastic.y)
+    return bundle, P, fval, opts, elastic, keep2, fixed2, more
+
+
 def test_a_restriction_whose_rules_conflict_is_widened_where_its_elastic_lp_prices_the_conflict(monkeypatch):
     """Each rule is within the restriction's reach alone, but not together: two parcels settled on the busy
     industry at their most floor leave the traffic cap too little for the demand minimum of the quiet one. HiGHS
@@ -667,12 +679,7 @@ def test_a_pricing_lp_starts_from_the_basis_of_the_elastic_lp_that_met_every_rul
     lacks columns) is not taken: that LP is solved from none."""
     import highspy
 
-    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
-    opts = SolveOptions(time_limit_s=30)
-    first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
-                                       build_only=True)[2]
-    narrow = lagrange._elastic(first, P, 30)
-    keep2, fixed2, _ = lagrange._widen(P, keep, busy, fval, 1e9, lagrange._effective(P).T @ narrow.y)
+    bundle, P, fval, opts, narrow, keep2, fixed2, _ = _busy_beside_quiet_widened()
     built = lagrange._restricted_solve(bundle, P, keep2, fixed2, opts, 30, None, None, 1000, fval, False,
                                        build_only=True)[2]
     met = lagrange._elastic(built, P, 30)
@@ -729,12 +736,7 @@ def test_lp_rounding_from_a_given_lp_point_turns_the_rounded_pairs_floor_links_i
 def test_a_widened_restriction_built_without_the_reach_check_is_the_one_built_with_it():
     """`_widen` only frees settled pairs and adds pairs, so a restriction that met the reach check still does once
     widened: built with the check skipped (`widened=True`), it is the restriction built with it, row for row."""
-    sc, bundle, P, keep, busy, fval = _busy_beside_quiet()
-    opts = SolveOptions(time_limit_s=30)
-    first = lagrange._restricted_solve(bundle, P, keep, busy, opts, 30, None, None, 1000, fval, False,
-                                       build_only=True)[2]
-    elastic = lagrange._elastic(first, P, 30)
-    keep2, fixed2, more = lagrange._widen(P, keep, busy, fval, 1e9, lagrange._effective(P).T @ elastic.y)
+    bundle, P, fval, opts, _, keep2, fixed2, more = _busy_beside_quiet_widened()
     assert more > 0
     built = [lagrange._restricted_solve(bundle, P, keep2, fixed2, opts, 30, None, None, 1000, fval, False,
                                         build_only=True, widened=w)[2] for w in (False, True)]

@@ -17,12 +17,13 @@ A plan is then recovered by a restricted MILP: parcels whose priced choice is cl
 their share of the fractional plan its LP duals give, rounded: `_rounded`), with their floor set at its side (a
 few per coupling rule stay free, so rows can still be met: no column for a million settled parcels); the parcels
 with the closest decisions stay open with their best few options, and rules the restriction could not meet get
-the best-priced pairs that can; HiGHS solves that model, with more parcels opened while the gap is above the
+the pairs that can, those giving up least priced value per unit first (`_cover`); HiGHS solves that model, with more parcels opened while the gap is above the
 target. Should HiGHS prove a restriction infeasible (rules out of reach together though each is within reach
 alone), the restriction's LP with its coupling rows made elastic prices the conflict, and the restriction is
 widened where that pays most; should its own bound prove the target out of reach, the pairs left out are priced
 at its LP's duals and the best added (column generation's pricing). Either widening goes on over LPs alone until
-the restriction's LP could do, each elastic LP starting from the last one's basis, and then the MILP is solved
+the restriction's LP could do, each elastic LP starting from the last one's basis (and the pricing LP of a
+restriction whose elastic LP met every rule from that LP's basis, its own optimum), and then the MILP is solved
 again, from the rounding of the last LP's optimum when it has one (`_repair`). A restriction of
 ELASTIC_FIRST_MIN_OPEN open pairs or more starts with its elastic LP, before any MILP; one whose LP optimum is
 short of the target is priced without a MILP.
@@ -223,6 +224,9 @@ def _rows(M: sp.csr_matrix, a: int, b: int) -> sp.csr_matrix:
                          copy=False)
 
 
+COMPACT_X_SHARE = 4  # a block keeps its x columns in coupling rows apart when at most 1 in this many are
+
+
 @dataclass
 class _Block:
     """A run of whole parcels: what the dual's per-pair work needs of it, as views of the problem's arrays.
@@ -273,9 +277,6 @@ class _Block:
             return self.Ax.T @ zx + self.Af.T @ zf, self.Dx.T @ zx + self.Df.T @ zf
         zr = zx[self.xr]
         return self.Axr.T @ zr + self.Af.T @ zf, self.Dxr.T @ zr + self.Df.T @ zf
-
-
-COMPACT_X_SHARE = 4  # a block keeps its x columns in coupling rows apart when at most 1 in this many are
 
 
 def make_blocks(P: _Problem, s0: int = 0, s1: int | None = None) -> list[_Block]:
@@ -1479,7 +1480,7 @@ def _lp_prices(built, P: _Problem, sign: float, time_left: float,
     restriction's columns). None when HiGHS does not solve the LP to optimality within `time_left`.
 
     `start`: the basis of an elastic LP of this same restriction that met every rule, an optimal basis of this LP
-    (see `_elastic`), from which HiGHS only confirms it (q1m: 0.3-0.8 s, against 1.3-9 s and up to 40,000
+    (see `_elastic`), from which HiGHS only confirms it (q1m: 0.2-0.8 s, against 1.3-9 s and up to 40,000
     iterations from no basis). A start that does not map (`_set_basis` without slacks), or that takes more than
     WARM_ELASTIC_ITERATIONS iterations, leaves the LP to be solved from no basis. (The basis of a narrower
     pricing LP did not pay: q1m's second pricing LP took 3,735 dual simplex iterations of 1.2 ms from it, without
