@@ -233,7 +233,7 @@ def print_run(result) -> None:
     if "marginal_values" in result.analysis:
         from optimizer.analysis.worth import holding_back
 
-        lines = holding_back(result.analysis["marginal_values"])
+        lines = holding_back(result.analysis["marginal_values"], result.scenario)
         print("what holds the plan back most:" if lines else
               "what holds the plan back most: no rule gains from a small relaxation (see marginal_values.csv)")
         for line in lines:

@@ -90,6 +90,16 @@ def objective_unit(sc: Scenario) -> str:
     return "yuan a year"
 
 
+def gain_words(sc: Scenario, value: float) -> str:
+    """A change of the objective in words and in its own unit: millions or billions of yuan when the objective is
+    in yuan, else the figure itself (yuan per m² of land, objective units)."""
+    unit = objective_unit(sc)
+    if sc.objective.kind == "total_output":
+        amount = f"{value / 1e9:,.1f} billion" if abs(value) >= 1e9 else f"{value / 1e6:,.1f} million"
+        return f"{amount} {unit}"
+    return f"{value:,.4g} {unit}"
+
+
 def objective_words(sc: Scenario, value) -> str:
     """objective_text for a scenario: with phases, output is discounted over the horizon (not yuan a year)."""
     if sc.phases and value is not None and value == value and sc.objective.kind == "total_output":

@@ -102,3 +102,29 @@ def test_share_rule_worth_per_percentage_point():
     again = replace(sc, industries=sc.industries.assign(max_share=[0.51, np.nan]))
     expected = solve_scenario(again, solver="highs", mip_gap=0.0).plan.objective - result.plan.objective
     assert row["marginal_value"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_what_holds_the_plan_back_is_said_in_the_objectives_own_unit():
+    """Finance (50,000 yuan/m² of floor) capped at 20,000 m² of floor on one 10,000 m² parcel (FAR 3).
+
+    Most output: relaxing the cap by its step (1 %, 200 m²) adds 200 × 50,000 = 10 million yuan a year.
+    Most output per m² of land: the plan builds 20,000 m² on 10,000 m² (100,000 yuan/m² of land); 200 m² more
+    adds 200 × 50,000 / 10,000 = 1,000 yuan/m² of land a year, which is not millions of yuan.
+    """
+    from optimizer.analysis.worth import holding_back
+    from optimizer.report.html import _holding_back
+
+    rules = [parcel("P", 10_000, "B", 3)], [industry("fin", 50_000, "B", 1, 3, max_floor_total_m2=20_000)]
+    total = solve_scenario(make_scenario(*rules), solver="highs", mip_gap=0.0)
+    line, = holding_back(rule_worth(total, confirm_top=1), total.scenario)
+    assert "gains 10.0 million yuan a year" in line, line
+
+    ratio = solve_scenario(make_scenario(*rules, {"objective": {"kind": "output_per_land"}}), solver="highs",
+                           mip_gap=0.0)
+    assert ratio.plan.objective == pytest.approx(100_000)
+    ratio.analysis["marginal_values"] = rule_worth(ratio, confirm_top=1)
+    line, = holding_back(ratio.analysis["marginal_values"], ratio.scenario)
+    assert "gains 1,000 yuan/m² of land a year" in line, line
+    assert "million" not in line
+    html = _holding_back(ratio)
+    assert "gain, yuan/m² of land a year" in html and "<td>1,000</td>" in html, html

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.analysis import solve_like
+from optimizer.data import Scenario, gain_words
 from optimizer.pipeline import RunResult
 from optimizer.solvers import SolveOptions
 
@@ -246,8 +247,9 @@ def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float,
     return float(got.plan.objective), float(got.plan.gap) if np.isfinite(got.plan.gap) else np.nan
 
 
-def holding_back(table: pd.DataFrame, n: int = 5) -> list[str]:
-    """The `n` binding rules whose relaxation by their step gains most, in plain words."""
+def holding_back(table: pd.DataFrame, scenario: Scenario, n: int = 5) -> list[str]:
+    """The `n` binding rules whose relaxation by their step gains most, in plain words (gains in the unit of the
+    scenario's objective)."""
     if table is None or table.empty:
         return []
     rows = table[table["binding"] & (table["impact_of_step"].abs() > 0)]
@@ -256,6 +258,6 @@ def holding_back(table: pd.DataFrame, n: int = 5) -> list[str]:
     for _, r in rows.iterrows():
         step = f"{_amount(r['step'], r['unit'])} {_unit_word(r['unit'])}" + (
             "s" if r["step"] != 1 and r["unit"] in ("sites", "share", "minutes") else "")
-        out.append(f"{r['rule']}: relaxing it by {step} gains {r['impact_of_step'] / 1e6:,.1f} million "
+        out.append(f"{r['rule']}: relaxing it by {step} gains {gain_words(scenario, r['impact_of_step'])} "
                    f"({r['marginal_value']:,.4g} {r['marginal_unit']}; {r['method']})")
     return out

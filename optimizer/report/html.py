@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizer.data import objective_unit
+from optimizer.data import gain_words, objective_unit
 from optimizer.pipeline import RunResult
 
 FIGURES = (
@@ -443,8 +443,7 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
         if len(rows):
             items = "".join(
                 f"<li>{_e(humanize(r['rule'], names))}: relaxing it by {_e(_step_words(r['step'], r['unit']))} "
-                f"would add about {_sentence_bn(r['impact_of_step'])} "
-                f"{_e(objective_unit(result.scenario) if result.scenario.phases else 'yuan a year')}</li>"
+                f"would add about {_e(gain_words(result.scenario, r['impact_of_step']))}</li>"
                 for _, r in rows.iterrows())
             out.append(f"<p>What holds the plan back most:</p><ol class='tight'>{items}</ol>")
         else:
@@ -474,13 +473,15 @@ def _holding_back(result: RunResult) -> str:
     rows = rows.reindex(rows["impact_of_step"].abs().sort_values(ascending=False).index).head(8)
     if rows.empty:
         return "<h2>What holds the plan back</h2><p>No rule binds: relaxing any one alone gains nothing.</p>"
-    gain_unit = objective_unit(result.scenario) if result.scenario.phases else "yuan a year"
-    head = (f"<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, million {_e(gain_unit)}</th>"
+    in_yuan = result.scenario.objective.kind == "total_output"  # else the objective's own unit, as it is
+    gain_unit = ("million " if in_yuan else "") + objective_unit(result.scenario)
+    head = (f"<tr><th class='t'>rule</th><th>relaxed by</th><th>gain, {_e(gain_unit)}</th>"
             "<th>worth per unit</th><th class='t'>how it was found</th></tr>")
     names = display_names(result.scenario)
     body = "".join(
         f"<tr><td class='t'>{_e(humanize(r['rule'], names))}</td><td>{_e(_step_words(r['step'], r['unit']))}</td>"
-        f"<td>{r['impact_of_step'] / 1e6:,.1f}</td><td>{r['marginal_value']:,.4g} {_e(r['marginal_unit'])}</td>"
+        f"<td>{r['impact_of_step'] / 1e6 if in_yuan else r['impact_of_step']:,{'.1f' if in_yuan else '.4g'}}</td>"
+        f"<td>{r['marginal_value']:,.4g} {_e(r['marginal_unit'])}</td>"
         f"<td class='t'>{_e(r['method'])}</td></tr>" for _, r in rows.iterrows())
     return ("<h2>What holds the plan back</h2><p class='muted'>The rules that bind, ranked by what relaxing each by "
             "its step would add (1 % of its bound, one site, one percentage point or one minute). LP-dual figures "
