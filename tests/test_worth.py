@@ -112,7 +112,7 @@ def test_what_holds_the_plan_back_is_said_in_the_objectives_own_unit():
     adds 200 × 50,000 / 10,000 = 1,000 yuan/m² of land a year, which is not millions of yuan.
     """
     from optimizer.analysis.worth import holding_back
-    from optimizer.report.html import _holding_back
+    from optimizer.report.html import _holding_back, render_html
 
     rules = [parcel("P", 10_000, "B", 3)], [industry("fin", 50_000, "B", 1, 3, max_floor_total_m2=20_000)]
     total = solve_scenario(make_scenario(*rules), solver="highs", mip_gap=0.0)
@@ -128,3 +128,5 @@ def test_what_holds_the_plan_back_is_said_in_the_objectives_own_unit():
     assert "million" not in line
     html = _holding_back(ratio)
     assert "gain, yuan/m² of land a year" in html and "<td>1,000</td>" in html, html
+    page = render_html(ratio)  # the checker's recomputed objective too is a ratio, not billions of yuan
+    assert "objective recomputed from the plan: 100,000.0 yuan per m² of developed land a year" in page

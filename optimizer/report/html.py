@@ -132,7 +132,8 @@ def render_html(result: RunResult, folder: Path | None = None) -> str:
         )
         add(
             f"<h2>Independent check</h2><p>{badge} {chk.get('rules_checked', 0)} rule families re-derived from the "
-            f"scenario data; objective recomputed from the plan: {_bn(chk.get('objective_recomputed'))} yuan.</p>"
+            f"scenario data; objective recomputed from the plan: "
+            f"{_e(objective_words(sc, chk.get('objective_recomputed')))}.</p>"
         )
         if chk["violations"]:
             add("<ul class='tight'>" + "".join(f"<li>{_e(v)}</li>" for v in chk["violations"]) + "</ul>")
