@@ -10,6 +10,7 @@ from dataclasses import replace
 import isolation_runners as runners
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers import TINY
 
 from optimizer.errors import SolverFailed
@@ -65,6 +66,47 @@ def test_a_failing_or_crashing_child_is_reported(bundle):
     res = highs.solve_isolated(bundle.milp, SolveOptions(time_limit_s=5), runner=runners.crash)
     assert res.status == "no_solution" and "exit code 3" in res.message
     assert res.phases[0]["stopped_by"] == "solver_failed"
+
+
+def _busy_highs():
+    """A HiGHS solve running in this process on a hard multi-dimensional knapsack, holding highspy's one
+    running lock as a solve that ignored its cancel would (for 8 s: its limit; a cancel takes it 20 s here)."""
+    import highspy
+
+    rng = np.random.default_rng(0)
+    W = rng.integers(20, 100, (6, 80)).astype(float)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 80, 6
+    lp.col_cost_ = -(W.mean(0) + rng.integers(-10, 10, 80))
+    lp.col_lower_, lp.col_upper_ = np.zeros(80), np.ones(80)
+    lp.row_lower_, lp.row_upper_ = np.full(6, -highspy.kHighsInf), W.sum(1) / 2
+    A = sp.csc_matrix(W)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * 80
+    h = highs.new_highs(False)
+    h.passModel(lp)
+    h.setOptionValue("time_limit", 8.0)
+    h.startSolve()
+    return h
+
+
+def test_a_solve_beside_a_stuck_one_runs_in_a_child_process(bundle):
+    """A solve that finds highspy's lock held by an earlier, still running solve does not wait for it (and fail
+    if it goes on): it runs in a child process and gives the answer it would have given here."""
+    here = highs.solve(bundle.milp, SolveOptions(time_limit_s=30, mip_gap=0.0))
+    busy = _busy_highs()
+    try:
+        assert highs.earlier_solve_running()
+        res = highs.solve(bundle.milp, SolveOptions(time_limit_s=30, mip_gap=0.0))
+        assert busy.is_solver_running()  # it was still running all along: this solve did not wait for it
+    finally:
+        waited = time.perf_counter()
+        while highs.earlier_solve_running() and time.perf_counter() - waited < 60:  # HiGHS lets go after a while
+            busy.wait(timeout=1)
+    assert res.status == "optimal" and res.objective == pytest.approx(here.objective, rel=1e-9)
+    assert not _alive()
+    assert not highs.earlier_solve_running()  # the lock let go: the later tests here solve in process
 
 
 def test_large_models_go_to_the_isolated_solve(bundle, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import TINY, each_plan, industry, make_scenario, parcel, small_city
@@ -69,3 +70,39 @@ def test_solve_with_frontier_puts_it_in_the_report(tmp_path):
     assert "of 5 parcels" in summary and "4.8 billion yuan a year" in summary
     assert "near-optimal alternative" in summary and "alt='frontier'" in summary
     assert "finance" not in summary.replace("Finance", "")  # names, never ids
+
+
+def test_the_frontier_solves_share_its_time_limit(monkeypatch):
+    """The two ends and the points take equal shares of the time left: together no more than the limit, and
+    what a quick solve leaves goes to the later ones (a frontier once took a twelfth more than its limit)."""
+    import optimizer.analysis.frontier as fr
+
+    result = solve_scenario(TINY, solver="highs", mip_gap=0.0)
+    given, real = [], fr.solve_bundle
+
+    def spy(model, solver, opts):
+        given.append(opts.time_limit_s)
+        return real(model, solver, opts)
+
+    monkeypatch.setattr(fr, "solve_bundle", spy)
+    table, _ = frontier(result, "developed_land", "output", points=4, time_limit_s=12.0)
+    assert len(given) == 6
+    assert all(g * (6 - i) <= 12.0 for i, g in enumerate(given))  # an equal part of what is left of 12 s
+    assert given[0] == pytest.approx(2.0, abs=0.05)  # a sixth of the whole
+    assert (np.diff(given) > 0).all()  # tiny's solves end early: the later shares grow
+    assert table["seconds"].notna().all() and table["check"].eq("passed").all()
+
+
+def test_the_frontier_figure_shows_each_points_bound(tmp_path):
+    """frontier.png draws the proven bound beside each plan and marks the points whose gap is above 1 % hollow,
+    so that the tight end of a curve solved to a loose gap is not read as the true trade-off."""
+    from optimizer.report.answers import frontier_figure
+
+    table = pd.DataFrame({"point": [0, 1, 2], "x": [1e6, 2e6, 3e6], "y": [1e9, 3e9, 4e9],
+                          "y_bound": [2e9, 3.001e9, 4e9], "gap": [1.0, 3e-4, 0.0], "knee": [False, True, False],
+                          "best_y_per_x": [False, True, False], "monotone": True})
+    fig = frontier_figure(table, "developed_land", "output", "t")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "proven bound (the best plan lies between)" in labels
+    hollow = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("gap above 1%")]
+    assert len(hollow) == 1 and list(hollow[0].get_xdata()) == [1.0]  # only the first point, in km²

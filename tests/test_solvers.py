@@ -125,6 +125,38 @@ def test_warm_start_keeps_the_optimum(backend, tiny):
     assert again.objective == pytest.approx(first.objective, rel=REL)
 
 
+@pytest.mark.parametrize("engine", ["lagrange", "auto"])
+@pytest.mark.parametrize("engine_finds", ["nothing", "a worse plan"])
+def test_engines_never_lose_a_warm_start(engine, engine_finds, tiny, monkeypatch):
+    """A warm start is a plan in hand: an engine that finds none, or a worse one, in its time returns it (a
+    frontier point kept no plan when its engine found none, though its neighbour's plan was feasible there)."""
+    from dataclasses import replace
+
+    from optimizer.solvers import lagrange, solve_bundle
+    from optimizer.solvers.base import SolveResult
+
+    bundle = build_model(tiny)
+    best = solve_milp(bundle.milp, "highs", SolveOptions(mip_gap=0.0))
+    worst = solve_milp(replace(bundle.milp, sense="minimize"), "highs", SolveOptions(mip_gap=0.0)).x
+    assert bundle.milp.max_violation(worst) < 1e-9 and bundle.milp.max_violation(best.x) < 1e-9
+    found = (SolveResult("no_solution", None, np.nan, best.objective * 1.01, np.nan, 0.1, "lagrange") if
+             engine_finds == "nothing" else
+             SolveResult("feasible", worst, float(bundle.milp.c @ worst) * bundle.milp.obj_scale,
+                         best.objective * 1.01, 1.0, 0.1, "lagrange"))
+    monkeypatch.setattr(lagrange, "solve", lambda *_a, **_k: found)
+    opts = SolveOptions(mip_gap=0.05, time_limit_s=30)
+    res = solve_bundle(bundle, engine, replace(opts, warm_start=best.x))
+    assert res.has_plan and res.objective == pytest.approx(best.objective, rel=1e-9)
+    assert res.status == "optimal" and res.bound == pytest.approx(best.objective * 1.01, rel=1e-9)
+    assert any(p.get("phase") == "warm start" for p in res.phases)
+    # a warm start that breaks a rule is not a plan: the engine's answer stands
+    broken = best.x * 3
+    assert bundle.milp.max_violation(broken) > 1e-6
+    res = solve_bundle(bundle, "lagrange", replace(opts, warm_start=broken))
+    assert res.has_plan == (engine_finds != "nothing") and not any(p.get("phase") == "warm start"
+                                                                   for p in res.phases)
+
+
 @needs_cbc
 def test_highs_and_cbc_agree_on_tiny(tiny):
     h = solve_scenario(tiny, solver="highs", mip_gap=0.0)

@@ -74,7 +74,9 @@ def add_frontier_command(subparsers, solve_args) -> None:
         "frontier", help="the trade-off curve between two KPIs (ε-constraint), each point a checked plan",
         description="Solve the scenario, then the best --y for each of --points levels of --x, from the least "
                     "x any plan needs (or the most it can give) to what the best plan uses. Writes frontier.csv, "
-                    "frontier.png and a map of the marked points (knee, most y per x, both ends) under points/.")
+                    "frontier.png and a map of the marked points (knee, most y per x, both ends) under points/. "
+                    "--time-limit S is the first solve's limit, and the frontier's points share as much again: "
+                    "the whole takes about 2×S.")
     p.add_argument("scenario", type=path_arg, help="scenario folder (holding scenario.toml)")
     p.add_argument("--x", default="developed_land",
                    help="developed_land, budget or floor (capped), or jobs, output or a metric (held at least)")
@@ -106,8 +108,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         print(f"no plan, so no frontier: {result.message}")
         return 5
     try:
-        table, plans = frontier(result, args.x, args.y, args.points,
-                                time_limit_s=result.options.time_limit_s * (args.points + 1))
+        table, plans = frontier(result, args.x, args.y, args.points, time_limit_s=result.options.time_limit_s)
     except ValueError as exc:
         raise BadOption(str(exc)) from None
     with output_folder(args.out, force=args.force, protect=protect + (sc.folder,), expect=FRONTIER_OUTPUTS) as st:

@@ -11,6 +11,7 @@ the neighbour's, so the curve is monotone within the solver's gaps (the table sa
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -65,7 +66,10 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
              time_limit_s: float | None = None) -> tuple[pd.DataFrame, list[RunResult | None]]:
     """The ε-constraint frontier of a solved run: (table, the plan of each point or None).
 
-    Table columns: point, epsilon, x, y, status, gap, y_bound, check, plan developed parcels; plus flags "knee",
+    `time_limit_s` (default: the run's own limit) is for the whole frontier: its two ends and its points share it,
+    each solve taking an equal share of the time left, so that what one leaves unused goes to the rest.
+
+    Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds; flags "knee",
     "best_y_per_x" and "current" (the run's own plan's place), and "monotone" (within the points' gaps).
     """
     sc, bundle = result.scenario, result.bundle
@@ -75,16 +79,25 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         raise ValueError(f"y must be a KPI to maximise (output, jobs, floor or a metric), not {y!r}")
     using = x in USING
     opts = result.options or SolveOptions()
-    per_point = (opts.time_limit_s if time_limit_s is None else time_limit_s) / (points + 1)
+    budget = opts.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = time.perf_counter() + budget
+    solves_left = points + 2  # the two ends, then the points
+
+    def share() -> float:  # an equal share of what is left: a solve that ends early leaves its time to the rest
+        nonlocal solves_left
+        left = max(deadline - time.perf_counter(), 0.0) / max(solves_left, 1)
+        solves_left -= 1
+        return left
+
     cx, cy = kpi_coefficients(sc, bundle, x), kpi_coefficients(sc, bundle, y)
     sc_y = replace(sc, objective=Objective(kind="weighted", weights={y: 1.0}))  # the checker scores y
     ymodel = _with_objective(sc, bundle, cy)
-    solve_opts = replace(opts, time_limit_s=per_point, progress=None, log=False, warm_start=None)
+    solve_opts = replace(opts, progress=None, log=False, warm_start=None)
 
     # the far end of x: its least (using) or most (giving) value over plans that meet the rules
     far = solve_bundle(_with_objective(sc, bundle, cx, "minimize" if using else "maximize"), result.solver,
-                       solve_opts)
-    start = solve_bundle(ymodel, result.solver, replace(solve_opts, warm_start=result.x))  # the best for y
+                       replace(solve_opts, time_limit_s=share()))
+    start = solve_bundle(ymodel, result.solver, replace(solve_opts, time_limit_s=share(), warm_start=result.x))
     if not (far.has_plan and start.has_plan):
         raise ValueError("the frontier's end points could not be solved within the time limit")
     near_x = float(cx @ start.x)  # where x stands in the best plan for y: the loose end
@@ -97,7 +110,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         lo, hi = (-np.inf, e) if using else (e, np.inf)
         label = f"frontier: {x} {'≤' if using else '≥'} {e:,.6g}"
         model = with_rows(ymodel, "frontier", sp.csr_matrix(cx.reshape(1, -1)), [lo], [hi], [label])
-        res = solve_bundle(model, result.solver, replace(solve_opts, warm_start=prev))
+        res = solve_bundle(model, result.solver, replace(solve_opts, time_limit_s=share(), warm_start=prev))
         res = _at_least_the_neighbour(res, model, prev, maximize=True)
         run = finish(sc_y, model, res, {"solve_s": res.solve_s}, opts) if res.has_plan else None
         if run is not None:
@@ -106,7 +119,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
                      "y": kpi_value(run, y) if run else np.nan, "status": res.status,
                      "gap": run.plan.gap if run else np.nan, "y_bound": run.plan.bound if run else np.nan,
                      "check": "passed" if run else "", "parcels_developed": run.kpis["parcels_developed"] if run
-                     else np.nan})
+                     else np.nan, "seconds": round(res.solve_s, 2)})
         plans.append(run)
     table = pd.DataFrame(rows)
     table = _mark(table, result, x, y, using)

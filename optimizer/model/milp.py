@@ -46,6 +46,22 @@ class MILP:
     def n_rows(self) -> int:
         return self.A.shape[0]
 
+    def max_violation(self, x: np.ndarray) -> float:
+        """The largest breach by the column vector `x` of a row's or a column's bounds, each relative to
+        max(1, |bound|), or of integrality (0 when x is a plan of this model)."""
+        x = np.asarray(x, float)
+        if x.shape != (self.n_cols,) or not np.isfinite(x).all():
+            return np.inf
+        ax = self.A @ x
+
+        def breach(v, lo, hi):
+            return np.maximum(np.maximum(lo - v, 0.0) / np.maximum(1.0, np.abs(lo)),
+                              np.maximum(v - hi, 0.0) / np.maximum(1.0, np.abs(hi)))
+
+        worst = [breach(ax, self.row_lower, self.row_upper), breach(x, self.col_lower, self.col_upper),
+                 np.abs(x - np.round(x))[self.integrality]]
+        return float(max((w.max() for w in worst if len(w)), default=0.0))
+
     def row_label(self, row: int) -> str:
         for b in self.blocks:
             if b.start <= row < b.start + b.size:

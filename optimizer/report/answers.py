@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from optimizer.pipeline import RunResult
 
 FRONTIER_UNITS = {"developed_land": "m²", "budget": "yuan", "floor": "m²", "jobs": "jobs", "output": "yuan a year"}
+LOOSE_GAP = 0.01  # frontier points whose gap is above this are drawn hollow
 
 
 def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
@@ -24,6 +26,17 @@ def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
     yl = "bn yuan a year" if sy == 1e9 else unit.get(y, y)
     ax.plot(table.loc[ok, "x"] / sx, table.loc[ok, "y"] / sy, "-o", color="#0072b2", ms=4, lw=1.5,
             label="best plan for each level (ε-constraint)")
+    bound = table["y_bound"] if "y_bound" in table else pd.Series(np.nan, index=table.index)
+    proved = ok & bound.notna()
+    if proved.any():  # the proven bound: no plan at that level does better, so the true curve lies in between
+        ax.fill_between(table.loc[proved, "x"] / sx, table.loc[proved, "y"] / sy, bound[proved] / sy,
+                        color="#0072b2", alpha=0.12, lw=0)
+        ax.plot(table.loc[proved, "x"] / sx, bound[proved] / sy, "_", color="#0072b2", ms=10, mew=1.5,
+                label="proven bound (the best plan lies between)")
+    loose = ok & (table["gap"] > LOOSE_GAP) if "gap" in table else ok & False
+    if loose.any():
+        ax.plot(table.loc[loose, "x"] / sx, table.loc[loose, "y"] / sy, "o", mfc="white", mec="#0072b2", ms=7,
+                label=f"gap above {LOOSE_GAP:.0%}: a plan found, not proved best")
     cur = table.attrs.get("current")
     if cur:
         ax.plot(cur[0] / sx, cur[1] / sy, "s", color="#d55e00", ms=8, label="the scenario's plan")

@@ -14,6 +14,7 @@ AUTO_LAGRANGE_PAIRS = 150_000  # from this many pairs on, "auto" uses the Lagran
 AUTO_LOCAL_SEARCH_PAIRS = 50_000  # up to this many pairs, "auto" polishes assignment-shaped plans (local_search)
 AUTO_LOCAL_SEARCH = {"rounds": 20, "kick": 3, "chains": 256, "max_work": 3e7}  # work limits (no clock; ~4 s)
 AUTO_POLISH_WORK = 5e6  # candidate moves per polish of a HiGHS plan (inside HiGHS's callback; well under a second)
+WARM_START_TOL = 1e-6  # a warm start breaching no row or bound by more than this (relative) is a plan
 
 
 def available_solvers() -> list[str]:
@@ -43,7 +44,7 @@ def solve_bundle(bundle, solver: str = "highs", options: SolveOptions | None = N
     if solver == "lagrange":
         from optimizer.solvers import lagrange
 
-        return lagrange.solve(bundle, options)
+        return keep_warm_start(bundle, lagrange.solve(bundle, options), options)
     if solver == "auto":
         return _solve_auto(bundle, options)
     return solve_milp(bundle.milp, solver, options)
@@ -70,9 +71,9 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
 
         shape = knapsack_lagrange.structure(bundle)  # an assignment with one knapsack rule per industry (GAP)
         if shape is not None:
-            return knapsack_lagrange.solve(bundle, options, shape)
+            return keep_warm_start(bundle, knapsack_lagrange.solve(bundle, options, shape), options)
     big = bundle.n_pairs >= AUTO_LAGRANGE_PAIRS
-    first = lagrange.solve(bundle, options, full_repair=big)
+    first = keep_warm_start(bundle, lagrange.solve(bundle, options, full_repair=big), options)
     left = options.time_limit_s - (time.perf_counter() - t0)
     done = first.has_plan and gap_closed(first.objective, first.bound, options)
     if first.status in ("infeasible", "unbounded") or done or big:
@@ -119,6 +120,27 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     status = "optimal" if gap_closed(best.objective, bound, options) else "feasible"
     return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
                        message=f"lagrange then highs: {second.message}", phases=phases)
+
+
+def keep_warm_start(bundle, res: SolveResult, options: SolveOptions) -> SolveResult:
+    """The engines' answer, or the caller's warm start where that is a plan of the model and a better one (or
+    the only one): a warm start is a plan in hand, which no engine's own search may lose (a frontier point whose
+    engine found none in its share of the time kept no plan, and HiGHS was then started from nothing)."""
+    from dataclasses import replace
+
+    from optimizer.solvers.base import gap_closed, rel_gap
+
+    ws, m = options.warm_start, bundle.milp
+    if ws is None or res.status == "unbounded" or m.max_violation(ws) > WARM_START_TOL:
+        return res
+    value = float(m.c @ ws) * m.obj_scale
+    if res.has_plan and (res.objective >= value if m.sense == "maximize" else res.objective <= value):
+        return res
+    bound = res.bound if res.status != "infeasible" else np.nan
+    status = "optimal" if gap_closed(value, bound, options) else "feasible"
+    return replace(res, status=status, x=np.asarray(ws, float), objective=value, bound=bound,
+                   gap=rel_gap(value, bound), message=f"{res.message}; the warm start is the better plan",
+                   phases=(*res.phases, {"phase": "warm start", "stopped_by": "kept", "seconds": 0.0}))
 
 
 def _polish_first(bundle, first: SolveResult):

@@ -98,10 +98,16 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     `polish(x) -> x' | None` (optional, e.g. optimizer.solvers.local_search) improves each plan HiGHS finds; a
     better plan is handed back to HiGHS as a user solution (so that it prunes with it) and is returned if HiGHS
     ends with nothing better. It runs inside HiGHS's callback, so its time counts against the limit.
+
+    While an earlier solve in this process that ignored its cancel still holds highspy's one "running" lock, no
+    solve can start here: the model then goes to a child process (`solve_isolated`, without `polish`).
     """
     if not available():
         raise SolverUnavailable("HiGHS is not installed: pip install highspy")
     import highspy
+
+    if on_plan is None and earlier_solve_running():
+        return solve_isolated(m, opts)
 
     global _SCHEDULER_THREADS
     t0 = time.perf_counter()
@@ -438,6 +444,12 @@ def _child_main(fd: int) -> None:
         except OSError:
             pass
         os._exit(code)  # a HiGHS thread that ignored its cancel must not keep this process alive
+
+
+def earlier_solve_running() -> bool:
+    """Whether a HiGHS solve in this process that ignored its cancel still holds highspy's one "running" lock
+    (no later in-process solve can start until it lets go)."""
+    return available() and bool(new_highs().is_solver_running())
 
 
 def solve_abandonable(m: MILP, opts: SolveOptions) -> SolveResult:
