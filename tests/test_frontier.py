@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,6 +31,9 @@ def test_land_frontier_points_are_the_brute_force_optima(seed):
         assert row["x"] <= row["epsilon"] * (1 + 1e-9)
         assert row["y"] == pytest.approx(_best_with_land_at_most(sc, row["epsilon"]), rel=1e-6)
     assert table["y"].iloc[-1] == pytest.approx(result.kpis["total_output_yuan"], rel=1e-9)  # the loose end
+    least = min(land for _, land, _ in each_plan(sc))  # the tight end: the least land any plan needs
+    assert table.attrs["far_end"] == pytest.approx((least, least), rel=1e-6)
+    assert table["x"].iloc[0] == pytest.approx(least, rel=1e-6)
     assert table["knee"].sum() == 1 and table["best_y_per_x"].sum() == 1
 
 
@@ -106,3 +111,49 @@ def test_the_frontier_figure_shows_each_points_bound(tmp_path):
     assert "proven bound (the best plan lies between)" in labels
     hollow = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("gap above 1%")]
     assert len(hollow) == 1 and list(hollow[0].get_xdata()) == [1.0]  # only the first point, in km²
+
+
+def test_frontier_command_says_when_the_tight_end_is_not_proved(tmp_path, monkeypatch, capsys):
+    """When the tight end's solve stopped short of its optimum, the console gives the x found and the bound
+    (the curve's left end is then not the least land any plan needs)."""
+    import optimizer.analysis.frontier as fr
+    from optimizer.cli import main
+
+    real = fr.frontier
+
+    def loose_end(*a, **k):
+        table, plans = real(*a, **k)
+        table.attrs["far_end"] = (table["x"].iloc[0], 0.9 * table["x"].iloc[0])
+        return table, plans
+
+    monkeypatch.setattr(fr, "frontier", loose_end)
+    assert main(["frontier", str(TINY), "--out", str(tmp_path / "f"), "--points", "3", "--solver", "highs",
+                 "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the tight end is the least developed_land found" in out and "no plan needs less than" in out
+
+
+def test_a_far_end_solve_that_stopped_short_is_said_not_drawn(monkeypatch):
+    """When the far end's solve (the least land) stops short with a plan using more land than the best plan for
+    output, no plan with less land is known: the frontier says so instead of running its levels backwards from
+    that plan (where a tighter neighbour's plan breaks the next level)."""
+    import optimizer.analysis.frontier as fr
+    from optimizer.solvers import SolveOptions
+
+    sc = small_city(4, n_parcels=5, lab_min_m2=5_000.0)
+    result = solve_scenario(sc, solver="highs", mip_gap=0.0)
+    cx = fr.kpi_coefficients(sc, result.bundle, "developed_land")
+    most = fr.solve_bundle(fr._with_objective(sc, result.bundle, cx, "maximize"), "highs",
+                           SolveOptions(mip_gap=0.0))
+    assert most.objective > cx @ result.x * 1.2  # a plan with more land than the best plan for output
+    real = fr.solve_bundle
+
+    def short_far_end(model, solver, opts):
+        if model.milp.sense == "minimize":  # the far end (least land): stopped short, at the most land
+            return replace(most, status="feasible", bound=0.0, objective=float(cx @ most.x))
+        return real(model, solver, opts)
+
+    monkeypatch.setattr(fr, "solve_bundle", short_far_end)
+    with pytest.raises(ValueError, match="no plan found with less developed_land than the best plan for output.*"
+                                         "time limit was too short"):
+        frontier(result, "developed_land", "output", points=4)

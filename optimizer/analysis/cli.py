@@ -89,7 +89,9 @@ def add_frontier_command(subparsers, solve_args) -> None:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    from optimizer.analysis.frontier import frontier
+    import numpy as np
+
+    from optimizer.analysis.frontier import USING, frontier
     from optimizer.cli import check_input_path, protected
     from optimizer.errors import BadOption
     from optimizer.report.answers import frontier_figure
@@ -126,6 +128,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                     if run is not None:
                         save_figure(plan_map(run), st.folder / "points" / f"point_{int(table.loc[i, 'point'])}.png")
     print(table[["epsilon", "x", "y", "status", "gap", "knee", "best_y_per_x", "monotone"]].to_string(index=False))
+    got, proved = table.attrs.get("far_end", (np.nan, np.nan))
+    if np.isfinite(proved) and abs(got - proved) > 1e-6 * max(abs(got), 1.0):
+        print(f"note: the tight end is the {'least' if args.x in USING else 'most'} {args.x} found, {got:,.6g}; "
+              f"no plan {'needs less' if args.x in USING else 'gives more'} than {proved:,.6g}")
     if not table["monotone"].all():
         print("note: the curve is not monotone within the stated gaps at the points marked False")
     print(f"wrote {args.out}")

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from optimizer.data import Objective
 from optimizer.model.build import _metric_rates, _pow10, with_rows
 from optimizer.pipeline import RunResult, finish
-from optimizer.solvers import SolveOptions, solve_bundle
+from optimizer.solvers import WARM_START_TOL, SolveOptions, solve_bundle
 
 USING = {"developed_land": "m²", "budget": "yuan", "floor": "m²"}  # capped: x ≤ ε
 # held: x ≥ ε — jobs, output and any metric
@@ -70,7 +70,9 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     each solve taking an equal share of the time left, so that what one leaves unused goes to the rest.
 
     Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds; flags "knee",
-    "best_y_per_x" and "current" (the run's own plan's place), and "monotone" (within the points' gaps).
+    "best_y_per_x" and "monotone" (within the points' gaps); attrs "current" (the run's own plan's x and y) and
+    "far_end" (x in the plan found for the tight end, and the proven bound on x there: no plan needs less, or
+    gives more, when the end was not solved to optimality).
     """
     sc, bundle = result.scenario, result.bundle
     if result.plan is None or bundle is None:
@@ -101,11 +103,17 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     if not (far.has_plan and start.has_plan):
         raise ValueError("the frontier's end points could not be solved within the time limit")
     near_x = float(cx @ start.x)  # where x stands in the best plan for y: the loose end
-    far_x = float(cx @ far.x)  # the tight end
-    far_x += (1e-9 if using else -1e-9) * max(abs(far_x), 1.0)  # the far plan itself stays feasible
+    # the tight end: the far plan, or a plan for y that went further than it (the far solve stopped short)
+    sign = 1.0 if using else -1.0
+    far_plan = min((far.x, start.x, result.x), key=lambda v: sign * float(cx @ v))
+    far_x = float(cx @ far_plan)
+    if sign * (near_x - far_x) <= 1e-9 * max(abs(near_x), 1.0):
+        raise ValueError(f"no plan found with {'less' if using else 'more'} {x} than the best plan for {y}: "
+                         "either the rules leave no room to trade, or the time limit was too short to find one")
+    far_x += sign * 1e-9 * max(abs(far_x), 1.0)  # the far plan itself stays feasible
     # from the tight end to the loose one: each plan is feasible at the next, looser level (a warm start)
     eps = np.linspace(far_x, near_x, points)
-    rows, plans, prev = [], [], far.x
+    rows, plans, prev = [], [], far_plan
     for i, e in enumerate(eps):
         lo, hi = (-np.inf, e) if using else (e, np.inf)
         label = f"frontier: {x} {'≤' if using else '≥'} {e:,.6g}"
@@ -123,6 +131,8 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         plans.append(run)
     table = pd.DataFrame(rows)
     table = _mark(table, result, x, y, using)
+    # the tight end as solved: x in the far plan, and the solver's bound on how far x can go at all
+    table.attrs["far_end"] = (float(cx @ far_plan), float(far.bound) if np.isfinite(far.bound) else np.nan)
     return table, plans
 
 
@@ -131,9 +141,9 @@ def _at_least_the_neighbour(res, model, prev: np.ndarray | None, maximize: bool)
     solver found none in time — so that no point is lost and none falls below its neighbour."""
     from optimizer.solvers.base import rel_gap
 
-    if prev is None:
-        return res
     m = model.milp
+    if prev is None or m.max_violation(prev) > WARM_START_TOL:  # not a plan at this level: nothing to keep
+        return res
     value = float(m.c @ prev) * m.obj_scale
     if res.has_plan and (res.objective >= value if maximize else res.objective <= value):
         return res
