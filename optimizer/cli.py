@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="each alternative's objective is within PCT %% of the best (default 1)")
     p.add_argument("--frontier", type=count_arg, default=0, metavar="N",
                    help="also the N-point frontier of output against developed land (frontier.csv, frontier.png, "
-                        "in the report); `landuse frontier` draws other pairs of KPIs")
+                        "in the report; its points share as much time again as the solve); `landuse frontier` draws "
+                        "other pairs of KPIs")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
     _solve_args(p)
     dual = p.add_mutually_exclusive_group()
