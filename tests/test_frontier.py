@@ -157,3 +157,26 @@ def test_a_far_end_solve_that_stopped_short_is_said_not_drawn(monkeypatch):
     with pytest.raises(ValueError, match="no plan found with less developed_land than the best plan for output.*"
                                          "time limit was too short"):
         frontier(result, "developed_land", "output", points=4)
+
+
+def test_the_loose_end_keeps_the_best_plan_for_y(monkeypatch):
+    """The loose end's level is what the best plan for y uses, so that plan is a plan there: when the point's own
+    solve finds nothing (its share of the time ran out), the point keeps it, not its tighter neighbour's plan
+    (Qianhai: the curve ended 1.1 bn yuan below the scenario's plan)."""
+    import optimizer.analysis.frontier as fr
+    from optimizer.solvers.base import SolveResult
+
+    result = solve_scenario(TINY, solver="highs", mip_gap=0.0)
+    calls, real = [], fr.solve_bundle
+
+    def nothing_at_the_loose_end(model, solver, opts):
+        calls.append(1)
+        if len(calls) == 2 + 4:  # the two ends, then the fourth and last point
+            return SolveResult("no_solution", None, np.nan, np.nan, np.nan, 0.0, "highs")
+        return real(model, solver, opts)
+
+    monkeypatch.setattr(fr, "solve_bundle", nothing_at_the_loose_end)
+    table, plans = frontier(result, "developed_land", "output", points=4)
+    assert table["y"].iloc[-1] == pytest.approx(result.kpis["total_output_yuan"], rel=1e-9)
+    assert table["y"].iloc[-2] < table["y"].iloc[-1] and plans[-1].check.passed
+    assert table["status"].iloc[-1] == "feasible"

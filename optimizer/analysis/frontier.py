@@ -118,6 +118,8 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         lo, hi = (-np.inf, e) if using else (e, np.inf)
         label = f"frontier: {x} {'≤' if using else '≥'} {e:,.6g}"
         model = with_rows(ymodel, "frontier", sp.csr_matrix(cx.reshape(1, -1)), [lo], [hi], [label])
+        if i == len(eps) - 1 and float(cy @ start.x) > float(cy @ prev):
+            prev = start.x  # the loose end's level is the best plan for y's own x: that plan is a plan here
         res = solve_bundle(model, result.solver, replace(solve_opts, time_limit_s=share(), warm_start=prev))
         res = _at_least_the_neighbour(res, model, prev, maximize=True)
         run = finish(sc_y, model, res, {"solve_s": res.solve_s}, opts) if res.has_plan else None
@@ -137,8 +139,9 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
 
 
 def _at_least_the_neighbour(res, model, prev: np.ndarray | None, maximize: bool):
-    """The solver's answer, or the tighter neighbour's plan (feasible here too) when that one is better or the
-    solver found none in time — so that no point is lost and none falls below its neighbour."""
+    """The solver's answer, or the plan it started from (the tighter neighbour's, or at the loose end the best
+    plan for y; feasible here too) when that one is better or the solver found none in time — so that no point
+    is lost and none falls below its neighbour."""
     from optimizer.solvers.base import rel_gap
 
     m = model.milp
@@ -149,7 +152,7 @@ def _at_least_the_neighbour(res, model, prev: np.ndarray | None, maximize: bool)
         return res
     bound = res.bound if np.isfinite(res.bound) else np.nan
     return replace(res, status="feasible", x=prev, objective=value, bound=bound, gap=rel_gap(value, bound),
-                   message=f"kept the neighbouring point's plan ({res.message})")
+                   message=f"kept the plan it started from ({res.message})")
 
 
 def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:
