@@ -63,6 +63,21 @@ def test_frontier_command(tmp_path):
     assert main(["frontier", str(TINY), "--out", str(tmp_path / "g"), "--x", "land"]) == 2
 
 
+def test_frontier_command_prints_the_table_in_planners_units(tmp_path, capsys):
+    """The console table gives land in km², output in bn yuan a year and the gap in %, as frontier.png does."""
+    from optimizer.cli import main
+
+    assert main(["frontier", str(TINY), "--out", str(tmp_path / "f"), "--points", "3", "--solver", "highs",
+                 "--no-figures"]) == 0
+    out = capsys.readouterr().out
+    t = pd.read_csv(tmp_path / "f" / "frontier.csv")
+    header = next(line for line in out.splitlines() if "level (km²)" in line)
+    assert "developed land (km²)" in header and "output (bn yuan a year)" in header and "gap" in header
+    last = out.splitlines()[out.splitlines().index(header) + 3]
+    assert f"{t['x'].iloc[-1] / 1e6:,.3f}" in last and f"{t['y'].iloc[-1] / 1e9:,.3f}" in last
+    assert "0.00%" in last and "yes" in last
+
+
 def test_solve_with_frontier_puts_it_in_the_report(tmp_path):
     from optimizer.cli import main
 
@@ -130,7 +145,9 @@ def test_frontier_command_says_when_the_tight_end_is_not_proved(tmp_path, monkey
     assert main(["frontier", str(TINY), "--out", str(tmp_path / "f"), "--points", "3", "--solver", "highs",
                  "--no-figures"]) == 0
     out = capsys.readouterr().out
-    assert "note: the tight end is the least developed_land found" in out and "no plan needs less than" in out
+    least = pd.read_csv(tmp_path / "f" / "frontier.csv")["x"].iloc[0] / 1e6
+    assert (f"note: the tight end is the least developed land found, {least:,.3f} km²; no plan needs less than "
+            f"{0.9 * least:,.3f} km²") in out
 
 
 def test_a_far_end_solve_that_stopped_short_is_said_not_drawn(monkeypatch):

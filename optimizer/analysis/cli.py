@@ -94,7 +94,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     from optimizer.analysis.frontier import USING, frontier
     from optimizer.cli import check_input_path, protected
     from optimizer.errors import BadOption
-    from optimizer.report.answers import frontier_figure
+    from optimizer.report.answers import frontier_figure, frontier_text, kpi_scale
     from optimizer.report.maps import figure_style, plan_map, save_figure
     from optimizer.report.write import check_output_target, output_folder
     from optimizer.scenario import load_scenario
@@ -127,12 +127,14 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                     run = plans[int(table.loc[i, "point"])]
                     if run is not None:
                         save_figure(plan_map(run), st.folder / "points" / f"point_{int(table.loc[i, 'point'])}.png")
-    print(table[["epsilon", "x", "y", "status", "gap", "knee", "best_y_per_x", "monotone"]].to_string(index=False))
+    print(frontier_text(table, args.x, args.y))
     got, proved = table.attrs.get("far_end", (np.nan, np.nan))
     if np.isfinite(proved) and abs(got - proved) > 1e-6 * max(abs(got), 1.0):
-        print(f"note: the tight end is the {'least' if args.x in USING else 'most'} {args.x} found, {got:,.6g}; "
-              f"no plan {'needs less' if args.x in USING else 'gives more'} than {proved:,.6g}")
+        scale, unit = kpi_scale(args.x)
+        print(f"note: the tight end is the {'least' if args.x in USING else 'most'} {args.x.replace('_', ' ')} "
+              f"found, {got / scale:,.3f} {unit}; no plan {'needs less' if args.x in USING else 'gives more'} than "
+              f"{proved / scale:,.3f} {unit}")
     if not table["monotone"].all():
-        print("note: the curve is not monotone within the stated gaps at the points marked False")
+        print("note: the curve is not monotone within the stated gaps at the points marked NO")
     print(f"wrote {args.out}")
     return 0

@@ -13,17 +13,40 @@ FRONTIER_UNITS = {"developed_land": "m²", "budget": "yuan", "floor": "m²", "jo
 LOOSE_GAP = 0.01  # frontier points whose gap is above this are drawn hollow
 
 
+def kpi_scale(name: str) -> tuple[float, str]:
+    """How a frontier KPI is shown: (divide by, unit), e.g. developed land in km², output in bn yuan a year."""
+    unit = FRONTIER_UNITS.get(name, name)
+    if unit == "m²":
+        return 1e6, "km²"
+    if unit.startswith("yuan"):
+        return 1e9, "bn " + unit
+    return 1.0, unit
+
+
+def frontier_text(table: pd.DataFrame, x: str, y: str) -> str:
+    """The frontier table for the console, in the planner's units (km², bn yuan, %), levels from low to high."""
+    (sx, xl), (sy, yl) = kpi_scale(x), kpi_scale(y)
+
+    def num(values: pd.Series, scale: float) -> list[str]:
+        return ["-" if not np.isfinite(v) else f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}" for v in values / scale]
+
+    marks = np.where(table["knee"] & table["best_y_per_x"], "knee, most per x",
+                     np.where(table["knee"], "knee", np.where(table["best_y_per_x"], "most per x", "")))
+    view = pd.DataFrame({
+        f"level ({xl})": num(table["epsilon"], sx), f"{x.replace('_', ' ')} ({xl})": num(table["x"], sx),
+        f"{y} ({yl})": num(table["y"], sy), "status": table["status"],
+        "gap": [f"{g:.2%}" if np.isfinite(g) else "-" for g in table["gap"]], "marks": marks,
+        "monotone": np.where(table["monotone"], "yes", "NO")})
+    return view.to_string(index=False)
+
+
 def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
     from optimizer.report.maps import new_figure
 
-    unit = {**FRONTIER_UNITS}
     fig = new_figure(8.0, 5.0)
     ax = fig.add_subplot(1, 1, 1)
     ok = table["y"].notna()
-    sx = 1e6 if unit.get(x) == "m²" else (1e9 if unit.get(x, "").startswith("yuan") else 1.0)
-    sy = 1e9 if unit.get(y, "").startswith("yuan") else 1.0
-    xl = {1e6: "km²" if unit.get(x) == "m²" else "million", 1e9: "bn yuan", 1.0: unit.get(x, x)}[sx]
-    yl = "bn yuan a year" if sy == 1e9 else unit.get(y, y)
+    (sx, xl), (sy, yl) = kpi_scale(x), kpi_scale(y)
     ax.plot(table.loc[ok, "x"] / sx, table.loc[ok, "y"] / sy, "-o", color="#0072b2", ms=4, lw=1.5,
             label="best plan for each level (ε-constraint)")
     bound = table["y_bound"] if "y_bound" in table else pd.Series(np.nan, index=table.index)
