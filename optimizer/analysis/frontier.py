@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from optimizer.data import Objective
 from optimizer.model.build import _metric_rates, _pow10, with_rows
 from optimizer.pipeline import RunResult, finish
-from optimizer.solvers import WARM_START_TOL, SolveOptions, solve_bundle
+from optimizer.solvers import SolveOptions, keep_warm_start, solve_bundle
 
 USING = {"developed_land": "m²", "budget": "yuan", "floor": "m²"}  # capped: x ≤ ε
 # held: x ≥ ε — jobs, output and any metric
@@ -120,8 +120,10 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
         model = with_rows(ymodel, "frontier", sp.csr_matrix(cx.reshape(1, -1)), [lo], [hi], [label])
         if i == len(eps) - 1 and float(cy @ start.x) > float(cy @ prev):
             prev = start.x  # the loose end's level is the best plan for y's own x: that plan is a plan here
-        res = solve_bundle(model, result.solver, replace(solve_opts, time_limit_s=share(), warm_start=prev))
-        res = _at_least_the_neighbour(res, model, prev, maximize=True)
+        point_opts = replace(solve_opts, time_limit_s=share(), warm_start=prev)
+        # the solver's plan, or the one it started from where that is better or it found none (HiGHS and CBC may
+        # end without it): no point is lost and none falls below its neighbour
+        res = keep_warm_start(model, solve_bundle(model, result.solver, point_opts), point_opts)
         run = finish(sc_y, model, res, {"solve_s": res.solve_s}, opts) if res.has_plan else None
         if run is not None:
             prev = res.x
@@ -136,23 +138,6 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     # the tight end as solved: x in the far plan, and the solver's bound on how far x can go at all
     table.attrs["far_end"] = (float(cx @ far_plan), float(far.bound) if np.isfinite(far.bound) else np.nan)
     return table, plans
-
-
-def _at_least_the_neighbour(res, model, prev: np.ndarray | None, maximize: bool):
-    """The solver's answer, or the plan it started from (the tighter neighbour's, or at the loose end the best
-    plan for y; feasible here too) when that one is better or the solver found none in time — so that no point
-    is lost and none falls below its neighbour."""
-    from optimizer.solvers.base import rel_gap
-
-    m = model.milp
-    if prev is None or m.max_violation(prev) > WARM_START_TOL:  # not a plan at this level: nothing to keep
-        return res
-    value = float(m.c @ prev) * m.obj_scale
-    if res.has_plan and (res.objective >= value if maximize else res.objective <= value):
-        return res
-    bound = res.bound if np.isfinite(res.bound) else np.nan
-    return replace(res, status="feasible", x=prev, objective=value, bound=bound, gap=rel_gap(value, bound),
-                   message=f"kept the plan it started from ({res.message})")
 
 
 def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:
