@@ -44,7 +44,8 @@ def _run(path: str, solver: str, limit: float, q) -> None:
                    bound=None if p is None else _num(p.bound), check=None if r.check is None else r.check.passed,
                    solve_s=round(r.timings.get("solve_s", 0.0), 2),
                    phases=[{k: v for k, v in ph.items() if k in ("phase", "stopped_by", "seconds", "moves",
-                                                                "polished_plans", "nodes", "evaluations", "core_pairs")} for ph in r.phases])
+                                                                "polished_plans", "nodes", "evaluations", "core_pairs",
+                                                                "fixed_pairs")} for ph in r.phases])
     except LanduseError as exc:
         row.update(status="error", message=str(exc))
     row["seconds"] = round(time.perf_counter() - t0, 2)

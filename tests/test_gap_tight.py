@@ -190,6 +190,107 @@ def test_knapsack_bound_is_valid_and_at_least_the_lp_bound(kind, seed):
     assert lr.bound >= lp.objective - 1e-6 * max(1.0, abs(lp.objective))  # knapsack hulls: at least the LP
 
 
+def _structure(kind, m, n, seed, sense="min", optional=False, no_budget=()):
+    """The knapsack form of a generated GAP; `optional`: parcels may stay empty; `no_budget`: agents (0-based)
+    without a capacity, whose pairs are then in no knapsack."""
+    from optimizer.bench.gap import gap_frames
+    from optimizer.scenario.load import build_scenario
+
+    config, frames = gap_frames(generate_gap(kind, m, n, seed), sense)
+    if optional:
+        frames["parcels"]["must_develop"] = "false"
+    for a in no_budget:
+        config["rules"]["industry_budget_yuan"].pop(f"a{a + 1}")
+    sc = build_scenario(config, frames)
+    bundle = build_model(sc)
+    S = kl.structure(bundle)
+    assert S is not None
+    return sc, bundle, S
+
+
+def _relaxation_by_enumeration(S, price):
+    """L at `price` and, per pair, the best L with that pair forced in: every subset of every knapsack."""
+    val = S.profit - price[S.parcel]
+    L = float(price.sum())
+    forced = np.full(len(val), -np.inf)
+    free = np.flatnonzero(S.sack < 0)
+    L += float(np.maximum(val[free], 0).sum())
+    best_k = {}
+    for k in range(len(S.capacity)):
+        e = np.flatnonzero(S.sack == k)
+        subsets = np.array(list(itertools.product([0, 1], repeat=len(e))), dtype=bool)
+        ok = subsets.astype(float) @ S.weight[e] <= S.capacity[k]
+        v = np.where(ok, subsets.astype(float) @ val[e], -np.inf)
+        best_k[k] = v.max()
+        for j, pair in enumerate(e):
+            forced[pair] = v[subsets[:, j]].max() - v.max()  # the knapsack's change with the pair forced in
+        L += best_k[k]
+    forced[free] = val[free] - np.maximum(val[free], 0)
+    return L, L + forced
+
+
+@pytest.mark.parametrize("kind,seed,optional,no_budget", [("C", 1, False, ()), ("D", 2, False, ()),
+                                                          ("E", 3, True, ()), ("D", 4, True, (1,))])
+def test_knapsack_penalties_equal_enumeration(kind, seed, optional, no_budget):
+    """The bound with each pair forced in, from the two dynamic programmes, against every subset of every
+    knapsack, at the dual's multipliers and at random ones."""
+    _, _, S = _structure(kind, 3, 9, seed, optional=optional, no_budget=no_budget)
+    assert (S.sack < 0).any() == bool(no_budget)
+    rng = np.random.default_rng(seed)
+    lr = kl.bound(S, evaluations=100)
+    for price in (lr.prices, lr.prices + rng.normal(0, 0.05, len(lr.prices))):
+        L, pen = kl.penalties(S, price)
+        want_L, want_forced = _relaxation_by_enumeration(S, price)
+        assert L == pytest.approx(want_L, abs=1e-9)
+        assert np.allclose(np.where(np.isfinite(want_forced), L - pen, 0), np.where(np.isfinite(want_forced),
+                                                                                    want_forced, 0), atol=1e-9)
+        assert np.array_equal(np.isinf(pen), np.isinf(want_forced))  # a pair heavier than its knapsack
+
+
+@pytest.mark.parametrize("kind,seed", [("C", 2), ("D", 3), ("D", 5), ("E", 4)])
+def test_fixing_keeps_every_pair_of_every_better_plan(kind, seed):
+    """Against every assignment: the pairs `fixable` takes out at an incumbent's value are in no plan better
+    than it, and the incumbent's own pairs stay; on these instances it does take pairs out."""
+    p = generate_gap(kind, 3, 9, seed)
+    sc, bundle, S = _structure(kind, 3, 9, seed)
+    m, n = p.values.shape
+    a = np.array(list(itertools.product(range(m), repeat=n)), dtype=np.int64)
+    cols = np.arange(n)
+    use = p.resources[a, cols]
+    ok = np.stack([(use * (a == i)).sum(axis=1) for i in range(m)], axis=1) <= p.capacities + 1e-9
+    plans = a[ok.all(axis=1)]
+    cost = p.values[plans, cols].sum(axis=1)
+    pair_of = np.full((m, n), -1)
+    pair_of[bundle.pairs.industry, bundle.pairs.parcel] = np.arange(bundle.n_pairs)
+    lr = kl.bound(S, evaluations=300)
+    fixed_any = 0
+    for q in (0.0, 0.1, 0.5):  # incumbents from the best plan to the median one
+        inc_row = int(np.argsort(cost, kind="stable")[int(q * (len(cost) - 1))])
+        inc = float(cost[inc_row])
+        x = _x_of(bundle, plans[inc_row])
+        out = kl.fixable(S, lr.prices, inc, keep_x=x)
+        better = plans[cost < inc - 1e-9]
+        used = np.unique(pair_of[better, cols]) if len(better) else np.zeros(0, int)
+        assert not out[used].any()
+        assert not out[pair_of[plans[inc_row], cols]].any()
+        fixed_any += int(out.sum())
+    assert fixed_any > 0
+
+
+@pytest.mark.parametrize("kind,m,n,seed", [("E", 5, 40, 2), ("C", 8, 60, 1)])
+def test_auto_takes_out_the_pairs_no_better_plan_uses_and_keeps_the_optimum(kind, m, n, seed):
+    """Instances the core models do not finish: the last HiGHS solve runs on the model less the fixed pairs and
+    still ends on the exact optimum (plain HiGHS on the whole model, no time limit reached)."""
+    p = generate_gap(kind, m, n, seed=seed)
+    sc = gap_scenario(p, "min")
+    auto = solve_scenario(sc, solver="auto", mip_gap=0.0, time_limit_s=120)
+    exact = solve_scenario(sc, solver="highs", mip_gap=0.0, time_limit_s=120)
+    assert exact.status == "optimal" and auto.status == "optimal" and auto.check.passed
+    assert auto.plan.objective == pytest.approx(exact.plan.objective, abs=1e-6)
+    fixing = [ph for ph in auto.phases if ph["phase"] == "reduced-cost fixing"]
+    assert fixing and fixing[0]["fixed_pairs"] > 0
+
+
 # --- CLI ----------------------------------------------------------------------------------------------------
 def test_cli_gap_gen_end_to_end(tmp_path, capsys):
     out = tmp_path / "d.txt"

@@ -5,7 +5,9 @@ bound that HiGHS and the Lagrangian engine prove is weak, and HiGHS's plans stay
 one-use rows instead leaves one 0-1 knapsack per coupling row, solved exactly by dynamic programming over its
 integer capacity: the bound is at least the LP bound (the knapsacks' convex hulls), and the knapsack choices
 near the best multipliers show which industry each parcel takes in good plans. Parcels that the knapsacks give
-the same industry most of the time are then fixed, and HiGHS solves the small model that is left.
+the same industry most of the time are then fixed, and HiGHS solves the small model that is left. Before the
+last HiGHS solve on the whole model, the knapsacks also prove which pairs no plan better than the best one found
+can use (the bound with the pair forced in falls below it: `penalties`, `fixable`); those pairs leave the model.
 
 Applies when (checked by `structure`): every column is a pair's choice or its floor, every pair has a fixed
 floor, the rows other than one-use and floor links are ≤ rows with non-negative whole coefficients in their
@@ -222,6 +224,93 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
     return LagrangeResult(value, evals, choice, share, H, best_price, step, _reduced(S, best_price), why)
 
 
+MAX_PENALTY_CELLS = 5_000_000  # items × knapsacks × (capacity + 1) of the tables `penalties` keeps
+
+
+def penalties(S: Structure, price: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The relaxation's value L at `price` (model units, maximised) and, per pair, how much it falls when that
+    pair is forced into the plan: L − penalty is an upper bound on every plan that uses the pair.
+
+    Exact for the knapsacks: forcing item e (weight w) into knapsack k leaves the best of the other items in the
+    capacity left, max over a of F(a) + B(c − w − a), with F the best value of the items before e within weight
+    a and B that of the items after it (two dynamic programmes, all knapsacks at once). A pair in no knapsack
+    falls by max(v, 0) − v. Relaxing more (the parcel's other pairs stay free) only weakens the bound, so it
+    stays valid. None when the tables would pass MAX_PENALTY_CELLS.
+    """
+    in_sack = S.sack >= 0
+    K = len(S.capacity)
+    order = np.flatnonzero(in_sack)[np.argsort(S.sack[in_sack], kind="stable")]
+    starts = np.r_[0, np.cumsum(np.bincount(S.sack[in_sack], minlength=K))]
+    counts = np.diff(starts)
+    T = int(counts.max()) if K else 0
+    cmax = int(S.capacity.max()) if K else 0
+    if T * K * (cmax + 1) > MAX_PENALTY_CELLS:
+        return None
+    val = S.profit - price[S.parcel]
+    caps = S.capacity
+    cols = np.arange(cmax + 1)
+    rows = np.arange(K)
+    within = cols[None, :] <= caps[:, None]
+    items = np.where(counts[:, None] > np.arange(T)[None, :],
+                     order[np.minimum(starts[:-1, None] + np.arange(T)[None, :], max(len(order) - 1, 0))], -1)
+
+    def add(dp, t):  # dp with the t-th item of every knapsack on offer
+        e = items[:, t]
+        live = e >= 0
+        p = np.where(live, val[np.maximum(e, 0)], -np.inf)
+        wt = np.where(live, S.weight[np.maximum(e, 0)], 0)
+        src = cols[None, :] - wt[:, None]
+        ok = (src >= 0) & (p[:, None] > 0) & within
+        return np.maximum(dp, np.where(ok, dp[rows[:, None], np.maximum(src, 0)] + p[:, None], -np.inf))
+
+    empty = np.where(within, 0.0, -np.inf)
+    back = np.empty((T + 1, K, cmax + 1))  # back[t]: items t.. of each knapsack, within weight c
+    back[T] = empty
+    for t in range(T - 1, -1, -1):
+        back[t] = add(back[t + 1], t)
+    sack_val = back[0][rows, caps] if K else np.zeros(0)
+    pen = np.zeros(len(S.profit))
+    fwd = empty
+    for t in range(T):
+        e = items[:, t]
+        live = e >= 0
+        ee = np.maximum(e, 0)
+        left = caps - np.where(live, S.weight[ee], 0)  # capacity left beside the forced item
+        idx = left[:, None] - cols[None, :]
+        pairs_ok = (idx >= 0) & within
+        rest = np.where(pairs_ok, fwd + back[t + 1][rows[:, None], np.maximum(idx, 0)], -np.inf).max(axis=1)
+        forced = val[ee] + rest
+        pen[e[live]] = np.where(left[live] >= 0, sack_val[live] - forced[live], np.inf)
+        fwd = add(fwd, t)
+    free = ~in_sack
+    fv = val[free]
+    pen[free] = np.maximum(fv, 0.0) - fv
+    L = float(price.sum() + sack_val.sum() + np.maximum(fv, 0.0).sum())
+    return L, np.maximum(pen, 0.0)
+
+
+def _thresholds(S: Structure, L: float, pen: np.ndarray) -> np.ndarray:
+    """Per pair, the value (maximised, model units) that a plan must pass for the pair to be fixed out: a plan
+    that uses it is worth at most L − penalty; with whole objective values a better plan is better by a whole
+    unit; a small margin for floating-point sums."""
+    whole = S.profit * S.obj_scale
+    step = 1.0 / S.obj_scale if np.allclose(whole, np.round(whole), rtol=0, atol=1e-9) else 0.0
+    return L - pen + 1e-7 * max(1.0, abs(L)) - step
+
+
+def fixable(S: Structure, price: np.ndarray, incumbent: float, keep_x: np.ndarray | None = None) -> np.ndarray | None:
+    """Pairs that no plan strictly better than `incumbent` (an objective value in scenario units and sense) can
+    use, by the bound `penalties` gives at `price`; never the pairs of the plan `keep_x`. None when the
+    penalties are not computed (tables too large)."""
+    got = penalties(S, price)
+    if got is None:
+        return None
+    out = _thresholds(S, *got) < S.sign * incumbent / S.obj_scale
+    if keep_x is not None:
+        out &= ~(keep_x[:len(S.profit)] > 0.5)
+    return out
+
+
 def _reduced(S: Structure, price: np.ndarray) -> np.ndarray:
     """Lagrangian reduced profit of each pair: profit − its parcel's price − (its knapsack's LP price per unit of
     weight: the ratio of the item where the greedy fill by ratio meets the capacity) × weight."""
@@ -296,8 +385,9 @@ def solve(bundle, opts, S: Structure | None = None):
     Up to CYCLES rounds (another only while the core model was not solved to its optimum and the last round
     improved the plan) of: the knapsack dual (continued from the last multipliers, its steps aimed at the best
     plan so far), HiGHS on the core model those multipliers point to (the best plan's pairs included, so it is
-    the warm start), local search on its plan. Then HiGHS on the full model, warm-started, its plans polished as
-    they come, until the time limit or the gap. Returns a SolveResult with the better of the two bounds.
+    the warm start), local search on its plan. Then HiGHS on the full model less the pairs that no plan better
+    than the best so far can use (`fixable`, from the knapsacks' bound at the best multipliers), warm-started,
+    its plans polished as they come, until the time limit or the gap. Returns a SolveResult with the better of the two bounds.
     """
     import time
     from dataclasses import replace
@@ -362,7 +452,21 @@ def solve(bundle, opts, S: Structure | None = None):
     bound_h = np.nan
     if left() > 0 and not closed():
         target = gap_target(lb, opts, s > 0)
-        r = highs.solve(m, replace(opts, time_limit_s=left(), warm_start=plan["x"], stop_at_objective=target),
+        last = m
+        if plan["x"] is not None and lr is not None:  # the pairs no better plan can use leave HiGHS's model
+            t = time.perf_counter()
+            out = fixable(S, lr.prices, plan["obj"], keep_x=plan["x"])
+            if out is not None:
+                n = bundle.n_pairs
+                cu = m.col_upper.copy()
+                cu[:n][out] = 0.0
+                cu[n:2 * n][out] = 0.0
+                last = replace(m, col_upper=cu)
+            phases.append({"phase": "reduced-cost fixing", "stopped_by": "done" if out is not None else "skipped",
+                           "fixed_pairs": int(out.sum()) if out is not None else 0, "pairs": int(bundle.n_pairs),
+                           "seconds": round(time.perf_counter() - t, 3)})
+        # its plans include the incumbent, and the plans it leaves out are no better: its bound is the model's
+        r = highs.solve(last, replace(opts, time_limit_s=left(), warm_start=plan["x"], stop_at_objective=target),
                         polish=polish)
         phases.extend({**p, "phase": "highs"} for p in r.phases)
         if r.status == "infeasible":
@@ -384,4 +488,5 @@ def solve(bundle, opts, S: Structure | None = None):
                        phases=tuple(phases))
 
 
-__all__ = ["LagrangeResult", "Structure", "bound", "core_model", "fixed_model", "solve", "structure"]
+__all__ = ["LagrangeResult", "Structure", "bound", "core_model", "fixable", "fixed_model", "penalties", "solve",
+           "structure"]
