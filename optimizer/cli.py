@@ -315,10 +315,13 @@ def cmd_solve(args) -> int:
         from dataclasses import replace as _replace
 
         from optimizer.analysis.frontier import frontier
+        from optimizer.report.answers import clock_note
 
         try:
             table, _ = frontier(result, "developed_land", "output", args.frontier)
             result = _replace(result, analysis={**result.analysis, "frontier": table})
+            if (note := clock_note(table)).startswith("note:"):
+                print(note.replace("--time-limit", "time limit"))
         except ValueError as exc:
             print_warnings([f"no frontier: {exc}"])
     if result.plan is not None and args.alternatives:

@@ -197,3 +197,40 @@ def test_the_loose_end_keeps_the_best_plan_for_y(monkeypatch):
     assert table["y"].iloc[-1] == pytest.approx(result.kpis["total_output_yuan"], rel=1e-9)
     assert table["y"].iloc[-2] < table["y"].iloc[-1] and plans[-1].check.passed
     assert table["status"].iloc[-1] == "feasible"
+
+
+def test_the_frontier_says_which_points_the_clock_cut(tmp_path, monkeypatch, capsys):
+    """A point whose solve had a step cut by its time share is marked stopped_by = time_limit in frontier.csv,
+    and the console and the report say that its plan may differ on a busier machine; a solved point is marked
+    optimal, and a frontier with no point cut says it is the same on any machine."""
+    import optimizer.analysis.frontier as fr
+    from optimizer.cli import main
+
+    assert main(["frontier", str(TINY), "--out", str(tmp_path / "a"), "--points", "3", "--solver", "highs",
+                 "--no-figures"]) == 0
+    assert pd.read_csv(tmp_path / "a" / "frontier.csv")["stopped_by"].eq("optimal").all()
+    assert "the same curve on any machine" in capsys.readouterr().out
+
+    real, calls = fr.solve_bundle, []
+
+    def cut_at_the_second_point(model, solver, opts):
+        res = real(model, solver, opts)
+        calls.append(1)
+        if len(calls) == 4:  # the far end, the start, then the points: the second point
+            res = replace(res, status="feasible", phases=(*res.phases, {"phase": "highs", "stopped_by": "time_limit"}))
+        return res
+
+    monkeypatch.setattr(fr, "solve_bundle", cut_at_the_second_point)
+    assert main(["frontier", str(TINY), "--out", str(tmp_path / "b"), "--points", "3", "--solver", "highs",
+                 "--no-figures"]) == 0
+    t = pd.read_csv(tmp_path / "b" / "frontier.csv")
+    assert t["stopped_by"].tolist() == ["optimal", "time_limit", "optimal"]
+    assert ("note: point 1 stopped at its share of the time limit (stopped_by in frontier.csv): on a busier or "
+            "slower machine, or with another --time-limit, its plan may differ") in capsys.readouterr().out
+
+    calls.clear()
+    out = tmp_path / "s"
+    assert main(["solve", str(TINY), "--out", str(out), "--solver", "highs", "--frontier", "3"]) == 0
+    assert "note: point 1 stopped at its share of the time limit" in capsys.readouterr().out
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "1 of the 3 points stopped at its share of the time limit: on a busier machine its plan may differ" in html

@@ -94,7 +94,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     from optimizer.analysis.frontier import USING, frontier
     from optimizer.cli import check_input_path, protected
     from optimizer.errors import BadOption
-    from optimizer.report.answers import frontier_figure, frontier_text, kpi_scale
+    from optimizer.report.answers import clock_note, frontier_figure, frontier_text, kpi_scale
     from optimizer.report.maps import figure_style, plan_map, save_figure
     from optimizer.report.write import check_output_target, output_folder
     from optimizer.scenario import load_scenario
@@ -136,5 +136,6 @@ def cmd_frontier(args: argparse.Namespace) -> int:
               f"{proved / scale:,.3f} {unit}")
     if not table["monotone"].all():
         print("note: the curve is not monotone within the stated gaps at the points marked NO")
+    print(clock_note(table))
     print(f"wrote {args.out}")
     return 0

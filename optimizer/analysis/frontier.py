@@ -69,7 +69,9 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     `time_limit_s` (default: the run's own limit) is for the whole frontier: its two ends and its points share it,
     each solve taking an equal share of the time left, so that what one leaves unused goes to the rest.
 
-    Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds; flags "knee",
+    Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds, stopped_by
+    ("optimal", "work_limit", or "time_limit": a step of the solve was cut by its share of the time, so the
+    point's plan depends on the machine's speed and load); flags "knee",
     "best_y_per_x" and "monotone" (within the points' gaps); attrs "current" (the run's own plan's x and y) and
     "far_end" (x in the plan found for the tight end, and the proven bound on x there: no plan needs less, or
     gives more, when the end was not solved to optimality).
@@ -131,13 +133,22 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
                      "y": kpi_value(run, y) if run else np.nan, "status": res.status,
                      "gap": run.plan.gap if run else np.nan, "y_bound": run.plan.bound if run else np.nan,
                      "check": "passed" if run else "", "parcels_developed": run.kpis["parcels_developed"] if run
-                     else np.nan, "seconds": round(res.solve_s, 2)})
+                     else np.nan, "seconds": round(res.solve_s, 2), "stopped_by": stopped_by(res)})
         plans.append(run)
     table = pd.DataFrame(rows)
     table = _mark(table, result, x, y, using)
     # the tight end as solved: x in the far plan, and the solver's bound on how far x can go at all
     table.attrs["far_end"] = (float(cx @ far_plan), float(far.bound) if np.isfinite(far.bound) else np.nan)
     return table, plans
+
+
+def stopped_by(res) -> str:
+    """How a point's solve ended: "optimal" (within its gap), "time_limit" when any of its steps was cut by the
+    clock (its plan then depends on the machine's speed and load), else "work_limit" (node, evaluation and move
+    limits: the same plan on any machine)."""
+    if res.status == "optimal":
+        return "optimal"
+    return "time_limit" if any(p.get("stopped_by") == "time_limit" for p in res.phases) else "work_limit"
 
 
 def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:

@@ -40,6 +40,18 @@ def frontier_text(table: pd.DataFrame, x: str, y: str) -> str:
     return view.to_string(index=False)
 
 
+def clock_note(table: pd.DataFrame) -> str:
+    """Which points a time limit cut (their plans depend on the machine's speed and load), or that none was."""
+    cut = table["point"][table.get("stopped_by", pd.Series("", index=table.index)) == "time_limit"].tolist()
+    if not cut:
+        return "every point stopped on its gap or its work limits: the same curve on any machine"
+    which = "every point" if len(cut) == len(table) else f"point{'s' if len(cut) > 1 else ''} " + \
+        ", ".join(str(int(i)) for i in cut)
+    return (f"note: {which} stopped at {'its' if len(cut) == 1 else 'their'} share of the time limit "
+            "(stopped_by in frontier.csv): on a busier or slower machine, or with another --time-limit, "
+            f"{'its plan' if len(cut) == 1 else 'their plans'} may differ")
+
+
 def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):
     from optimizer.report.maps import new_figure
 

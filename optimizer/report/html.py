@@ -460,9 +460,21 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
         out.append(f"<figure><img alt='frontier' style='max-width:640px' src='{_img(Path(folder) / 'frontier.png')}'>"
                    "<figcaption>The "
                    "best output for each amount of developed land: where the curve flattens, more land buys little."
-                   "</figcaption></figure>")
+                   f"{_clock_caption(result.analysis.get('frontier'))}</figcaption></figure>")
     out.append("</section>")
     return "".join(out)
+
+
+def _clock_caption(table) -> str:
+    """A sentence for the frontier's caption when a time limit cut some of its points."""
+    if table is None or "stopped_by" not in table:
+        return ""
+    cut = table["point"][table["stopped_by"] == "time_limit"].tolist()
+    if not cut:
+        return ""
+    one = len(cut) == 1
+    return (f" {len(cut)} of the {len(table)} points stopped at {'its' if one else 'their'} share of the time "
+            f"limit: on a busier machine {'its plan' if one else 'their plans'} may differ.")
 
 
 def _holding_back(result: RunResult) -> str:
