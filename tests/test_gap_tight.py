@@ -247,12 +247,14 @@ def test_knapsack_penalties_equal_enumeration(kind, seed, optional, no_budget):
         assert np.array_equal(np.isinf(pen), np.isinf(want_forced))  # a pair heavier than its knapsack
 
 
-@pytest.mark.parametrize("kind,seed", [("C", 2), ("D", 3), ("D", 5), ("E", 4)])
-def test_fixing_keeps_every_pair_of_every_better_plan(kind, seed):
+@pytest.mark.parametrize("kind,seed,sense", [("C", 2, "min"), ("D", 3, "min"), ("D", 5, "min"), ("E", 4, "min"),
+                                             ("C", 3, "max"), ("D", 3, "max")])
+def test_fixing_keeps_every_pair_of_every_better_plan(kind, seed, sense):
     """Against every assignment: the pairs `fixable` takes out at an incumbent's value are in no plan better
     than it, and the incumbent's own pairs stay; on these instances it does take pairs out."""
     p = generate_gap(kind, 3, 9, seed)
-    sc, bundle, S = _structure(kind, 3, 9, seed)
+    sc, bundle, S = _structure(kind, 3, 9, seed, sense=sense)
+    sign = 1.0 if sense == "max" else -1.0
     m, n = p.values.shape
     a = np.array(list(itertools.product(range(m), repeat=n)), dtype=np.int64)
     cols = np.arange(n)
@@ -265,11 +267,11 @@ def test_fixing_keeps_every_pair_of_every_better_plan(kind, seed):
     lr = kl.bound(S, evaluations=300)
     fixed_any = 0
     for q in (0.0, 0.1, 0.5):  # incumbents from the best plan to the median one
-        inc_row = int(np.argsort(cost, kind="stable")[int(q * (len(cost) - 1))])
+        inc_row = int(np.argsort(-sign * cost, kind="stable")[int(q * (len(cost) - 1))])
         inc = float(cost[inc_row])
         x = _x_of(bundle, plans[inc_row])
         out = kl.fixable(S, lr.prices, inc, keep_x=x)
-        better = plans[cost < inc - 1e-9]
+        better = plans[sign * (cost - inc) > 1e-9]
         used = np.unique(pair_of[better, cols]) if len(better) else np.zeros(0, int)
         assert not out[used].any()
         assert not out[pair_of[plans[inc_row], cols]].any()
