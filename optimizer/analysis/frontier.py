@@ -145,7 +145,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
 def stopped_by(res) -> str:
     """How a point's solve ended: "optimal" (within its gap), "time_limit" when any of its steps was cut by the
     clock (its plan then depends on the machine's speed and load), else "work_limit" (node, evaluation and move
-    limits: the same plan on any machine)."""
+    limits: the same plan on a busy or an idle machine)."""
     if res.status == "optimal":
         return "optimal"
     return "time_limit" if any(p.get("stopped_by") == "time_limit" for p in res.phases) else "work_limit"

@@ -44,7 +44,7 @@ def clock_note(table: pd.DataFrame) -> str:
     """Which points a time limit cut (their plans depend on the machine's speed and load), or that none was."""
     cut = table["point"][table.get("stopped_by", pd.Series("", index=table.index)) == "time_limit"].tolist()
     if not cut:
-        return "every point stopped on its gap or its work limits: the same curve on any machine"
+        return "every point stopped on its gap or its work limits: the same curve on a busy or an idle machine"
     which = "every point" if len(cut) == len(table) else f"point{'s' if len(cut) > 1 else ''} " + \
         ", ".join(str(int(i)) for i in cut)
     return (f"note: {which} stopped at {'its' if len(cut) == 1 else 'their'} share of the time limit "

@@ -387,7 +387,8 @@ def solve(bundle, opts, S: Structure | None = None):
     plan so far), HiGHS on the core model those multipliers point to (the best plan's pairs included, so it is
     the warm start), local search on its plan. Then HiGHS on the full model less the pairs that no plan better
     than the best so far can use (`fixable`, from the knapsacks' bound at the best multipliers), warm-started,
-    its plans polished as they come, until the time limit or the gap. Returns a SolveResult with the better of the two bounds.
+    its plans polished as they come, until the time limit or the gap. Returns a SolveResult with the better of
+    the two bounds.
     """
     import time
     from dataclasses import replace
