@@ -45,8 +45,8 @@ def clock_note(table: pd.DataFrame) -> str:
     cut = table["point"][table.get("stopped_by", pd.Series("", index=table.index)) == "time_limit"].tolist()
     if not cut:
         return "every point stopped on its gap or its work limits: the same curve on a busy or an idle machine"
-    which = "every point" if len(cut) == len(table) else f"point{'s' if len(cut) > 1 else ''} " + \
-        ", ".join(str(int(i)) for i in cut)
+    which = (f"all {len(cut)} points" if len(cut) == len(table) > 1 else
+             f"point{'s' if len(cut) > 1 else ''} " + ", ".join(str(int(i)) for i in cut))
     return (f"note: {which} stopped at {'its' if len(cut) == 1 else 'their'} share of the time limit "
             "(stopped_by in frontier.csv): on a busier or slower machine, or with another --time-limit, "
             f"{'its plan' if len(cut) == 1 else 'their plans'} may differ")
