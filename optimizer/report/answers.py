@@ -40,9 +40,16 @@ def frontier_text(table: pd.DataFrame, x: str, y: str) -> str:
     return view.to_string(index=False)
 
 
+def clock_cut(table: pd.DataFrame) -> list[int]:
+    """The frontier points whose solve a time limit cut (stopped_by = time_limit)."""
+    if "stopped_by" not in table:
+        return []
+    return [int(i) for i in table["point"][table["stopped_by"] == "time_limit"]]
+
+
 def clock_note(table: pd.DataFrame) -> str:
     """Which points a time limit cut (their plans depend on the machine's speed and load), or that none was."""
-    cut = table["point"][table.get("stopped_by", pd.Series("", index=table.index)) == "time_limit"].tolist()
+    cut = clock_cut(table)
     if not cut:
         return "every point stopped on its gap or its work limits: the same curve on a busy or an idle machine"
     which = (f"all {len(cut)} points" if len(cut) == len(table) > 1 else

@@ -13,6 +13,7 @@ import numpy as np
 
 from optimizer.data import gain_words, objective_unit
 from optimizer.pipeline import RunResult
+from optimizer.report.answers import clock_cut
 
 FIGURES = (
     ("map.png", "Plan map: parcels coloured by assigned industry, sub-areas, transport network."),
@@ -467,9 +468,7 @@ def executive_summary(result: RunResult, folder: Path | None = None) -> str:
 
 def _clock_caption(table) -> str:
     """A sentence for the frontier's caption when a time limit cut some of its points."""
-    if table is None or "stopped_by" not in table:
-        return ""
-    cut = table["point"][table["stopped_by"] == "time_limit"].tolist()
+    cut = [] if table is None else clock_cut(table)
     if not cut:
         return ""
     one = len(cut) == 1

@@ -106,6 +106,16 @@ def structure(bundle) -> Structure | None:
     return Structure(nb.sign * nb.g[:n], parcel.astype(np.int64), must, sack, weight, cap_i, nb.sign, m.obj_scale)
 
 
+def _offer(dp: np.ndarray, e: np.ndarray, live: np.ndarray, val: np.ndarray, weight: np.ndarray,
+           within: np.ndarray) -> np.ndarray:
+    """One step of the 0-1 programme, all knapsacks at once: the value of each knapsack (row) at each weight
+    (column) when item e[k] is taken on top of dp; −inf where it is not live, does not fit or is worth nothing."""
+    p = np.where(live, val[e], -np.inf)
+    src = np.arange(dp.shape[1])[None, :] - np.where(live, weight[e], 0)[:, None]
+    ok = (src >= 0) & (p[:, None] > 0) & within
+    return np.where(ok, dp[np.arange(dp.shape[0])[:, None], np.maximum(src, 0)] + p[:, None], -np.inf)
+
+
 def _knapsacks(S: Structure, price: np.ndarray, caps: np.ndarray, order: np.ndarray, starts: np.ndarray):
     """max Σ (profit − price) x over each knapsack, exactly (0-1 dynamic programme, all knapsacks at once).
 
@@ -124,11 +134,7 @@ def _knapsacks(S: Structure, price: np.ndarray, caps: np.ndarray, order: np.ndar
     for t in range(T):
         live = counts > t
         e = np.where(live, order[np.minimum(starts[:-1] + t, len(order) - 1)], 0)
-        p = np.where(live, val[e], -np.inf)
-        wt = np.where(live, S.weight[e], 0)
-        src = cols[None, :] - wt[:, None]
-        ok = (src >= 0) & (p[:, None] > 0) & within
-        cand = np.where(ok, dp[rows[:, None], np.maximum(src, 0)] + p[:, None], -np.inf)
+        cand = _offer(dp, e, live, val, S.weight, within)
         better = cand > dp
         take[t] = better
         dp = np.where(better, cand, dp)
@@ -255,13 +261,7 @@ def penalties(S: Structure, price: np.ndarray) -> tuple[float, np.ndarray] | Non
                      order[np.minimum(starts[:-1, None] + np.arange(T)[None, :], max(len(order) - 1, 0))], -1)
 
     def add(dp, t):  # dp with the t-th item of every knapsack on offer
-        e = items[:, t]
-        live = e >= 0
-        p = np.where(live, val[np.maximum(e, 0)], -np.inf)
-        wt = np.where(live, S.weight[np.maximum(e, 0)], 0)
-        src = cols[None, :] - wt[:, None]
-        ok = (src >= 0) & (p[:, None] > 0) & within
-        return np.maximum(dp, np.where(ok, dp[rows[:, None], np.maximum(src, 0)] + p[:, None], -np.inf))
+        return np.maximum(dp, _offer(dp, np.maximum(items[:, t], 0), items[:, t] >= 0, val, S.weight, within))
 
     empty = np.where(within, 0.0, -np.inf)
     back = np.empty((T + 1, K, cmax + 1))  # back[t]: items t.. of each knapsack, within weight c
