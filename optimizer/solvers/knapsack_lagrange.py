@@ -40,6 +40,18 @@ class Structure:
     sign: float
     obj_scale: float
 
+    @property
+    def whole_values(self) -> bool:
+        """Every pair's objective is a whole number in scenario units (so is every plan's, and the optimum)."""
+        whole = self.profit * self.obj_scale
+        return bool(np.allclose(whole, np.round(whole), rtol=0, atol=1e-9))
+
+    def sack_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs in knapsacks, knapsack by knapsack (stable), and where each knapsack's run starts."""
+        in_sack = self.sack >= 0
+        order = np.flatnonzero(in_sack)[np.argsort(self.sack[in_sack], kind="stable")]
+        return order, np.r_[0, np.cumsum(np.bincount(self.sack[in_sack], minlength=len(self.capacity)))]
+
 
 @dataclass(frozen=True)
 class LagrangeResult:
@@ -158,9 +170,7 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
     bound; the best is returned, with the knapsacks' most frequent choice per parcel over the last `tail`."""
     n_parcels = len(S.must)
     in_sack = S.sack >= 0
-    order = np.flatnonzero(in_sack)[np.argsort(S.sack[in_sack], kind="stable")]
-    K = len(S.capacity)
-    starts = np.r_[0, np.cumsum(np.bincount(S.sack[in_sack], minlength=K))]
+    order, starts = S.sack_order()
     free = np.flatnonzero(~in_sack)
     # start: each parcel's best profit (the relaxation with every pair free of its knapsack is then 0)
     price = np.full(n_parcels, -np.inf)
@@ -222,8 +232,7 @@ def bound(S: Structure, evaluations: int = EVALUATIONS, upper: float | None = No
     share[S.parcel[top]] = H[top]
     margin = 1e-9 * max(1.0, abs(best))  # floating-point sums
     value = S.sign * (best + margin) * S.obj_scale
-    whole = S.profit * S.obj_scale
-    if np.allclose(whole, np.round(whole), rtol=0, atol=1e-9):  # whole objective values: so is the optimum
+    if S.whole_values:  # whole objective values: so is the optimum
         value = float(np.floor(value + 1e-6)) if S.sign > 0 else float(np.ceil(value - 1e-6))
     if start is not None and S.sign * (start.bound - value) < 0:  # the earlier bound was better
         value = start.bound
@@ -245,8 +254,7 @@ def penalties(S: Structure, price: np.ndarray) -> tuple[float, np.ndarray] | Non
     """
     in_sack = S.sack >= 0
     K = len(S.capacity)
-    order = np.flatnonzero(in_sack)[np.argsort(S.sack[in_sack], kind="stable")]
-    starts = np.r_[0, np.cumsum(np.bincount(S.sack[in_sack], minlength=K))]
+    order, starts = S.sack_order()
     counts = np.diff(starts)
     T = int(counts.max()) if K else 0
     cmax = int(S.capacity.max()) if K else 0
@@ -293,8 +301,7 @@ def _thresholds(S: Structure, L: float, pen: np.ndarray) -> np.ndarray:
     """Per pair, the value (maximised, model units) that a plan must pass for the pair to be fixed out: a plan
     that uses it is worth at most L − penalty; with whole objective values a better plan is better by a whole
     unit; a small margin for floating-point sums."""
-    whole = S.profit * S.obj_scale
-    step = 1.0 / S.obj_scale if np.allclose(whole, np.round(whole), rtol=0, atol=1e-9) else 0.0
+    step = 1.0 / S.obj_scale if S.whole_values else 0.0
     return L - pen + 1e-7 * max(1.0, abs(L)) - step
 
 
