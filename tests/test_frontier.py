@@ -234,3 +234,8 @@ def test_the_frontier_says_which_points_the_clock_cut(tmp_path, monkeypatch, cap
     assert "note: point 1 stopped at its share of the time limit" in capsys.readouterr().out
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "1 of the 3 points stopped at its share of the time limit: on a busier machine its plan may differ" in html
+    from optimizer.report.html import _clock_caption
+
+    every = pd.DataFrame({"point": [0, 1], "stopped_by": ["time_limit", "time_limit"]})
+    assert _clock_caption(every) == " All 2 points stopped at their share of the time limit: on a busier machine " \
+                                    "their plans may differ."

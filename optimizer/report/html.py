@@ -472,8 +472,9 @@ def _clock_caption(table) -> str:
     if not cut:
         return ""
     one = len(cut) == 1
-    return (f" {len(cut)} of the {len(table)} points stopped at {'its' if one else 'their'} share of the time "
-            f"limit: on a busier machine {'its plan' if one else 'their plans'} may differ.")
+    which = f"All {len(cut)} points" if len(cut) == len(table) > 1 else f"{len(cut)} of the {len(table)} points"
+    return (f" {which} stopped at {'its' if one else 'their'} share of the time limit: on a busier machine "
+            f"{'its plan' if one else 'their plans'} may differ.")
 
 
 def _holding_back(result: RunResult) -> str:
