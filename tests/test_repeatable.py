@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,43 @@ def test_qianhai_plan_is_the_same_on_a_busy_machine(tmp_path):
     assert a["industry_id"].tolist() == b["industry_id"].tolist()
     assert np.array_equal(a["floor_area_m2"].to_numpy(), b["floor_area_m2"].to_numpy())  # to the bit
     assert quiet == busy  # status, objective (repr), solver and what stopped each phase
+
+
+# the frontier of that plan (the code path of `landuse frontier`), printed exactly
+_FRONTIER = """
+import sys
+from optimizer.analysis.frontier import frontier
+from optimizer.pipeline import solve_scenario
+r = solve_scenario(sys.argv[1])
+t, _ = frontier(r, "developed_land", "output", 3, time_limit_s=40.0)
+print(repr(t[["x", "y", "status", "gap", "stopped_by"]].to_dict("list")))
+"""
+
+
+@pytest.mark.skipif(not QIANHAI.exists(), reason="the Qianhai scenario is not bundled")
+def test_qianhai_frontier_is_the_same_on_a_busy_machine():
+    """Each frontier solve does a fixed amount of work, not an equal share of the time left (which once changed
+    6 of 10 points beside two busy loops): the same points, to the bit, when the machine is busy."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-c", _FRONTIER, str(QIANHAI)], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    quiet = run()
+    loops = _busy_loops(2)
+    try:
+        time.sleep(0.2)
+        busy = run()
+    finally:
+        for p in loops:
+            p.kill()
+        for p in loops:
+            p.wait()
+    assert "time_limit" not in quiet and "work_limit" in quiet  # the work limits decided, not the clock
+    assert busy == quiet
 
 
 class _JumpingClock:
@@ -138,3 +176,71 @@ def test_dual_evaluation_budget_depends_only_on_size_and_limit():
     # a tiny budget stops the dual on evaluations, never on the clock
     res = lagrange.dual_ascent(P, 1e-5, max_evals=7)
     assert res.evaluations == 7 and res.stopped_by == "evaluation_limit"
+
+
+def _tight_assignment():
+    from optimizer.bench.gap import gap_scenario, generate_gap
+
+    return build_model(gap_scenario(generate_gap("D", 10, 100, seed=1), "min")).milp
+
+
+def _highs_work(m, rounds: int) -> float:
+    """Nominal seconds of work that buy HiGHS `rounds` cut rounds at its root (optimizer.solvers.highs)."""
+    from optimizer.solvers import highs
+
+    nz = m.A.nnz
+    return highs.NOMINAL_ENTRY_S_PER_NZ * nz + 2 * (rounds + 0.5) * highs.NOMINAL_ROUND_S_PER_NZ * nz
+
+
+def test_highs_work_limit_stops_its_root_at_the_same_round_on_a_busy_machine():
+    """HiGHS's root cut loop has no limit of its own; with work_limit_s it stops after a number of rounds that
+    depends on the model only, with the same plan and bound beside two busy processes, and says "work_limit"."""
+    from optimizer.solvers import highs
+
+    m = _tight_assignment()
+    assert highs.work_limits(m, _highs_work(m, 6))[0] == 6
+    opts = SolveOptions(time_limit_s=120.0, mip_gap=0.0, threads=2, work_limit_s=_highs_work(m, 6))
+    quiet = highs.solve(m, opts)
+    loops = _busy_loops(2)
+    try:
+        time.sleep(0.2)
+        busy = highs.solve(m, opts)
+    finally:
+        for p in loops:
+            p.kill()
+        for p in loops:
+            p.wait()
+    for res in (quiet, busy):
+        assert res.phases[0]["stopped_by"] == "work_limit" and res.phases[0]["root_rounds"] == 6
+        assert res.phases[0]["nodes"] == 0 and res.status in ("feasible", "no_solution")
+    assert busy.phases[0]["lp_iterations"] == quiet.phases[0]["lp_iterations"]
+    assert busy.bound == quiet.bound and np.isfinite(quiet.bound)
+    assert (busy.x is None) == (quiet.x is None) and (quiet.x is None or np.array_equal(busy.x, quiet.x))
+    # more work: more rounds, a bound at least as good (a minimum: no lower), and HiGHS's own limits still obeyed
+    more = highs.solve(m, replace(opts, work_limit_s=_highs_work(m, 12)))
+    assert more.phases[0]["root_rounds"] == 12 and more.bound >= quiet.bound - 1e-9 * abs(quiet.bound)
+
+
+def test_work_below_highs_root_stops_it_after_its_root_lp_and_auto_leaves_it_out(monkeypatch):
+    """Work that does not buy HiGHS's presolve and root LP (which no limit stops) stops it at its first cut round:
+    the LP bound, no node. `auto` then leaves its full-model HiGHS solve out: the engine's plan stands, and the
+    phase says work_limit (the same answer however fast the machine)."""
+    from optimizer.solvers import highs
+
+    m = _tight_assignment()
+    res = highs.solve(m, SolveOptions(time_limit_s=60.0, work_limit_s=0.5 * highs.entry_s(m)))
+    assert res.phases[0]["stopped_by"] == "work_limit" and res.phases[0]["root_rounds"] == 1
+    assert res.phases[0]["nodes"] == 0 and np.isfinite(res.bound)
+
+    bundle = _instance()
+    opts = SolveOptions(time_limit_s=60.0, mip_gap=1e-9, work_limit_s=10.0)
+    whole = solve_bundle(bundle, "auto", opts)
+    assert whole.phases[-1]["phase"] == "highs" and whole.phases[-1]["root_rounds"] > 1
+    monkeypatch.setattr(highs, "NOMINAL_ENTRY_S_PER_NZ", 1e3 * highs.NOMINAL_ENTRY_S_PER_NZ)
+    alone = solve_bundle(bundle, "auto", opts)
+    assert alone.phases[-1] == {"phase": "highs", "stopped_by": "work_limit", "nodes": 0, "seconds": 0.0}
+    engine = lagrange.solve(bundle, opts, full_repair=False)
+    assert alone.bound == engine.bound and alone.objective >= engine.objective  # (local search may add to it)
+    assert alone.has_plan and whole.has_plan and alone.objective <= whole.objective
+    again = solve_bundle(bundle, "auto", opts)
+    assert np.array_equal(again.x, alone.x) and again.bound == alone.bound

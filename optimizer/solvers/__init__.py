@@ -14,6 +14,7 @@ AUTO_LAGRANGE_PAIRS = 150_000  # from this many pairs on, "auto" uses the Lagran
 AUTO_LOCAL_SEARCH_PAIRS = 50_000  # up to this many pairs, "auto" polishes assignment-shaped plans (local_search)
 AUTO_LOCAL_SEARCH = {"rounds": 20, "kick": 3, "chains": 256, "max_work": 3e7}  # work limits (no clock; ~4 s)
 AUTO_POLISH_WORK = 5e6  # candidate moves per polish of a HiGHS plan (inside HiGHS's callback; well under a second)
+AUTO_HIGHS_WORK_SHARE = 0.5  # with SolveOptions.work_limit_s: HiGHS's work after the engine, this share of it
 WARM_START_TOL = 1e-6  # a warm start breaching no row or bound by more than this (relative) is a plan
 
 
@@ -56,8 +57,10 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
 
     Repeatable: the engine gets the whole time limit as its ceiling and stops on its own deterministic work
     limits (below the AUTO_LAGRANGE_PAIRS size it leaves out its full-model repair, which HiGHS does here), so
-    when HiGHS starts, and with how much time, decides nothing unless the time limit is reached, which the
-    result's phases then say.
+    when HiGHS starts decides nothing. HiGHS then runs until the time limit, unless `work_limit_s` is set: it
+    then stops at cut rounds and nodes worth AUTO_HIGHS_WORK_SHARE of it (and does not start when that does not
+    cover its presolve and root LP), and the time limit is a ceiling only.
+    A step the time limit cuts says so in the result's phases.
     """
     import time
     from dataclasses import replace
@@ -90,9 +93,18 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
         return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
                        message=f"lagrange and local search: {first.message}")
     target = gap_target(first.bound, options, maximize)
+    work = None if options.work_limit_s is None else AUTO_HIGHS_WORK_SHARE * options.work_limit_s
+    if work is not None:
+        from optimizer.solvers import highs
+
+        if work < highs.entry_s(bundle.milp):  # the work does not buy HiGHS's presolve and root LP: the plan stands
+            return replace(first, solver="auto", solve_s=time.perf_counter() - t0,
+                           phases=(*first.phases, {"phase": "highs", "stopped_by": "work_limit", "nodes": 0,
+                                                   "seconds": 0.0}),
+                           message=f"lagrange: {first.message}; too little work left for HiGHS on the full model")
     try:
         hopts = replace(options, time_limit_s=left, stop_at_objective=target, warm_start=first.x,
-                        threads=lagrange.engine_threads(options))
+                        threads=lagrange.engine_threads(options), work_limit_s=work)
         if nb is not None:  # HiGHS's own plans polished as they come, and handed back to it
             from optimizer.solvers import highs, local_search
 
@@ -134,7 +146,8 @@ def keep_warm_start(bundle, res: SolveResult, options: SolveOptions) -> SolveRes
     if ws is None or res.status == "unbounded" or m.max_violation(ws) > WARM_START_TOL:
         return res
     value = float(m.c @ ws) * m.obj_scale
-    if res.has_plan and (res.objective >= value if m.sense == "maximize" else res.objective <= value):
+    tie = 1e-12 * max(abs(value), 1.0)  # a solver's plan as good as the warm start but for roundoff stays, proven
+    if res.has_plan and (res.objective >= value - tie if m.sense == "maximize" else res.objective <= value + tie):
         return res
     bound = res.bound if res.status != "infeasible" else np.nan
     status = "optimal" if gap_closed(value, bound, options) else "feasible"

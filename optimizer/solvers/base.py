@@ -32,6 +32,16 @@ class SolveOptions:
     # a scheduler address, or a number of local worker processes (0 and None: in this process)
     dual_scheduler: str | None = None
     dual_workers: int = 0
+    # nominal seconds of work: every work limit of the solve (the engine's evaluation budgets, HiGHS's cut rounds
+    # and nodes) is computed from it, at nominal speeds, and the time limit is then a ceiling only: the same plan
+    # on a busy or an idle machine unless the ceiling cuts a step, which the result's phases then say. None: the
+    # engines compute their budgets from the time limit, and HiGHS runs until it (the default)
+    work_limit_s: float | None = None
+
+    @property
+    def work_s(self) -> float:
+        """The seconds the solve's work limits are computed from: work_limit_s, or else the time limit."""
+        return self.time_limit_s if self.work_limit_s is None else self.work_limit_s
 
 
 @dataclass(frozen=True)

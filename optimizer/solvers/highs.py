@@ -6,8 +6,12 @@ plan seen by the improving-solution callback is kept, so a stop during a long se
 Repeatability: HiGHS runs with random_seed 0, and its MIP search depends on no clock below the time limit
 (its effort limits count LP iterations and nodes), so the same model, options and thread count give the same
 plan whatever the machine load (checked: 4 busy processes on 2 cores change nothing; 1, 2 or 4 threads give
-different searches). `SolveOptions.node_limit` is a deterministic work limit (mip_max_nodes). The result's
-`phases` says what stopped the solve.
+different searches). `SolveOptions.node_limit` is a deterministic work limit (mip_max_nodes), and so is
+`SolveOptions.work_limit_s`: nominal seconds turned into a number of cut rounds at the root and of nodes
+(`work_limits`). The root's cut loop has no limit of its own in HiGHS and can take most of a short solve (15 s of
+rounds moving a bound by 0.01 % on a frontier point of Qianhai), so its rounds are counted where HiGHS checks its
+limits, which it does once a round (the interrupt callback; the same count on an idle and on a busy machine,
+checked with two busy loops on 2 cores). The result's `phases` says what stopped the solve.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
 
 NAME = "highs"
 GRACE_S = 2.0  # after the limit, how long to wait for HiGHS to stop by itself before cancelling
+# HiGHS's work at nominal speeds, in seconds per nonzero of the model, for SolveOptions.work_limit_s: presolve and
+# the root LP (which no limit stops), one cut round at the root, one node of the tree. Measured here, 2 threads:
+# presolve and root LP 3.5 s, a round 0.3-0.9 s on a 173,000-nonzero Qianhai frontier point; a round 0.013-0.034 s
+# on 6,000-24,000-nonzero assignment models, a node 0.017 s at 24,000.
+NOMINAL_ENTRY_S_PER_NZ = 2e-5
+NOMINAL_ROUND_S_PER_NZ = 3e-6
+NOMINAL_NODE_S_PER_NZ = 1e-6
 
 
 def available() -> bool:
@@ -92,6 +103,20 @@ def new_highs(log: bool = False):
     return h
 
 
+def entry_s(m: MILP) -> float:
+    """Nominal seconds of HiGHS's presolve and root LP on this model (which no work limit stops)."""
+    return NOMINAL_ENTRY_S_PER_NZ * max(int(m.A.nnz), 1)
+
+
+def work_limits(m: MILP, work_s: float) -> tuple[int, int]:
+    """(cut rounds at the root, nodes) that `work_s` nominal seconds of HiGHS buy on this model after its presolve
+    and root LP, half of the rest each, and at least one of each (a solve always gets past its root LP).
+    Deterministic: they depend on the model's size only."""
+    nz = max(int(m.A.nnz), 1)
+    half = 0.5 * max(float(work_s) - entry_s(m), 0.0)
+    return (max(int(half / (NOMINAL_ROUND_S_PER_NZ * nz)), 1), max(int(half / (NOMINAL_NODE_S_PER_NZ * nz)), 1))
+
+
 def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult:
     """Solve with HiGHS in this process. `on_plan(x, objective)` (optional) sees every improving plan.
 
@@ -111,6 +136,10 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
 
     global _SCHEDULER_THREADS
     t0 = time.perf_counter()
+    node_limit, round_limit = opts.node_limit, None
+    if opts.work_limit_s is not None and m.integrality.any():
+        round_limit, nodes = work_limits(m, opts.work_limit_s)
+        node_limit = nodes if node_limit is None else min(int(node_limit), nodes)
     h = new_highs(opts.log)
     h.passModel(to_highs_lp(m))
     h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.0)))
@@ -122,12 +151,12 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     h.setOptionValue("random_seed", 0)
     if not opts.presolve:
         h.setOptionValue("presolve", "off")
-    if opts.node_limit is not None:
-        h.setOptionValue("mip_max_nodes", int(max(opts.node_limit, 0)))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(max(node_limit, 0)))
     if opts.warm_start is not None and m.integrality.any():
         h.setSolution(_solution(opts.warm_start))
 
-    best: dict = {"x": None, "obj": np.nan, "target_hit": False, "given_up": False}
+    best: dict = {"x": None, "obj": np.nan, "target_hit": False, "given_up": False, "rounds": 0, "work_hit": False}
     lock = threading.Lock()
     is_mip = bool(m.integrality.any())
     better = (lambda a, b: a > b) if m.sense == "maximize" else (lambda a, b: a < b)
@@ -164,15 +193,24 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
         if xp is not None:
             event.data_in.setSolution(xp)
 
-    def on_interrupt(event):  # the bound proves the caller's objective out of reach: stop searching
-        b = event.data_out.mip_dual_bound * m.obj_scale
+    def on_interrupt(event):  # HiGHS checks its limits (once a cut round at the root)
+        out = event.data_out
+        if round_limit is not None and out.mip_node_count <= 0 and np.isfinite(out.mip_dual_bound):  # past its LP
+            best["rounds"] += 1
+            if best["rounds"] >= round_limit:  # the root's work limit: stop where an idle machine would too
+                best["work_hit"] = True
+                event.interrupt()
+                return
+        if opts.give_up_below is None:
+            return
+        b = out.mip_dual_bound * m.obj_scale  # the bound proves the caller's objective out of reach: stop searching
         if np.isfinite(b) and ((b < opts.give_up_below) if m.sense == "maximize" else (b > opts.give_up_below)):
             best["given_up"] = True
             event.interrupt()
 
     if is_mip:
         h.cbMipImprovingSolution.subscribe(on_improving)
-        if opts.give_up_below is not None:
+        if opts.give_up_below is not None or round_limit is not None:
             h.cbMipInterrupt.subscribe(on_interrupt)
         if polish is not None:
             h.cbMipUserSolution.subscribe(on_user_solution)
@@ -215,9 +253,11 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus
     info = h.getInfo()
-    phases = (_phase(_stopped_by(status, ms, cancelled, best["target_hit"], best["given_up"]), solve_s,
+    phases = (_phase(_stopped_by(status, ms, cancelled, best["target_hit"], best["given_up"], best["work_hit"],
+                                 node_limit != opts.node_limit), solve_s,
                      nodes=int(info.mip_node_count) if is_mip else 0,
-                     lp_iterations=int(info.simplex_iteration_count)),)
+                     lp_iterations=int(info.simplex_iteration_count),
+                     **({"root_rounds": best["rounds"]} if round_limit is not None else {})),)
     if is_mip:
         obj, bound = info.objective_function_value, info.mip_dual_bound
         has_x = info.primal_solution_status == 2  # kSolutionStatusFeasible
@@ -260,12 +300,15 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
                        phases=phases)
 
 
-def _stopped_by(status, ms, cancelled: bool, target_hit: bool, given_up: bool = False) -> str:
+def _stopped_by(status, ms, cancelled: bool, target_hit: bool, given_up: bool = False, work_hit: bool = False,
+                work_limited: bool = False) -> str:
     """What stopped HiGHS, in the words of SolveResult.phases."""
     if cancelled or status == ms.kTimeLimit:
         return "time_limit"
     if given_up and status == ms.kInterrupt:
         return "bound_below_target"  # its bound proved the caller's target out of reach (give_up_below)
+    if (work_hit and status == ms.kInterrupt) or (work_limited and status == ms.kSolutionLimit):
+        return "work_limit"  # its cut rounds or nodes of SolveOptions.work_limit_s
     if target_hit and status != ms.kOptimal:
         return "objective_target"  # a plan within the gap of a bound proved elsewhere
     names = {ms.kOptimal: "optimal", ms.kModelEmpty: "optimal", ms.kInfeasible: "infeasible",

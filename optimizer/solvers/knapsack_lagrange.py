@@ -384,6 +384,7 @@ LS_WORK = 2e7  # candidate moves of the local search after each core model (a wo
 POLISH_WORK = 5e6  # ... and of each polish of a HiGHS plan
 DUAL_TIME = 0.6  # the dual stops by this share of the time limit at the latest (a ceiling only: EVALUATIONS is
 # the limit that decides on this machine, ~5 s idle and ~9 s under load 3 on d20200 with a 30 s limit)
+LAST_WORK_SHARE = 0.5  # with SolveOptions.work_limit_s: the last HiGHS solve's work, this share of it
 
 
 def solve(bundle, opts, S: Structure | None = None):
@@ -449,7 +450,7 @@ def solve(bundle, opts, S: Structure | None = None):
         if closed() or left() <= 0:
             break
         core, size = core_model(bundle, S, lr, keep_x=plan["x"])
-        r = highs.solve(core, replace(opts, time_limit_s=max(left(), 0.0), node_limit=CORE_NODES,
+        r = highs.solve(core, replace(opts, time_limit_s=max(left(), 0.0), node_limit=CORE_NODES, work_limit_s=None,
                                       warm_start=plan["x"], stop_at_objective=lb))
         phases.extend({**p, "phase": f"highs (core {cycle})", "core_pairs": size} for p in r.phases)
         before = plan["obj"]
@@ -474,8 +475,9 @@ def solve(bundle, opts, S: Structure | None = None):
                            "fixed_pairs": int(out.sum()) if out is not None else 0, "pairs": int(bundle.n_pairs),
                            "seconds": round(time.perf_counter() - t, 3)})
         # its plans include the incumbent, and the plans it leaves out are no better: its bound is the model's
-        r = highs.solve(last, replace(opts, time_limit_s=left(), warm_start=plan["x"], stop_at_objective=target),
-                        polish=polish)
+        work = None if opts.work_limit_s is None else LAST_WORK_SHARE * opts.work_limit_s
+        r = highs.solve(last, replace(opts, time_limit_s=left(), warm_start=plan["x"], stop_at_objective=target,
+                                      work_limit_s=work), polish=polish)
         phases.extend({**p, "phase": "highs"} for p in r.phases)
         if r.status == "infeasible":
             return replace(r, solver="auto", solve_s=time.perf_counter() - t0, phases=tuple(phases))

@@ -31,10 +31,12 @@ short of the target is priced without a MILP.
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
 of L-BFGS-B iterations and evaluations per smoothing level, and a total evaluation budget computed from
-the time limit with a nominal cost per evaluation, never from measured speed). Each restricted repair MILP
+the time limit, or from SolveOptions.work_limit_s when it is set, with a nominal cost per evaluation, never from
+measured speed). Each restricted repair MILP
 stops at its gap, at the target objective, once its bound proves the target out of reach, or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a
 fixed thread count: HiGHS's MIP search depends on the thread count but, for a given count, not on load); only
-the last repair, on the full model, runs until its gap is closed. The time limit itself is a hard ceiling:
+the last repair, on the full model, runs until its gap is closed (or, with work_limit_s, until its share of
+that work in HiGHS's cut rounds and nodes). The time limit itself is a hard ceiling:
 the phase it cuts says so in `SolveResult.phases` ("stopped_by": "time_limit"). The same scenario and options
 thus give the same plan on an idle and on a busy machine; seconds in `phases` and messages are informational.
 """
@@ -73,6 +75,9 @@ DUAL_LEVEL_ITERATIONS = 500  # L-BFGS-B iterations per smoothing level
 DUAL_LEVEL_EVALUATIONS = 1500  # function evaluations per smoothing level
 DUAL_TIME_SHARE = 0.5  # the dual's evaluation budget: this share of the time limit ...
 NOMINAL_WORK_PER_S = 2.0e7  # ... at this nominal speed (pairs + coupling nonzeros per s; ~1/5 of idle here)
+# with SolveOptions.work_limit_s: HiGHS's work in each restricted repair and in the full-model repair, these shares
+REPAIR_WORK_SHARE = 0.15
+FULL_REPAIR_WORK_SHARE = 0.3
 DUAL_FTOL_SHARE = 1e-2  # a level stops once an iteration improves the dual by less than this share of its target
 RESUME_FTOL_FACTOR = 0.1  # ... and a dual resumed after a repair that left the gap open, this much less
 REPAIR_NODE_LIMIT = 1000  # branch-and-bound nodes of each restricted repair (the full-model repair has none)
@@ -1421,7 +1426,11 @@ def _solve_restriction(bundle: ModelBundle, rm, cols: np.ndarray, fx: np.ndarray
     target = None if stop_at is None else stop_at - offset
     sopts = SolveOptions(time_limit_s=max(time_left, 0.0), mip_gap=opts.mip_gap / 4, mip_abs_gap=opts.mip_abs_gap / 4,
                          threads=engine_threads(opts), log=opts.log, warm_start=ws, stop_at_objective=target,
-                         node_limit=node_limit, give_up_below=None if node_limit is None else target)
+                         node_limit=node_limit, give_up_below=None if node_limit is None else target,
+                         # with the caller's work limit, a share of it stops the root's cut rounds (and the nodes of
+                         # the full-model repair, which no node limit stops)
+                         work_limit_s=None if opts.work_limit_s is None else
+                         (REPAIR_WORK_SHARE if node_limit is not None else FULL_REPAIR_WORK_SHARE) * opts.work_limit_s)
     if lp_x is not None:
         n_int = int(rm.integrality.sum())  # the free pairs' x, the first columns
         res = _rounded_then_milp(rm, n_int, sopts, rounded_will_do, None if isinstance(lp_x, str) else lp_x)
@@ -1946,7 +1955,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
     least = least_objective(P)
     scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
     # a large model's dual starts from a sample's (in this process, also when the dual itself runs on Dask)
-    sampled = sample_dual(P, smooth_target, opts.time_limit_s, deadline)
+    sampled = sample_dual(P, smooth_target, opts.work_s, deadline)
     mu0, where = sampled if sampled is not None else (None, {})
     evaluator = None
     if opts.dual_scheduler or opts.dual_workers:  # the dual's sums over parcel chunks on dask.distributed
@@ -1954,7 +1963,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
 
         evaluator = lagrange_dask.ChunkedDual(P, opts)
     try:
-        dual = dual_ascent(P, smooth_target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
+        dual = dual_ascent(P, smooth_target, dual_evaluation_budget(P, opts.work_s), deadline, progress=prog,
                            least=least - 1e-6 * max(scale, 1.0), evaluate=evaluator, mu0=mu0)
     finally:
         if evaluator is not None:
@@ -1965,7 +1974,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
                "seconds": round(time.perf_counter() - t0, 3)}]
     t_ref = time.perf_counter()
     smoothed = dual
-    dual = refine_dual(P, smoothed, target * REFINE_TARGET_SHARE, refine_evaluation_budget(P, opts.time_limit_s),
+    dual = refine_dual(P, smoothed, target * REFINE_TARGET_SHARE, refine_evaluation_budget(P, opts.work_s),
                        deadline=deadline, least=least - 1e-6 * max(scale, 1.0), min_pairs=REFINE_MIN_PAIRS)
     phases.append({"phase": "dual refinement", "stopped_by": "skipped" if dual is smoothed else dual.stopped_by,
                    "evaluations": dual.evaluations - smoothed.evaluations,
@@ -2000,7 +2009,7 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
             # It runs in this process, also when the first dual ran on Dask workers (their cluster is closed)
             resumable = False
             t_res = time.perf_counter()
-            more = dual_ascent(P, target, dual_evaluation_budget(P, opts.time_limit_s), deadline, progress=prog,
+            more = dual_ascent(P, target, dual_evaluation_budget(P, opts.work_s), deadline, progress=prog,
                                least=least - 1e-6 * max(scale, 1.0), resume=dual,
                                ftol_share=DUAL_FTOL_SHARE * RESUME_FTOL_FACTOR)
             phases.append({"phase": "dual resumed", "stopped_by": more.stopped_by,

@@ -161,7 +161,7 @@ def search(bundle, x0: np.ndarray, z_lp: np.ndarray, row_dual: np.ndarray, lam_l
     order = np.lexsort((np.arange(n), -g, ~in_lp))
     rank = np.empty(n, int)
     rank[order] = np.arange(n)
-    budget = max(MIN_SUB_MIPS, int(np.ceil(SUB_MIPS_PER_S * opts.time_limit_s)))
+    budget = max(MIN_SUB_MIPS, int(np.ceil(SUB_MIPS_PER_S * opts.work_s)))
     sub_opts = SolveOptions(mip_gap=1e-9, threads=opts.threads, node_limit=NODE_LIMIT, log=False)
     n_sub, n_better, stopped = 0, 0, "converged"
     must = _must_groups(R)
