@@ -1,7 +1,7 @@
 """Speed of the planning answers on the Qianhai scenarios, each case against plain HiGHS in the same run.
 
     python benchmarks/planning.py [--time-limit S] [--points N] [--cases ratio,frontier,analysis] [--repeat K]
-                                  [--json OUT]
+                                  [--busy N] [--json OUT]
 
 Cases (each in its own process, since a stuck HiGHS presolve cannot be abandoned inside one):
   ratio      scenarios/qianhai/intensive: output per m² of land by Dinkelbach's method to a 0.1 % ratio gap,
@@ -14,6 +14,8 @@ Cases (each in its own process, since a stuck HiGHS presolve cannot be abandoned
 Each prints wall-clock seconds, status and gap; the requirement lines say met or NOT met. --repeat K runs the
 ratio case's target-time pair (auto, plain HiGHS) K times (the machine's load varies; the plans should not), and
 each row records the load average before it ran and the ratio phases (the neighbourhood search's work).
+--busy N runs each frontier again beside N busy processes and says whether every point is the same plan
+("same_as_quiet"; the standard: the same input and options give the same plan on a busy or an idle machine).
 """
 
 from __future__ import annotations
@@ -58,7 +60,27 @@ def _frontier(solver: str, limit: float, points: int, out) -> None:
     out.put({"case": "frontier", "solver": solver, "limit_s": limit, "seconds": time.perf_counter() - t,
              "points": points, "solved": int(table["y"].notna().sum()), "max_gap": float(table["gap"].max()),
              "median_gap": float(table["gap"].median()), "gaps": [round(float(g), 5) for g in table["gap"]],
-             "monotone": bool(table["monotone"].all())})
+             "monotone": bool(table["monotone"].all()), "x": [float(v) for v in table["x"]],
+             "y": [float(v) for v in table["y"]], "stopped_by": [str(v) for v in table.get("stopped_by", [])]})
+
+
+def _points_differing(a: dict, b: dict) -> int | None:
+    """How many frontier points differ in x or y between two rows (NaN equal to NaN); None without both."""
+    if a.get("x") is None or b.get("x") is None or len(a["x"]) != len(b["x"]):
+        return None
+
+    def same(u, v):
+        return u == v or (u != u and v != v)
+
+    return sum(not (same(x1, x2) and same(y1, y2))
+               for x1, x2, y1, y2 in zip(a["x"], b["x"], a["y"], b["y"], strict=True))
+
+
+def _busy(n: int):
+    """n processes that keep the CPU busy, until killed."""
+    import subprocess
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def _analysis(solver: str, limit: float, out) -> None:
@@ -100,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=10)
     ap.add_argument("--cases", default="ratio,frontier,analysis")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--busy", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     from optimizer.bench.harness import write_figures_json
@@ -116,6 +139,18 @@ def main(argv: list[str] | None = None) -> int:
     if "frontier" in cases:
         for solver in ("auto", "highs"):
             rows.append(run(_frontier, solver, FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120))
+            quiet = rows[-1]
+            if args.busy:
+                loops = _busy(args.busy)
+                try:
+                    row = _run(_frontier, solver, FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120)
+                finally:
+                    for p in loops:
+                        p.kill()
+                        p.wait()
+                differ = _points_differing(row, quiet)
+                rows.append({**row, "busy_loops": args.busy, "same_as_quiet": differ == 0, "points_differing": differ})
+                print(json.dumps(rows[-1]), flush=True)
     if "analysis" in cases:
         rows.append(run(_analysis, "auto", args.time_limit, timeout=args.time_limit + 120))
     ok = True

@@ -92,25 +92,41 @@ def test_solve_with_frontier_puts_it_in_the_report(tmp_path):
     assert "finance" not in summary.replace("Finance", "")  # names, never ids
 
 
-def test_the_frontier_solves_share_its_time_limit(monkeypatch):
-    """The two ends and the points take equal shares of the time left: together no more than the limit, and
-    what a quick solve leaves goes to the later ones (a frontier once took a twelfth more than its limit)."""
+def test_every_frontier_solve_gets_the_same_work_whatever_the_clock(monkeypatch):
+    """Each solve's work limit is a fixed part of the frontier's time, the same on a slow clock (a busy machine),
+    so that the curve is too; the clock sets only each solve's ceiling, twice an equal share of the time left and
+    never more than what is left (a frontier once took a twelfth more than its limit)."""
     import optimizer.analysis.frontier as fr
 
     result = solve_scenario(TINY, solver="highs", mip_gap=0.0)
-    given, real = [], fr.solve_bundle
+    real_solve, real_clock = fr.solve_bundle, fr.time.perf_counter
 
-    def spy(model, solver, opts):
-        given.append(opts.time_limit_s)
-        return real(model, solver, opts)
+    def run(slow_s: float):
+        given, start = [], real_clock()
 
-    monkeypatch.setattr(fr, "solve_bundle", spy)
-    table, _ = frontier(result, "developed_land", "output", points=4, time_limit_s=12.0)
+        def spy(model, solver, opts):
+            given.append((opts.time_limit_s, opts.work_limit_s, real_clock() - start))
+            return real_solve(model, solver, opts)
+
+        reads = iter(range(10**9))  # each read of the clock: slow_s more seconds than really passed
+        monkeypatch.setattr(fr, "solve_bundle", spy)
+        monkeypatch.setattr(fr.time, "perf_counter", lambda: real_clock() + slow_s * next(reads))
+        try:
+            table, _ = frontier(result, "developed_land", "output", points=4, time_limit_s=12.0)
+        finally:
+            monkeypatch.setattr(fr.time, "perf_counter", real_clock)
+        return table, given
+
+    quick, given = run(0.0)
     assert len(given) == 6
-    assert all(g * (6 - i) <= 12.0 for i, g in enumerate(given))  # an equal part of what is left of 12 s
-    assert given[0] == pytest.approx(2.0, abs=0.05)  # a sixth of the whole
-    assert (np.diff(given) > 0).all()  # tiny's solves end early: the later shares grow
-    assert table["seconds"].notna().all() and table["check"].eq("passed").all()
+    assert [w for _, w, _ in given] == [pytest.approx(fr.WORK_SHARE * 12.0 / 6)] * 6
+    assert given[0][0] == pytest.approx(fr.CEILING_SHARES * 12.0 / 6, abs=0.05)
+    assert all(ceiling <= 12.0 - spent + 0.05 for ceiling, _, spent in given)
+    assert quick["seconds"].notna().all() and quick["check"].eq("passed").all()
+    slow, given_slow = run(0.02)  # the whole process's clock runs fast: 20 ms more at each read
+    assert [w for _, w, _ in given_slow] == [w for _, w, _ in given]
+    assert [c for c, _, _ in given_slow][1:] < [c for c, _, _ in given][1:]  # only the ceilings follow the clock
+    pd.testing.assert_frame_equal(slow[["x", "y", "status"]], quick[["x", "y", "status"]])
 
 
 def test_the_frontier_figure_shows_each_points_bound(tmp_path):
@@ -200,7 +216,7 @@ def test_the_loose_end_keeps_the_best_plan_for_y(monkeypatch):
 
 
 def test_the_frontier_says_which_points_the_clock_cut(tmp_path, monkeypatch, capsys):
-    """A point whose solve had a step cut by its time share is marked stopped_by = time_limit in frontier.csv,
+    """A point whose solve had a step cut by its time ceiling is marked stopped_by = time_limit in frontier.csv,
     and the console and the report say that its plan may differ on a busier machine; a solved point is marked
     optimal, and a frontier with no point cut says it is the same on a busy or an idle machine."""
     import optimizer.analysis.frontier as fr
@@ -225,17 +241,19 @@ def test_the_frontier_says_which_points_the_clock_cut(tmp_path, monkeypatch, cap
                  "--no-figures"]) == 0
     t = pd.read_csv(tmp_path / "b" / "frontier.csv")
     assert t["stopped_by"].tolist() == ["optimal", "time_limit", "optimal"]
-    assert ("note: point 1 stopped at its share of the time limit (stopped_by in frontier.csv): on a busier or "
-            "slower machine, or with another --time-limit, its plan may differ") in capsys.readouterr().out
+    assert ("note: point 1 ran out of time before its work limits (stopped_by in frontier.csv): this machine was "
+            "slower or busier than they allow for; with a longer --time-limit or on a quieter machine, its plan may "
+            "differ") in capsys.readouterr().out
 
     calls.clear()
     out = tmp_path / "s"
     assert main(["solve", str(TINY), "--out", str(out), "--solver", "highs", "--frontier", "3"]) == 0
-    assert "note: point 1 stopped at its share of the time limit" in capsys.readouterr().out
+    assert "note: point 1 ran out of time before its work limits" in capsys.readouterr().out
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "1 of the 3 points stopped at its share of the time limit: on a busier machine its plan may differ" in html
+    assert "1 of the 3 points ran out of time before its work limits: with more time or on a quieter machine its " \
+           "plan may differ" in html
     from optimizer.report.html import _clock_caption
 
     every = pd.DataFrame({"point": [0, 1], "stopped_by": ["time_limit", "time_limit"]})
-    assert _clock_caption(every) == " All 2 points stopped at their share of the time limit: on a busier machine " \
-                                    "their plans may differ."
+    assert _clock_caption(every) == " All 2 points ran out of time before their work limits: with more time or on " \
+                                    "a quieter machine their plans may differ."

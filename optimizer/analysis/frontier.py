@@ -7,6 +7,12 @@ from the least any plan meeting the rules needs to what the best plan for y uses
 best plan for y gives to the most any plan can give. The points are solved from the tight end to the loose one,
 each warm-started from its tighter neighbour, whose plan stays feasible at the looser level: y never falls below
 the neighbour's, so the curve is monotone within the solver's gaps (the table says where it is not).
+
+Repeatable: each solve's work (the engine's evaluation budgets, HiGHS's cut rounds and nodes) is a fixed part of
+the frontier's time at nominal speeds (SolveOptions.work_limit_s: WORK_SHARE of an equal share), so the curve is
+the same on a busy or an idle machine. The clock only sets each solve's ceiling, twice its equal share of the
+time left, which a machine over twice as slow as nominal reaches: that point's `stopped_by` then says
+"time_limit".
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from optimizer.model.build import _metric_rates, _pow10, with_rows
 from optimizer.pipeline import RunResult, finish
 from optimizer.solvers import SolveOptions, keep_warm_start, solve_bundle
 
+WORK_SHARE = 0.5  # each solve's work: this share of an equal part of the frontier's time, at nominal speeds
+CEILING_SHARES = 2.0  # each solve's ceiling: this many equal shares of the time left (a slow machine's margin)
 USING = {"developed_land": "m²", "budget": "yuan", "floor": "m²"}  # capped: x ≤ ε
 # held: x ≥ ε — jobs, output and any metric
 
@@ -67,7 +75,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     """The ε-constraint frontier of a solved run: (table, the plan of each point or None).
 
     `time_limit_s` (default: the run's own limit) is for the whole frontier: its two ends and its points share it,
-    each solve taking an equal share of the time left, so that what one leaves unused goes to the rest.
+    each solve doing a fixed amount of work (the module docstring), with the time left as its ceiling.
 
     Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds, stopped_by
     ("optimal", "work_limit", or "time_limit": a step of the solve was cut by its share of the time, so the
@@ -86,17 +94,19 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     budget = opts.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.perf_counter() + budget
     solves_left = points + 2  # the two ends, then the points
+    work = WORK_SHARE * budget / solves_left  # the same for every solve, whatever the clock says
 
-    def share() -> float:  # an equal share of what is left: a solve that ends early leaves its time to the rest
+    def share() -> float:  # the ceiling: a solve that ends early leaves its time to the rest
         nonlocal solves_left
-        left = max(deadline - time.perf_counter(), 0.0) / max(solves_left, 1)
+        left = max(deadline - time.perf_counter(), 0.0)
+        ceiling = min(left, CEILING_SHARES * left / max(solves_left, 1))
         solves_left -= 1
-        return left
+        return ceiling
 
     cx, cy = kpi_coefficients(sc, bundle, x), kpi_coefficients(sc, bundle, y)
     sc_y = replace(sc, objective=Objective(kind="weighted", weights={y: 1.0}))  # the checker scores y
     ymodel = _with_objective(sc, bundle, cy)
-    solve_opts = replace(opts, progress=None, log=False, warm_start=None)
+    solve_opts = replace(opts, progress=None, log=False, warm_start=None, work_limit_s=work)
 
     # the far end of x: its least (using) or most (giving) value over plans that meet the rules
     far = solve_bundle(_with_objective(sc, bundle, cx, "minimize" if using else "maximize"), result.solver,

@@ -54,9 +54,10 @@ def clock_note(table: pd.DataFrame) -> str:
         return "every point stopped on its gap or its work limits: the same curve on a busy or an idle machine"
     which = (f"all {len(cut)} points" if len(cut) == len(table) > 1 else
              f"point{'s' if len(cut) > 1 else ''} " + ", ".join(str(int(i)) for i in cut))
-    return (f"note: {which} stopped at {'its' if len(cut) == 1 else 'their'} share of the time limit "
-            "(stopped_by in frontier.csv): on a busier or slower machine, or with another --time-limit, "
-            f"{'its plan' if len(cut) == 1 else 'their plans'} may differ")
+    one = len(cut) == 1
+    return (f"note: {which} ran out of time before {'its' if one else 'their'} work limits (stopped_by in "
+            "frontier.csv): this machine was slower or busier than they allow for; with a longer --time-limit or on "
+            f"a quieter machine, {'its plan' if one else 'their plans'} may differ")
 
 
 def frontier_figure(table: pd.DataFrame, x: str, y: str, title: str):

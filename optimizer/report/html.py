@@ -473,8 +473,8 @@ def _clock_caption(table) -> str:
         return ""
     one = len(cut) == 1
     which = f"All {len(cut)} points" if len(cut) == len(table) > 1 else f"{len(cut)} of the {len(table)} points"
-    return (f" {which} stopped at {'its' if one else 'their'} share of the time limit: on a busier machine "
-            f"{'its plan' if one else 'their plans'} may differ.")
+    return (f" {which} ran out of time before {'its' if one else 'their'} work limits: with more time or on a "
+            f"quieter machine {'its plan' if one else 'their plans'} may differ.")
 
 
 def _holding_back(result: RunResult) -> str:
