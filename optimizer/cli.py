@@ -125,6 +125,9 @@ def _solve_args(p: argparse.ArgumentParser) -> None:
                    help="relative MIP gap to stop at (0 to 1)")
     p.add_argument("--threads", type=threads_arg, default=None, metavar="N",
                    help=f"solver threads (0 = solver's choice, at most {MAX_THREADS})")
+    p.add_argument("--work-limit", type=time_limit_arg, default=None, metavar="S",
+                   help="nominal seconds of work per solver call (highs, lagrange, auto): the same plan on a busy or "
+                        "an idle machine, the time limit then a ceiling only; default: the scenario's, else none")
     p.add_argument("--log", action="store_true", help="show the solver's log")
 
 
@@ -301,7 +304,8 @@ def cmd_solve(args) -> int:
     print_warnings(getattr(sc, "warnings", ()))
     result = solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
                             threads=args.threads, log=args.log, progress=progress,
-                            dual_workers=args.dual_workers, dual_scheduler=args.dual_scheduler)
+                            dual_workers=args.dual_workers, dual_scheduler=args.dual_scheduler,
+                            work_limit_s=args.work_limit)
     print_warnings(getattr(result, "warnings", ()))  # about the run (the scenario's were printed above)
     if result.plan is not None and not args.no_analysis:
         from optimizer.analysis.run import MAX_PAIRS, analyse

@@ -168,6 +168,7 @@ class SolverDefaults:
     time_limit_s: float = 60.0
     mip_gap: float = 1e-4
     threads: int = 0  # 0 = solver's choice
+    work_limit_s: float | None = None  # nominal seconds of work per solver call (SolveOptions.work_limit_s)
 
 
 @dataclass(frozen=True)

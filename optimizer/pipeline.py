@@ -56,6 +56,7 @@ class RunResult:
             "bound": _num(p.bound) if p else _num(self.bound),
             "gap": _num(p.gap) if p else None,
             "solver": self.solver,
+            "options": _options(self.options),
             "build_s": _num(self.timings.get("build_s")),
             "solve_s": _num(self.timings.get("solve_s")),
             "timings_s": {k: _num(v) for k, v in self.timings.items()},
@@ -67,6 +68,14 @@ class RunResult:
             "kpis": self.kpis,
             "assumptions": list(self.scenario.assumptions),
         }
+
+
+def _options(o: SolveOptions | None) -> dict | None:
+    """The solve's options that decide its plan (summary.json): the same input and options give the same plan."""
+    if o is None:
+        return None
+    return {"time_limit_s": _num(o.time_limit_s), "mip_gap": _num(o.mip_gap), "threads": int(o.threads),
+            "work_limit_s": _num(o.work_limit_s)}
 
 
 def _num(v):
@@ -86,6 +95,12 @@ def check_options(solver: str, opts: SolveOptions) -> None:
         raise BadOption(f"MIP gap must be a number in [0, 1] (got {g!r})")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= 1024:
         raise BadOption(f"threads must be a whole number in [0, 1024] (got {n!r})")
+    wl = opts.work_limit_s
+    if wl is not None:
+        if isinstance(wl, bool) or not isinstance(wl, (int, float)) or not math.isfinite(wl) or not 0 <= wl <= 1e7:
+            raise BadOption(f"work limit must be a finite number of nominal seconds in [0, 1e7] (got {wl!r})")
+        if solver == "cbc":
+            raise BadOption("a work limit needs solver highs, lagrange or auto: CBC stops on its time limit only")
     w, addr = opts.dual_workers, opts.dual_scheduler
     if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or not 0 <= w <= 1024:
         raise BadOption(f"dual workers must be a whole number in [0, 1024] (got {w!r})")
@@ -108,12 +123,15 @@ def solve_scenario(
     progress=None,
     dual_workers: int = 0,
     dual_scheduler: str | None = None,
+    work_limit_s: float | None = None,
 ) -> RunResult:
     """Load (if given a folder), build, solve, decode, check and measure a scenario.
 
     `dual_workers` (a local cluster of that many processes) or `dual_scheduler` (an existing Dask cluster)
     evaluate the Lagrangian engine's dual over parcel chunks (solver lagrange or auto only); the planning answers
-    asked of the result later re-solve in this process.
+    asked of the result later re-solve in this process. `work_limit_s` (default: the scenario's `solver.work_limit_s`,
+    else none) is nominal seconds of work for each solver call (SolveOptions.work_limit_s): the time limit is then
+    a ceiling only, and the plan is the same on a busy or an idle machine unless the ceiling cuts a step.
     Raises InfeasibleScenario (with the conflicting rules) or CheckFailed; returns a RunResult otherwise, whose
     status is "optimal", "feasible" or "no_solution".
     """
@@ -128,6 +146,7 @@ def solve_scenario(
         mip_gap=d.mip_gap if mip_gap is None else mip_gap,
         threads=d.threads if threads is None else threads,
         log=log, progress=progress, dual_workers=dual_workers, dual_scheduler=dual_scheduler,
+        work_limit_s=d.work_limit_s if work_limit_s is None else work_limit_s,
     )
     check_options(solver, opts)
     t = time.perf_counter()

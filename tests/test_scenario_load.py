@@ -224,7 +224,9 @@ def test_qianhai_variants_load_with_their_numbers(variant):
 
 def test_config_defaults_fill_every_key():
     cfg = check_config({"scenario": {"name": "x"}})
+    work = cfg["solver"].pop("work_limit_s")
     assert cfg["solver"] == {"name": "highs", "time_limit_s": 60.0, "mip_gap": 1e-4, "threads": 0}
+    assert np.isnan(work)  # none: the time limit alone
     assert cfg["access_rules"] == [] and cfg["rules.industry_budget_yuan"] == {}
     assert np.isnan(cfg["rules"]["total_budget_yuan"])
 

@@ -89,6 +89,20 @@ def test_grid_equals_one_by_one(cluster, tiny):
     assert df["assignment"].str.endswith("-1").all()
 
 
+def test_the_specs_work_limit_reaches_every_run(cluster, tiny, monkeypatch):
+    """[solver] work_limit_s: every run solves with it (the same plans however busy the workers are)."""
+    seen: list = []
+    real = pipeline.solve_scenario
+
+    def spy(sc, *a, **kw):
+        seen.append(kw.get("work_limit_s"))
+        return real(sc, *a, **kw)
+
+    monkeypatch.setattr(pipeline, "solve_scenario", spy)
+    df = sweep(tiny, {**GRID, "solver": {"mip_gap": 0.0, "work_limit_s": 4.0}}, client=cluster[1])
+    assert len(seen) == 8 and set(seen) == {4.0} and (df["status"] == "optimal").all()
+
+
 def test_cli_resume_solves_only_missing_runs(cluster, tiny, solves, tmp_path, capsys):
     calls, _ = solves
     spec = tmp_path / "sweep.toml"

@@ -27,7 +27,7 @@ def _solve(args: argparse.Namespace, sc):
 
     print_warnings(getattr(sc, "warnings", ()))
     return solve_scenario(sc, solver=args.solver, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
-                          threads=args.threads, log=args.log)
+                          threads=args.threads, log=args.log, work_limit_s=args.work_limit)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

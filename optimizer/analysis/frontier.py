@@ -78,7 +78,7 @@ def frontier(result: RunResult, x: str = "developed_land", y: str = "output", po
     each solve doing a fixed amount of work (the module docstring), with the time left as its ceiling.
 
     Table columns: point, epsilon, x, y, status, gap, y_bound, check, parcels_developed, seconds, stopped_by
-    ("optimal", "work_limit", or "time_limit": a step of the solve was cut by its share of the time, so the
+    ("optimal", "work_limit", or "time_limit": a step of the solve was cut by its time ceiling, so the
     point's plan depends on the machine's speed and load); flags "knee",
     "best_y_per_x" and "monotone" (within the points' gaps); attrs "current" (the run's own plan's x and y) and
     "far_end" (x in the plan found for the tight end, and the proven bound on x there: no plan needs less, or

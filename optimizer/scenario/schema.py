@@ -216,6 +216,8 @@ TOML_TABLES: tuple[Table, ...] = (
         Key("time_limit_s", "number", default=60.0, min=0.0, max=1e7),
         Key("mip_gap", "number", default=1e-4, min=0.0, max=1.0),
         Key("threads", "int", default=0, min=0, max=1024, doc="0 = the solver's choice"),
+        Key("work_limit_s", "number", default=NONE, min=0.0, max=1e7,
+            doc="nominal seconds of work per solver call: the same plan on a busy or an idle machine"),
     )),
     Table("rules", keys=(
         Key("total_budget_yuan", "number", default=NONE, min=0.0, max=MAX_YUAN),

@@ -57,7 +57,7 @@ def _run(sc: Scenario, params: dict, solver: dict, rec: dict) -> None:
     try:
         res = pipeline.solve_scenario(apply_parameters(sc, params), solver=solver.get("name"),
                                       time_limit_s=solver.get("time_limit_s"), mip_gap=solver.get("mip_gap"),
-                                      threads=solver.get("threads", 1))
+                                      threads=solver.get("threads", 1), work_limit_s=solver.get("work_limit_s"))
     except InfeasibleScenario as exc:
         rec.update(status="infeasible", error="; ".join(exc.conflicts)[:2000])
     except LanduseError as exc:

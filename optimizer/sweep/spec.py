@@ -36,7 +36,7 @@ DISTRIBUTIONS = {"uniform": ("low", "high"), "triangular": ("low", "mode", "high
                  "lognormal": ("median", "sigma")}
 PARAM_KEYS = {"path", "start", "stop", "steps", "values", "distribution", "low", "high", "mode", "mean", "sd",
               "median", "sigma", "label"}
-SOLVER_KEYS = {"name": str, "time_limit_s": float, "mip_gap": float, "threads": int}
+SOLVER_KEYS = {"name": str, "time_limit_s": float, "mip_gap": float, "threads": int, "work_limit_s": float}
 
 
 class SpecError(ScenarioError):
