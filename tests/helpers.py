@@ -10,6 +10,9 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -471,3 +474,16 @@ def random_instance(seed: int, n_parcels: int = 30, n_industries: int = 4,
 
 def scenario_from(config: dict, frames: dict[str, pd.DataFrame]) -> Scenario:
     return build_scenario(config, {k: v.copy() for k, v in frames.items()})
+
+
+def on_a_busy_machine(run, loops: int = 2):
+    """run() while `loops` other processes keep the CPU busy (each a Python busy loop), killed afterwards."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(loops)]
+    try:
+        time.sleep(0.2)
+        return run()
+    finally:
+        for p in busy:
+            p.kill()
+        for p in busy:
+            p.wait()

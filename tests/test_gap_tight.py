@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
-from helpers import examples
+from helpers import examples, on_a_busy_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -351,9 +351,6 @@ def test_auto_gap_path_takes_the_same_steps_on_a_busy_machine(monkeypatch):
     """The knapsack path of auto decides on work limits (dual evaluations, core-model nodes, local-search moves),
     not on the clock: under three busy loops every step before the last full-model HiGHS stops where it did on a
     quiet machine, with the same plan going into it."""
-    import subprocess
-    import sys
-    import time
     from dataclasses import replace
 
     from optimizer.solvers import highs
@@ -372,14 +369,7 @@ def test_auto_gap_path_takes_the_same_steps_on_a_busy_machine(monkeypatch):
         return [tuple(p.get(k) for k in keys) for p in r.phases if p["phase"] != "highs"]
 
     quiet = steps()
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
-    try:
-        time.sleep(0.2)
-        busy = steps()
-    finally:
-        for p in loops:
-            p.kill()
-            p.wait()
+    busy = on_a_busy_machine(steps, loops=3)
     assert any(s[0].startswith("highs (core") for s in quiet)
     assert all(s[1] != "time_limit" for s in quiet)
     assert busy == quiet

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import REPO, random_instance, scenario_from
+from helpers import REPO, on_a_busy_machine, random_instance, scenario_from
 
 from optimizer.model import build_model
 from optimizer.solvers import SolveOptions, lagrange, solve_bundle
@@ -42,22 +42,11 @@ def _solve_in_subprocess(out: Path) -> str:
     return done.stdout.strip()
 
 
-def _busy_loops(n: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-
-
 @pytest.mark.skipif(not QIANHAI.exists(), reason="the Qianhai scenario is not bundled")
 def test_qianhai_plan_is_the_same_on_a_busy_machine(tmp_path):
     quiet = _solve_in_subprocess(tmp_path / "quiet.pkl")
-    loops = _busy_loops(3)  # the CPU kept busy by other processes while the same command runs again
-    try:
-        time.sleep(0.2)
-        busy = _solve_in_subprocess(tmp_path / "busy.pkl")
-    finally:
-        for p in loops:
-            p.kill()
-        for p in loops:
-            p.wait()
+    # the CPU kept busy by other processes while the same command runs again
+    busy = on_a_busy_machine(lambda: _solve_in_subprocess(tmp_path / "busy.pkl"), loops=3)
     a, b = pd.read_pickle(tmp_path / "quiet.pkl"), pd.read_pickle(tmp_path / "busy.pkl")
     assert len(a) > 100
     assert a["parcel_id"].tolist() == b["parcel_id"].tolist()
@@ -90,15 +79,7 @@ def test_qianhai_frontier_is_the_same_on_a_busy_machine():
         return done.stdout.strip()
 
     quiet = run()
-    loops = _busy_loops(2)
-    try:
-        time.sleep(0.2)
-        busy = run()
-    finally:
-        for p in loops:
-            p.kill()
-        for p in loops:
-            p.wait()
+    busy = on_a_busy_machine(run)
     assert "time_limit" not in quiet and "work_limit" in quiet  # the work limits decided, not the clock
     assert busy == quiet
 
@@ -201,15 +182,7 @@ def test_highs_work_limit_stops_its_root_at_the_same_round_on_a_busy_machine():
     assert highs.work_limits(m, _highs_work(m, 6))[0] == 6
     opts = SolveOptions(time_limit_s=120.0, mip_gap=0.0, threads=2, work_limit_s=_highs_work(m, 6))
     quiet = highs.solve(m, opts)
-    loops = _busy_loops(2)
-    try:
-        time.sleep(0.2)
-        busy = highs.solve(m, opts)
-    finally:
-        for p in loops:
-            p.kill()
-        for p in loops:
-            p.wait()
+    busy = on_a_busy_machine(lambda: highs.solve(m, opts))
     for res in (quiet, busy):
         assert res.phases[0]["stopped_by"] == "work_limit" and res.phases[0]["root_rounds"] == 6
         assert res.phases[0]["nodes"] == 0 and res.status in ("feasible", "no_solution")
