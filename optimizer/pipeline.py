@@ -146,7 +146,9 @@ def solve_scenario(
         mip_gap=d.mip_gap if mip_gap is None else mip_gap,
         threads=d.threads if threads is None else threads,
         log=log, progress=progress, dual_workers=dual_workers, dual_scheduler=dual_scheduler,
-        work_limit_s=d.work_limit_s if work_limit_s is None else work_limit_s,
+        # the scenario's work limit is a default for the backends that have one (CBC stops on its time limit only;
+        # summary.json's options say what applied); a work limit asked of CBC explicitly is refused below
+        work_limit_s=(d.work_limit_s if solver != "cbc" else None) if work_limit_s is None else work_limit_s,
     )
     check_options(solver, opts)
     t = time.perf_counter()

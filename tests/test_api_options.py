@@ -51,6 +51,7 @@ def test_a_work_limit_comes_from_the_flag_or_the_scenario_and_is_recorded(tmp_pa
     got = solve_scenario(folder, solver="highs")
     assert got.options.work_limit_s == 3.5 and got.check.passed
     assert solve_scenario(folder, solver="highs", work_limit_s=9.0).options.work_limit_s == 9.0  # the flag wins
+    assert solve_scenario(folder, solver="cbc").options.work_limit_s is None  # a default CBC has no use for
     toml.write_text(text.replace("[solver]", "[solver]\nwork_limit_s = -2"), encoding="utf-8")
     capsys.readouterr()
     assert main(["solve", str(folder), "--out", str(tmp_path / "b"), "--no-figures"]) == 2
