@@ -30,15 +30,16 @@ short of the target is priced without a MILP.
 
 Repeatable plans: no decision below the user's time limit looks at a clock. The dual stops on convergence
 tolerances and on function-evaluation limits that depend only on the problem and the options (a fixed number
-of L-BFGS-B iterations and evaluations per smoothing level, and a total evaluation budget computed from
-the time limit, or from SolveOptions.work_limit_s when it is set, with a nominal cost per evaluation, never from
-measured speed). Each restricted repair MILP
-stops at its gap, at the target objective, once its bound proves the target out of reach, or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a
-fixed thread count: HiGHS's MIP search depends on the thread count but, for a given count, not on load); only
-the last repair, on the full model, runs until its gap is closed (or, with work_limit_s, until its share of
-that work in HiGHS's cut rounds and nodes). The time limit itself is a hard ceiling:
-the phase it cuts says so in `SolveResult.phases` ("stopped_by": "time_limit"). The same scenario and options
-thus give the same plan on an idle and on a busy machine; seconds in `phases` and messages are informational.
+of L-BFGS-B iterations and evaluations per smoothing level, and a total evaluation budget computed from the time
+limit, or from SolveOptions.work_limit_s when it is set, with a nominal cost per evaluation, never from measured
+speed). Each restricted repair MILP stops at its gap, at the target objective, once its bound proves the target
+out of reach, or at a node limit (HiGHS `mip_max_nodes`, random_seed 0 and a fixed thread count: HiGHS's MIP
+search depends on the thread count but, for a given count, not on load); only the last repair, on the full model,
+runs until its gap is closed. With work_limit_s, a share of that work also bounds each repair's cut rounds at its
+root and the full-model repair's nodes (REPAIR_WORK_SHARE, FULL_REPAIR_WORK_SHARE). The time limit itself is a
+hard ceiling: the phase it cuts says so in `SolveResult.phases` ("stopped_by": "time_limit"). The same scenario
+and options thus give the same plan on an idle and on a busy machine; seconds in `phases` and messages are
+informational.
 """
 
 from __future__ import annotations
