@@ -95,6 +95,17 @@ class _JumpingClock:
         return time.perf_counter() + self.calls * self.step
 
 
+class _ScriptedClock:
+    """time.perf_counter for one module: its k-th reading is values[k] (the last one from then on)."""
+
+    def __init__(self, values: list[float]):
+        self.values, self.calls = values, 0
+
+    def perf_counter(self) -> float:
+        self.calls += 1
+        return self.values[min(self.calls, len(self.values)) - 1]
+
+
 def _instance():
     return build_model(scenario_from(*random_instance(3, n_parcels=120, n_industries=5)))
 
@@ -217,3 +228,44 @@ def test_work_below_highs_root_stops_it_after_its_root_lp_and_auto_leaves_it_out
     assert alone.has_plan and whole.has_plan and alone.objective <= whole.objective
     again = solve_bundle(bundle, "auto", opts)
     assert np.array_equal(again.x, alone.x) and again.bound == alone.bound
+
+
+@pytest.mark.skipif(not QIANHAI.exists(), reason="the Qianhai scenario is not bundled")
+def test_analyses_give_the_same_answers_however_little_time_seems_left(monkeypatch):
+    """Each re-solve of the analyses (a rule relaxed, a parcel forced) does the run's own work, whatever their clock
+    says is left; the time left is only its ceiling. Once the re-solves drew their work from the time left, and the
+    worth of an access limit on Qianhai moved by 13 % beside three busy processes."""
+    from optimizer.analysis import why, worth
+    from optimizer.pipeline import solve_scenario
+
+    r = solve_scenario(QIANHAI)
+    asked = []
+    resolve_options = worth.resolve_options
+
+    def recorded(result, ceiling_s, **changes):
+        o = resolve_options(result, ceiling_s, **changes)
+        asked.append((o.time_limit_s, o.work_limit_s))
+        return o
+
+    monkeypatch.setattr(worth, "resolve_options", recorded)
+    monkeypatch.setattr(why, "resolve_options", recorded)
+
+    def answers():
+        table = worth.rule_worth(r, confirm_top=1, confirm_access=1, time_limit_s=40.0)
+        parcels = why.explain_plan(r, resolve_s=30.0, close_calls=1)
+        return table, parcels
+
+    plain = answers()
+    # a slow machine as the analyses see it: their clock says that the first re-solve took 31.5 s of the 40 (the
+    # explanations: 12 of 30), so the access limit's re-solve is left 8.5 s (it takes about 3 here). Given the
+    # time left as its work, it once found another plan there (the limit's worth 1.45e6, not 1.66e6 yuan a minute)
+    monkeypatch.setattr(worth, "time", _ScriptedClock([0.0, 0.0, 31.5]))
+    monkeypatch.setattr(why, "time", _ScriptedClock([0.0, 0.0, 12.0]))
+    slow = answers()
+    assert len(asked) == 6
+    assert [w for _, w in asked] == [r.options.time_limit_s] * 6  # the run's work, every time
+    assert [t for t, _ in asked[3:]] == [40.0, 8.5, 18.0]  # the scripted clock moved the ceilings ...
+    assert min(t for t, _ in asked[:3]) > 25.0  # ... from these
+    for a, b in zip(plain, slow, strict=True):
+        assert (a["method"] if "method" in a else a["forcing_cost_method"]).str.startswith("re-solve").sum() >= 1
+        pd.testing.assert_frame_equal(a, b)

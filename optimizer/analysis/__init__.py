@@ -7,6 +7,24 @@ load → build → solve.
 from __future__ import annotations
 
 
+def resolve_options(result, ceiling_s: float, **changes):
+    """The options of one re-solve that answers a question about the run (a rule relaxed, a parcel forced, an
+    alternative asked for): the run's own options, with the run's amount of work fixed (its work limit, else its
+    time limit, as nominal seconds: SolveOptions.work_limit_s) and `ceiling_s` as the time limit, a ceiling only.
+
+    The work does not depend on how much of the analyses' time is left, so the answer is the same on a busy or an
+    idle machine unless the ceiling is reached (a re-solve given the time left once drew its work budgets from
+    that, and a rule's worth on Qianhai moved by 13 % beside three busy processes). CBC has no work limits: its
+    re-solves stop on the clock."""
+    from dataclasses import replace
+
+    from optimizer.solvers import SolveOptions
+
+    opts = result.options or SolveOptions()
+    work = None if result.solver == "cbc" else opts.work_s
+    return replace(opts, time_limit_s=ceiling_s, work_limit_s=work, progress=None, log=False, **changes)
+
+
 def solve_like(result, bundle, opts):
     """Solve `bundle` (the run's model, changed by a question) the way the run was solved: the run's solver, and
     Dinkelbach's method when the objective is output per land (then the objective is the ratio)."""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.analysis import solve_like
+from optimizer.analysis import resolve_options, solve_like
 from optimizer.model.build import with_rows
 from optimizer.pipeline import RunResult, finish
 from optimizer.solvers import SolveOptions
@@ -76,8 +76,7 @@ def alternative_plans(result: RunResult, k: int, min_diff: int, within: float,
         row, const = _distance_row(bundle, plans[-1].x)
         current = with_rows(current, "alternative_distance", row, [min_diff - const], [np.inf],
                             [f"at least {min_diff} parcels differ from plan {len(plans) - 1}"])
-        res = solve_like(result, current, replace(opts, time_limit_s=left, warm_start=None, progress=None,
-                                                  log=False))
+        res = solve_like(result, current, resolve_options(result, left, warm_start=None))
         if not res.has_plan:
             break
         alt = finish(result.scenario, current, res, {"solve_s": res.solve_s}, opts)

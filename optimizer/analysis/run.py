@@ -20,8 +20,9 @@ def analyse(result: RunResult, time_limit_s: float = 60.0) -> RunResult:
     if result.plan is None or result.bundle is None:
         return result
     t0 = time.perf_counter()
-    # a fixed number of re-solves (3 rules, 2 access limits, 3 close calls) keeps the answers the same on a busy
-    # or an idle machine; the time limit is only a ceiling
+    # a fixed number of re-solves (3 rules, 2 access limits, 3 close calls), each doing the run's own work
+    # (analysis.resolve_options), keeps the answers the same on a busy or an idle machine; the time limit is only
+    # a ceiling
     worth = rule_worth(result, time_limit_s=time_limit_s * 0.6)
     left = max(time_limit_s * 0.9 - (time.perf_counter() - t0), 0.0)
     why = explain_plan(result, resolve_s=left)

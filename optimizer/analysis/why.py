@@ -10,17 +10,17 @@ price holds it back).
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.analysis import solve_like
+from optimizer.analysis import resolve_options, solve_like
 from optimizer.analysis.pricing import price_pairs
 from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, must_be_developed, pair_grids
 from optimizer.pipeline import RunResult
-from optimizer.solvers import SolveOptions
 
 UNDEVELOPED = "(undeveloped)"
 COLUMNS = ["parcel_id", "subarea", "zone", "area_m2", "status", "industry_id", "floor_area_m2", "output_yuan",
@@ -53,8 +53,6 @@ def explain_plan(result: RunResult, resolve_s: float = 30.0, parcels: tuple[str,
     re-solve with the runner-up forced (to the run's gap). `resolve_s` is a ceiling only: which parcels are
     re-solved depends on the plan, not on the machine's speed, unless the ceiling is reached.
     """
-    import time
-
     deadline = time.perf_counter() + resolve_s
     from optimizer.analysis import linear_view
 
@@ -263,9 +261,7 @@ def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: flo
             raise ValueError(f"{option} is not eligible on parcel {parcel_id}")
         lo[e] = 1.0
     forced = replace(bundle, milp=replace(m, col_lower=lo, col_upper=hi))
-    opts = result.options or SolveOptions()
-    res = solve_like(result, forced, replace(opts, time_limit_s=time_limit_s, progress=None, log=False,
-                                             warm_start=None))
+    res = solve_like(result, forced, resolve_options(result, time_limit_s, warm_start=None))
     if res.status == "infeasible":
         return np.inf, np.nan
     if not res.has_plan:  # no plan within the time limit: unknown

@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis import solve_like
+from optimizer.analysis import resolve_options, solve_like
 from optimizer.data import Scenario, gain_words
 from optimizer.pipeline import RunResult
 from optimizer.solvers import SolveOptions
@@ -189,9 +189,9 @@ def rule_worth(result: RunResult, confirm_top: int = 3, confirm_access: int = 2,
         step = float(row["step"])
         per_try = min(left, max(opts.time_limit_s, 1.0))
         if row["family"] == "access":
-            got = _resolve_access(result, int(row["_access"]), step, per_try, opts)
+            got = _resolve_access(result, int(row["_access"]), step, per_try)
         else:
-            got = _resolve_row(result, row, step, per_try, opts)
+            got = _resolve_row(result, row, step, per_try)
         if got is None:
             continue
         obj, gap = got
@@ -220,16 +220,15 @@ def _objective_unit(result: RunResult) -> str:
     return objective_unit(result.scenario)
 
 
-def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float, opts: SolveOptions):
+def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float):
     bundle = _relaxed_bundle(result.bundle, row, step)
-    o = replace(opts, time_limit_s=time_limit_s, warm_start=result.x, progress=None, log=False)
-    res = solve_like(result, bundle, o)
+    res = solve_like(result, bundle, resolve_options(result, time_limit_s, warm_start=result.x))
     if not res.has_plan:
         return None
     return float(res.objective), float(res.gap) if res.gap is not None else np.nan
 
 
-def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float, opts: SolveOptions):
+def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float):
     """Re-solve with access limit i raised by `step` minutes, through the pipeline (so the plan is checked)."""
     from optimizer.pipeline import solve_scenario
 
@@ -237,9 +236,10 @@ def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float,
     rules = list(sc.rules.access_rules)
     rules[i] = replace(rules[i], max_minutes=rules[i].max_minutes + step)
     relaxed = replace(sc, rules=replace(sc.rules, access_rules=tuple(rules)))
+    o = resolve_options(result, time_limit_s)
     try:
-        got = solve_scenario(relaxed, solver=result.solver, time_limit_s=time_limit_s, mip_gap=opts.mip_gap,
-                             threads=opts.threads)
+        got = solve_scenario(relaxed, solver=result.solver, time_limit_s=o.time_limit_s, mip_gap=o.mip_gap,
+                             threads=o.threads, work_limit_s=o.work_limit_s)
     except Exception:  # noqa: BLE001 - a failed confirmation leaves the row as "not computed"
         return None
     if got.plan is None:
