@@ -14,8 +14,9 @@ Cases (each in its own process, since a stuck HiGHS presolve cannot be abandoned
 Each prints wall-clock seconds, status and gap; the requirement lines say met or NOT met. --repeat K runs the
 ratio case's target-time pair (auto, plain HiGHS) K times (the machine's load varies; the plans should not), and
 each row records the load average before it ran and the ratio phases (the neighbourhood search's work).
---busy N runs each frontier again beside N busy processes and says whether every point is the same plan
-("same_as_quiet"; the standard: the same input and options give the same plan on a busy or an idle machine).
+--busy N runs each frontier and the analysis again beside N busy processes and says whether every point, every
+rule's worth and every parcel's forcing cost is the same ("same_as_quiet", and how many differ: "differing"; the
+standard: the same input and options give the same plan on a busy or an idle machine).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import sys
 import time
 from pathlib import Path
@@ -90,10 +92,41 @@ def _analysis(solver: str, limit: float, out) -> None:
     r = solve_scenario(REPO / "scenarios/qianhai", solver=solver, time_limit_s=limit)
     t = time.perf_counter()
     a = analyse(r, time_limit_s=30.0)
-    worth = a.analysis["marginal_values"]
+    worth, why = a.analysis["marginal_values"], a.analysis["explain"]
+    confirmed = worth[worth["method"].str.startswith("re-solve")]
+    forced = why[why["forcing_cost_method"].str.startswith("re-solved")]
     out.put({"case": "analysis", "solver": solver, "seconds": time.perf_counter() - t,
-             "rules": len(worth), "re_solved": int(worth["method"].str.startswith("re-solve").sum()),
-             "parcels_explained": len(a.analysis["explain"])})
+             "rules": len(worth), "re_solved": len(confirmed), "parcels_explained": len(why),
+             # every rule's worth and every parcel's forcing cost, exactly: a busy run is compared with these
+             "worth": {str(k): repr(float(v)) for k, v in zip(worth["rule"], worth["marginal_value"], strict=True)},
+             "forcing": {str(k): repr(float(v)) for k, v in zip(why["parcel_id"], why["forcing_cost_yuan"],
+                                                                strict=True)},
+             "re_solved_rules": {str(k): repr(float(v)) for k, v in zip(confirmed["rule"],
+                                                                         confirmed["marginal_value"], strict=True)},
+             "re_solved_parcels": {str(k): repr(float(v)) for k, v in zip(forced["parcel_id"],
+                                                                           forced["forcing_cost_yuan"], strict=True)}})
+
+
+def _figures_differing(a: dict, b: dict) -> int | None:
+    """How many rules' worths and parcels' forcing costs differ between two analysis rows; None without both."""
+    if "worth" not in a or "worth" not in b:
+        return None
+    return sum(a[k].get(name) != b[k].get(name) for k in ("worth", "forcing") for name in {*a[k], *b[k]})
+
+
+def _again_when_busy(case, n: int, differing, quiet: dict, *args, timeout: float) -> dict:
+    """The case run again beside n busy processes, with how many of its figures differ from the quiet run's."""
+    loops = _busy(n)
+    try:
+        row = _run(case, *args, timeout=timeout)
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+    differ = differing(row, quiet)
+    row = {**row, "busy_loops": n, "same_as_quiet": differ == 0, "differing": differ}
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def run(case, *args, timeout: float) -> dict:
@@ -102,17 +135,36 @@ def run(case, *args, timeout: float) -> dict:
     return row
 
 
+def _child(case, args, q, dump_after: float) -> None:
+    """The case in a child process; the stacks of all its threads go to stderr if it is still running after
+    `dump_after` seconds (then it is killed: the log says where it hung)."""
+    import faulthandler
+
+    faulthandler.dump_traceback_later(dump_after)
+    case(*args, q)
+
+
 def _run(case, *args, timeout: float) -> dict:
     q = mp.get_context("spawn").Queue()
-    p = mp.get_context("spawn").Process(target=case, args=(*args, q))
+    p = mp.get_context("spawn").Process(target=_child, args=(case, args, q, max(timeout - 5.0, 1.0)))
     load = os.getloadavg()[0]
     p.start()
-    p.join(timeout)
+    # the row is read before the child is joined: a child whose row is larger than the pipe's buffer (the
+    # analysis's figures) exits only once it has been read
+    end, row, died = time.monotonic() + timeout, None, False
+    while row is None and time.monotonic() < end and not died:
+        died = not p.is_alive()  # one more look at the queue after the child has gone
+        try:
+            row = q.get(timeout=1.0)
+        except queue.Empty:
+            pass
+    p.join(5.0)
     if p.is_alive():
         p.kill()
-        return {"case": case.__name__.strip("_"), "solver": args[0], "seconds": timeout, "status": "killed",
-                "load_before": load}
-    row = q.get() if not q.empty() else {"case": case.__name__.strip("_"), "solver": args[0], "status": "failed"}
+        p.join()
+    if row is None:
+        return {"case": case.__name__.strip("_"), "solver": args[0], "status": "failed" if died else "killed",
+                "seconds": None if died else timeout, "load_before": round(load, 2)}
     return {**row, "load_before": round(load, 2)}
 
 
@@ -139,20 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     if "frontier" in cases:
         for solver in ("auto", "highs"):
             rows.append(run(_frontier, solver, FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120))
-            quiet = rows[-1]
             if args.busy:
-                loops = _busy(args.busy)
-                try:
-                    row = _run(_frontier, solver, FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120)
-                finally:
-                    for p in loops:
-                        p.kill()
-                        p.wait()
-                differ = _points_differing(row, quiet)
-                rows.append({**row, "busy_loops": args.busy, "same_as_quiet": differ == 0, "points_differing": differ})
-                print(json.dumps(rows[-1]), flush=True)
+                rows.append(_again_when_busy(_frontier, args.busy, _points_differing, rows[-1], solver,
+                                             FRONTIER_BUDGET, args.points, timeout=3 * FRONTIER_BUDGET + 120))
     if "analysis" in cases:
         rows.append(run(_analysis, "auto", args.time_limit, timeout=args.time_limit + 120))
+        if args.busy:
+            rows.append(_again_when_busy(_analysis, args.busy, _figures_differing, rows[-1], "auto",
+                                         args.time_limit, timeout=args.time_limit + 120))
     ok = True
     for case, target in TARGETS.items():
         if case not in cases:
