@@ -42,6 +42,7 @@ class RunResult:
     options: SolveOptions | None = field(default=None, repr=False, compare=False)
     analysis: dict = field(default_factory=dict, repr=False, compare=False)  # tables of optimizer.analysis
     bound: float = np.nan  # the solver's proven bound when there is no plan (with a plan: plan.bound)
+    dual: np.ndarray | None = field(default=None, repr=False, compare=False)  # the engine's multipliers, if it ran
 
     @property
     def all_warnings(self) -> list[str]:
@@ -368,4 +369,4 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict,
     kpis = compute_kpis(sc, table)
     plan = Plan(table, status, res.objective, bound, gap, res.solver, bundle.build_s, res.solve_s, res.message)
     return RunResult(sc, status, plan, report, kpis, res.solver, timings, message=res.message,
-                     warnings=tuple(warnings), phases=phases, bundle=bundle, x=res.x, options=options)
+                     warnings=tuple(warnings), phases=phases, bundle=bundle, x=res.x, options=options, dual=res.dual)

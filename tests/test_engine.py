@@ -862,3 +862,33 @@ def test_a_restriction_reached_past_the_time_limit_is_not_solved(monkeypatch):
         bundle, m, np.arange(m.n_cols), np.zeros(0, int), np.zeros(0, int), np.full(bundle.n_pairs, np.nan), 0.0,
         SolveOptions(time_limit_s=10), 0.0, None, None, lagrange.REPAIR_NODE_LIMIT, False, None, "solve")
     assert x is None and not res.has_plan and lagrange.repair_stop(res) == "time_limit"
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_a_dual_started_from_an_earlier_solves_multipliers_is_shorter_and_proves_as_much(seed):
+    """SolveOptions.dual_start: the re-solve of a model with one rule's bound moved (as the analyses re-solve)
+    starts its dual from the first solve's multipliers. Fewer evaluations, a bound that still brackets HiGHS's
+    optimum with the plan, and a start of the wrong length is ignored (the same bits as no start)."""
+    from dataclasses import replace
+
+    bundle = build_model(scenario_from(*random_instance(seed, n_parcels=150, n_industries=5)))
+    opts = SolveOptions(time_limit_s=60, mip_gap=1e-4)
+    first = solve_bundle(bundle, "lagrange", opts)
+    assert first.dual is not None and first.dual.shape == (2 * len(lagrange._split(bundle).L),)
+    m = bundle.milp
+    row = int(np.flatnonzero(np.isfinite(m.row_upper) & (m.row_lower == -np.inf))[-1])  # a cap: loosen it by 5 %
+    upper = m.row_upper.copy()
+    upper[row] += 0.05 * max(abs(upper[row]), 1.0)
+    moved = replace(bundle, milp=replace(m, row_upper=upper))
+    cold = solve_bundle(moved, "lagrange", opts)
+    warm = solve_bundle(moved, "lagrange", replace(opts, dual_start=first.dual))
+    assert warm.phases[0].get("dual_start") and not cold.phases[0].get("dual_start")
+    assert warm.phases[0]["evaluations"] < 0.6 * cold.phases[0]["evaluations"]
+    exact = solve_bundle(moved, "highs", SolveOptions(time_limit_s=60, mip_gap=0.0))
+    assert exact.status == "optimal"
+    tol = 1e-6 * abs(exact.objective)
+    for res in (cold, warm):
+        assert res.has_plan and res.gap <= 1e-4 + 1e-12
+        assert res.objective <= exact.objective + tol <= res.bound + 2 * tol
+    wrong = solve_bundle(moved, "lagrange", replace(opts, dual_start=np.ones(len(first.dual) + 1)))
+    assert wrong.bound == cold.bound and np.array_equal(wrong.x, cold.x)

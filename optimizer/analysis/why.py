@@ -261,7 +261,8 @@ def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: flo
             raise ValueError(f"{option} is not eligible on parcel {parcel_id}")
         lo[e] = 1.0
     forced = replace(bundle, milp=replace(m, col_lower=lo, col_upper=hi))
-    res = solve_like(result, forced, resolve_options(result, time_limit_s, warm_start=None))
+    # the same rules, one parcel's columns bounded: the run's multipliers start the engine's dual
+    res = solve_like(result, forced, resolve_options(result, time_limit_s, warm_start=None, dual_start=result.dual))
     if res.status == "infeasible":
         return np.inf, np.nan
     if not res.has_plan:  # no plan within the time limit: unknown

@@ -222,7 +222,9 @@ def _objective_unit(result: RunResult) -> str:
 
 def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: float):
     bundle = _relaxed_bundle(result.bundle, row, step)
-    res = solve_like(result, bundle, resolve_options(result, time_limit_s, warm_start=result.x))
+    # the same rules with one bound moved: the plan and the run's multipliers are where the re-solve starts
+    res = solve_like(result, bundle, resolve_options(result, time_limit_s, warm_start=result.x,
+                                                     dual_start=result.dual))
     if not res.has_plan:
         return None
     return float(res.objective), float(res.gap) if res.gap is not None else np.nan

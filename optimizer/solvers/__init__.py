@@ -131,7 +131,7 @@ def _solve_auto(bundle, options: SolveOptions) -> SolveResult:
     gap = rel_gap(best.objective, bound)
     status = "optimal" if gap_closed(best.objective, bound, options) else "feasible"
     return SolveResult(status, best.x, best.objective, bound, gap, time.perf_counter() - t0, "auto",
-                       message=f"lagrange then highs: {second.message}", phases=phases)
+                       message=f"lagrange then highs: {second.message}", phases=phases, dual=first.dual)
 
 
 def keep_warm_start(bundle, res: SolveResult, options: SolveOptions) -> SolveResult:

@@ -37,6 +37,11 @@ class SolveOptions:
     # on a busy or an idle machine unless the ceiling cuts a step, which the result's phases then say. None: the
     # engines compute their budgets from the time limit, and HiGHS runs until it (the default)
     work_limit_s: float | None = None
+    # the Lagrangian engine's multipliers to start its dual from (SolveResult.dual of an earlier solve of the same
+    # model with a bound or a rule changed, e.g. the analyses' re-solves): the dual then starts at its finest
+    # smoothing, in a few hundred evaluations instead of a thousand or more. Any start gives a valid bound; one
+    # whose length does not match the model's coupling rules is ignored
+    dual_start: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def work_s(self) -> float:
@@ -60,6 +65,7 @@ class SolveResult:
     # what stopped each phase, in order: {"phase": "dual" | "repair 1" | ... | "highs" | "cbc",
     # "stopped_by": ..., work counts (evaluations, nodes, ...), "seconds" (informational only)
     phases: tuple[dict, ...] = ()
+    dual: np.ndarray | None = field(default=None, repr=False)  # the engine's best multipliers (SolveOptions.dual_start)
 
     @property
     def has_plan(self) -> bool:

@@ -1955,9 +1955,11 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
 
     least = least_objective(P)
     scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
-    # a large model's dual starts from a sample's (in this process, also when the dual itself runs on Dask)
-    sampled = sample_dual(P, smooth_target, opts.work_s, deadline)
-    mu0, where = sampled if sampled is not None else (None, {})
+    if opts.dual_start is not None and len(opts.dual_start) == 2 * len(P.L):  # an earlier solve's multipliers
+        mu0, where = np.asarray(opts.dual_start, float), {"dual_start": True}
+    else:  # a large model's dual starts from a sample's (in this process, also when the dual itself runs on Dask)
+        sampled = sample_dual(P, smooth_target, opts.work_s, deadline)
+        mu0, where = sampled if sampled is not None else (None, {})
     evaluator = None
     if opts.dual_scheduler or opts.dual_workers:  # the dual's sums over parcel chunks on dask.distributed
         from optimizer.solvers import lagrange_dask
@@ -2071,11 +2073,11 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
     if x_best is None:
         msg = "no plan found by the restricted repair" + (f" ({last.message})" if last is not None else "")
         return SolveResult("no_solution", None, np.nan, sign * bound * m.obj_scale, np.nan, solve_s, NAME,
-                           message=msg, phases=tuple(phases))
+                           message=msg, phases=tuple(phases), dual=dual.mu)
     gap = rel_gap(obj_best, bound)
     status = "optimal" if gap_closed(obj_best * m.obj_scale, bound * m.obj_scale, opts) else "feasible"
     return SolveResult(status, x_best, sign * obj_best * m.obj_scale, sign * bound * m.obj_scale, gap, solve_s,
-                       NAME, message=info, phases=tuple(phases))
+                       NAME, message=info, phases=tuple(phases), dual=dual.mu)
 
 
 def repair_stop(res: SolveResult) -> str:
