@@ -125,6 +125,7 @@ def solve_scenario(
     dual_workers: int = 0,
     dual_scheduler: str | None = None,
     work_limit_s: float | None = None,
+    dual_start=None,
 ) -> RunResult:
     """Load (if given a folder), build, solve, decode, check and measure a scenario.
 
@@ -133,6 +134,8 @@ def solve_scenario(
     asked of the result later re-solve in this process. `work_limit_s` (default: the scenario's `solver.work_limit_s`,
     else none) is nominal seconds of work for each solver call (SolveOptions.work_limit_s): the time limit is then
     a ceiling only, and the plan is the same on a busy or an idle machine unless the ceiling cuts a step.
+    `dual_start` (RunResult.dual of a run of the same rules with a bound moved) starts the engine's dual from those
+    multipliers (SolveOptions.dual_start).
     Raises InfeasibleScenario (with the conflicting rules) or CheckFailed; returns a RunResult otherwise, whose
     status is "optimal", "feasible" or "no_solution".
     """
@@ -150,6 +153,7 @@ def solve_scenario(
         # the scenario's work limit is a default for the backends that have one (CBC stops on its time limit only;
         # summary.json's options say what applied); a work limit asked of CBC explicitly is refused below
         work_limit_s=(d.work_limit_s if solver != "cbc" else None) if work_limit_s is None else work_limit_s,
+        dual_start=dual_start,
     )
     check_options(solver, opts)
     t = time.perf_counter()

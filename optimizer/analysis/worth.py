@@ -239,9 +239,9 @@ def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float)
     rules[i] = replace(rules[i], max_minutes=rules[i].max_minutes + step)
     relaxed = replace(sc, rules=replace(sc.rules, access_rules=tuple(rules)))
     o = resolve_options(result, time_limit_s)
-    try:
+    try:  # more pairs, the same rules: the run's multipliers start the engine's dual
         got = solve_scenario(relaxed, solver=result.solver, time_limit_s=o.time_limit_s, mip_gap=o.mip_gap,
-                             threads=o.threads, work_limit_s=o.work_limit_s)
+                             threads=o.threads, work_limit_s=o.work_limit_s, dual_start=result.dual)
     except Exception:  # noqa: BLE001 - a failed confirmation leaves the row as "not computed"
         return None
     if got.plan is None:
