@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import industry, make_scenario, parcel, small_city
+from helpers import industry, make_scenario, parcel, random_instance, scenario_from, small_city
 
 from optimizer.analysis.worth import DUAL, RESOLVE, rule_worth
 from optimizer.pipeline import solve_scenario
@@ -130,3 +131,32 @@ def test_what_holds_the_plan_back_is_said_in_the_objectives_own_unit():
     assert "gain, yuan/m² of land a year" in html and "<td>1,000</td>" in html, html
     page = render_html(ratio)  # the checker's recomputed objective too is a ratio, not billions of yuan
     assert "objective recomputed from the plan: 100,000.0 yuan per m² of developed land a year" in page
+
+
+class _SlowEngineClock:
+    """time.perf_counter for the engine only: each reading one second later than the last (a slow machine)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def perf_counter(self) -> float:
+        self.calls += 1
+        return time.perf_counter() + self.calls
+
+
+def test_a_resolve_cut_by_its_time_limit_says_so(monkeypatch):
+    """A re-solve that its ceiling cut (its figure then follows the machine's speed) is marked in the method."""
+    from optimizer.analysis import CUT_BY_CLOCK
+    from optimizer.solvers import lagrange
+
+    r = solve_scenario(scenario_from(*random_instance(3, n_parcels=120, n_industries=5)), solver="lagrange",
+                       mip_gap=1e-4)
+    plain = rule_worth(r, confirm_top=1, confirm_access=0, time_limit_s=20.0)
+    assert plain["method"].str.startswith("re-solve").sum() == 1
+    assert not plain["method"].str.contains(CUT_BY_CLOCK, regex=False).any()
+    monkeypatch.setattr(lagrange, "time", _SlowEngineClock())
+    cut = rule_worth(r, confirm_top=1, confirm_access=0, time_limit_s=20.0)
+    resolved = cut[cut["method"].str.startswith("re-solve")]
+    assert len(resolved) == 1 and resolved["method"].iloc[0].endswith(f"({CUT_BY_CLOCK})")
+    # the figure stands as a proven lower bound of the relaxed optimum: the plan's own value is kept at least
+    assert resolved["impact_of_step"].iloc[0] >= 0

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.analysis import resolve_options, solve_like
+from optimizer.analysis import CUT_BY_CLOCK, cut_by_clock, resolve_options, solve_like
 from optimizer.analysis.pricing import price_pairs
 from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, must_be_developed, pair_grids
 from optimizer.pipeline import RunResult
@@ -118,13 +118,14 @@ def explain_plan(result: RunResult, resolve_s: float = 30.0, parcels: tuple[str,
         for i in dict.fromkeys([*asked, *close[:close_calls]]):
             if runner[i] == "" or (i not in asked and time.perf_counter() > deadline):
                 continue
-            exact, gap = force_cost(result, pid[i], str(runner[i]), time_limit_s=max(deadline - time.perf_counter(),
-                                                                                        5.0))
+            exact, gap, cut = force_cost(result, pid[i], str(runner[i]),
+                                         time_limit_s=max(deadline - time.perf_counter(), 5.0))
             if np.isnan(exact):
                 continue  # no plan in time: keep the bound
             out.loc[i, "forcing_cost_yuan"] = exact
-            out.loc[i, "forcing_cost_method"] = ("re-solved: no plan meets every rule" if not np.isfinite(exact)
-                                                 else f"re-solved (gap {gap if np.isfinite(gap) else 0:.2%})")
+            out.loc[i, "forcing_cost_method"] = (
+                "re-solved: no plan meets every rule" if not np.isfinite(exact)
+                else f"re-solved (gap {gap if np.isfinite(gap) else 0:.2%}" + (f"; {CUT_BY_CLOCK})" if cut else ")"))
     out["reason"] = _reasons(result, out, prices, chosen_pair)
     return out[COLUMNS]
 
@@ -242,9 +243,11 @@ def _not_eligible(sc, i: int, codes: np.ndarray, far: float, kid, names) -> str:
     return f"not eligible: in zone {zone}, " + "; ".join(parts)
 
 
-def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: float = 60.0) -> tuple[float, float]:
+def force_cost(result: RunResult, parcel_id: str, option: str,
+               time_limit_s: float = 60.0) -> tuple[float, float, bool]:
     """Re-solve with the parcel forced onto `option` (an industry id, or UNDEVELOPED): (cost in objective units
-    relative to the plan, the re-solve's gap). Raises ValueError if the option is not eligible there."""
+    relative to the plan, the re-solve's gap, whether its time limit cut it: `cut_by_clock`). Raises ValueError
+    if the option is not eligible there."""
     sc, bundle = result.scenario, result.bundle
     pairs, m = bundle.pairs, bundle.milp
     n = len(pairs)
@@ -264,9 +267,9 @@ def force_cost(result: RunResult, parcel_id: str, option: str, time_limit_s: flo
     # the same rules, one parcel's columns bounded: the run's multipliers start the engine's dual
     res = solve_like(result, forced, resolve_options(result, time_limit_s, warm_start=None, dual_start=result.dual))
     if res.status == "infeasible":
-        return np.inf, np.nan
+        return np.inf, np.nan, False
     if not res.has_plan:  # no plan within the time limit: unknown
-        return np.nan, np.nan
+        return np.nan, np.nan, True
     sense = 1.0 if m.sense == "maximize" else -1.0
     # forcing only restricts the plan: a cost below zero means the re-solve beat the plan within the gaps
-    return max(sense * (result.plan.objective - res.objective), 0.0), res.gap
+    return max(sense * (result.plan.objective - res.objective), 0.0), res.gap, cut_by_clock(res.status, res.phases)

@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis import resolve_options, solve_like
+from optimizer.analysis import CUT_BY_CLOCK, cut_by_clock, resolve_options, solve_like
 from optimizer.data import Scenario, gain_words
 from optimizer.pipeline import RunResult
 from optimizer.solvers import SolveOptions
@@ -194,14 +194,14 @@ def rule_worth(result: RunResult, confirm_top: int = 3, confirm_access: int = 2,
             got = _resolve_row(result, row, step, per_try)
         if got is None:
             continue
-        obj, gap = got
+        obj, gap, cut = got
         # the plan stays feasible when a rule is relaxed: a re-solve that found worse (stopped by its limit or
         # gap) still proves the relaxed optimum is at least the plan's
         obj = max(obj, base) if sense > 0 else min(obj, base)
         df.loc[i, "marginal_value"] = sense * (obj - base) / step
         df.loc[i, "impact_of_step"] = sense * (obj - base)
         df.loc[i, "method"] = (f"{RESOLVE}, {'+' if row['side'] == 'max' else '−'}{_amount(step, row['unit'])} "
-                               f"{_unit_word(row['unit'])}")
+                               f"{_unit_word(row['unit'])}" + (f" ({CUT_BY_CLOCK})" if cut else ""))
         plan_gap = result.plan.gap if np.isfinite(result.plan.gap) else 0.0
         df.loc[i, "uncertainty"] = (abs(obj) * (gap if np.isfinite(gap) else 0.0) + abs(base) * plan_gap) / step
     df["marginal_unit"] = [f"{_objective_unit(result)} per {_unit_word(u)}" for u in df["unit"]]
@@ -227,7 +227,8 @@ def _resolve_row(result: RunResult, row: pd.Series, step: float, time_limit_s: f
                                                      dual_start=result.dual))
     if not res.has_plan:
         return None
-    return float(res.objective), float(res.gap) if res.gap is not None else np.nan
+    return (float(res.objective), float(res.gap) if res.gap is not None else np.nan,
+            cut_by_clock(res.status, res.phases))
 
 
 def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float):
@@ -246,7 +247,8 @@ def _resolve_access(result: RunResult, i: int, step: float, time_limit_s: float)
         return None
     if got.plan is None:
         return None
-    return float(got.plan.objective), float(got.plan.gap) if np.isfinite(got.plan.gap) else np.nan
+    return (float(got.plan.objective), float(got.plan.gap) if np.isfinite(got.plan.gap) else np.nan,
+            cut_by_clock(got.status, got.phases))
 
 
 def holding_back(table: pd.DataFrame, scenario: Scenario, n: int = 5) -> list[str]:
