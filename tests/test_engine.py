@@ -892,3 +892,10 @@ def test_a_dual_started_from_an_earlier_solves_multipliers_is_shorter_and_proves
         assert res.objective <= exact.objective + tol <= res.bound + 2 * tol
     wrong = solve_bundle(moved, "lagrange", replace(opts, dual_start=np.ones(len(first.dual) + 1)))
     assert wrong.bound == cold.bound and np.array_equal(wrong.x, cold.x)
+    # a start of the right length but far from the optimum (negative, huge, NaN entries) still proves a bound
+    bad = first.dual.copy()
+    bad[::3], bad[1::3], bad[2::5] = -1.0, 1e6, np.nan
+    odd = solve_bundle(moved, "lagrange", replace(opts, dual_start=bad))
+    assert odd.phases[0].get("dual_start") and np.isfinite(odd.bound)
+    assert odd.bound >= exact.objective - tol
+    assert not odd.has_plan or odd.objective <= exact.objective + tol

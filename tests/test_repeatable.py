@@ -263,7 +263,7 @@ def test_analyses_give_the_same_answers_however_little_time_seems_left(monkeypat
     monkeypatch.setattr(why, "time", _ScriptedClock([0.0, 0.0, 12.0]))
     slow = answers()
     assert len(asked) == 6
-    assert [w for _, w in asked] == [r.options.time_limit_s] * 6  # the run's work, every time
+    assert [w for _, w in asked] == [r.options.work_s] * 6  # the run's work, every time
     assert [t for t, _ in asked[3:]] == [40.0, 8.5, 18.0]  # the scripted clock moved the ceilings ...
     assert min(t for t, _ in asked[:3]) > 25.0  # ... from these
     for a, b in zip(plain, slow, strict=True):

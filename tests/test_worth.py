@@ -143,6 +143,9 @@ class _SlowEngineClock:
         self.calls += 1
         return time.perf_counter() + self.calls
 
+    def __getattr__(self, name):  # the rest of the time module as it is
+        return getattr(time, name)
+
 
 def test_a_resolve_cut_by_its_time_limit_says_so(monkeypatch):
     """A re-solve that its ceiling cut (its figure then follows the machine's speed) is marked in the method."""
@@ -158,5 +161,4 @@ def test_a_resolve_cut_by_its_time_limit_says_so(monkeypatch):
     cut = rule_worth(r, confirm_top=1, confirm_access=0, time_limit_s=20.0)
     resolved = cut[cut["method"].str.startswith("re-solve")]
     assert len(resolved) == 1 and resolved["method"].iloc[0].endswith(f"({CUT_BY_CLOCK})")
-    # the figure stands as a proven lower bound of the relaxed optimum: the plan's own value is kept at least
-    assert resolved["impact_of_step"].iloc[0] >= 0
+    assert resolved["rule"].iloc[0] == plain[plain["method"].str.startswith("re-solve")]["rule"].iloc[0]

@@ -22,6 +22,7 @@ def resolve_options(result, ceiling_s: float, **changes):
 
     opts = result.options or SolveOptions()
     work = None if result.solver == "cbc" else opts.work_s
+    changes = {"dual_start": None, **changes}  # multipliers only where the caller knows the rules are the run's
     return replace(opts, time_limit_s=ceiling_s, work_limit_s=work, progress=None, log=False, **changes)
 
 

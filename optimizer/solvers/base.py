@@ -39,8 +39,9 @@ class SolveOptions:
     work_limit_s: float | None = None
     # the Lagrangian engine's multipliers to start its dual from (SolveResult.dual of an earlier solve of the same
     # model with a bound or a rule changed, e.g. the analyses' re-solves): the dual then starts at its finest
-    # smoothing, in a few hundred evaluations instead of a thousand or more. Any start gives a valid bound; one
-    # whose length does not match the model's coupling rules is ignored
+    # smoothing, in a few hundred evaluations instead of a thousand or more. It must list the same coupling rules
+    # in the same order (checked by their number only: one of another length is ignored); any start still gives
+    # a valid bound (negative and NaN entries count as 0), a start from another model only a slower dual
     dual_start: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -1956,7 +1956,8 @@ def _solve(bundle: ModelBundle, opts: SolveOptions, full_repair: bool) -> SolveR
     least = least_objective(P)
     scale = float(np.abs(P.c[:P.n]).sum() + np.abs(P.c[P.n:2 * P.n] * P.hi_u).sum() + np.abs(P.cg * P.ug).sum())
     if opts.dual_start is not None and len(opts.dual_start) == 2 * len(P.L):  # an earlier solve's multipliers
-        mu0, where = np.asarray(opts.dual_start, float), {"dual_start": True}
+        # (any nonnegative multipliers give a valid bound: dual_ascent clips the start to them; NaN counts as 0)
+        mu0, where = np.nan_to_num(np.asarray(opts.dual_start, float), nan=0.0, posinf=0.0), {"dual_start": True}
     else:  # a large model's dual starts from a sample's (in this process, also when the dual itself runs on Dask)
         sampled = sample_dual(P, smooth_target, opts.work_s, deadline)
         mu0, where = sampled if sampled is not None else (None, {})
