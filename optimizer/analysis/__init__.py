@@ -29,12 +29,6 @@ def resolve_options(result, ceiling_s: float, **changes):
 CUT_BY_CLOCK = "cut by its time limit: may differ on a busy machine"  # said of a re-solve that the ceiling cut
 
 
-def cut_by_clock(status: str, phases) -> bool:
-    """Whether a re-solve that did not reach its gap had a step cut by its time limit (a ceiling of the analyses,
-    the only way the clock decides an answer): its figure then depends on the machine's speed and load."""
-    return status != "optimal" and any(p.get("stopped_by") == "time_limit" for p in phases)
-
-
 def solve_like(result, bundle, opts):
     """Solve `bundle` (the run's model, changed by a question) the way the run was solved: the run's solver, and
     Dinkelbach's method when the objective is output per land (then the objective is the ratio)."""

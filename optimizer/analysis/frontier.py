@@ -28,6 +28,7 @@ from optimizer.data import Objective
 from optimizer.model.build import _metric_rates, _pow10, with_rows
 from optimizer.pipeline import RunResult, finish
 from optimizer.solvers import SolveOptions, keep_warm_start, solve_bundle
+from optimizer.solvers.base import cut_by_clock
 
 WORK_SHARE = 0.5  # each solve's work: this share of an equal part of the frontier's time, at nominal speeds
 CEILING_SHARES = 2.0  # each solve's ceiling: this many equal shares of the time left (a slow machine's margin)
@@ -158,7 +159,7 @@ def stopped_by(res) -> str:
     limits: the same plan on a busy or an idle machine)."""
     if res.status == "optimal":
         return "optimal"
-    return "time_limit" if any(p.get("stopped_by") == "time_limit" for p in res.phases) else "work_limit"
+    return "time_limit" if cut_by_clock(res.status, res.phases) else "work_limit"
 
 
 def _mark(t: pd.DataFrame, result: RunResult, x: str, y: str, using: bool) -> pd.DataFrame:

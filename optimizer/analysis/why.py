@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.analysis import CUT_BY_CLOCK, cut_by_clock, resolve_options, solve_like
+from optimizer.analysis import CUT_BY_CLOCK, resolve_options, solve_like
 from optimizer.analysis.pricing import price_pairs
 from optimizer.model.eligibility import ACCESS, PAIR_TABLE, SIZE, SUBAREA, ZONE, must_be_developed, pair_grids
 from optimizer.pipeline import RunResult
+from optimizer.solvers.base import cut_by_clock
 
 UNDEVELOPED = "(undeveloped)"
 COLUMNS = ["parcel_id", "subarea", "zone", "area_m2", "status", "industry_id", "floor_area_m2", "output_yuan",

@@ -23,10 +23,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis import CUT_BY_CLOCK, cut_by_clock, resolve_options, solve_like
+from optimizer.analysis import CUT_BY_CLOCK, resolve_options, solve_like
 from optimizer.data import Scenario, gain_words
 from optimizer.pipeline import RunResult
 from optimizer.solvers import SolveOptions
+from optimizer.solvers.base import cut_by_clock
 
 DUAL = "LP dual, choices fixed"
 RESOLVE = "re-solve"

@@ -73,6 +73,12 @@ class SolveResult:
         return self.x is not None
 
 
+def cut_by_clock(status: str, phases) -> bool:
+    """Whether a solve that did not reach its gap had a step cut by its time limit (with work limits, the only way
+    the clock decides a plan): its plan then depends on the machine's speed and load."""
+    return status != "optimal" and any(p.get("stopped_by") == "time_limit" for p in phases)
+
+
 def rel_gap(objective: float, bound: float) -> float:
     """|objective − bound| / max(|objective|, tiny); NaN without both numbers."""
     if not (np.isfinite(objective) and np.isfinite(bound)):

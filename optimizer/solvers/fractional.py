@@ -29,7 +29,7 @@ import numpy as np
 
 from optimizer.errors import SolverFailed
 from optimizer.solvers import ratio_heuristic
-from optimizer.solvers.base import SolveOptions, SolveResult, rel_gap
+from optimizer.solvers.base import SolveOptions, SolveResult, cut_by_clock, rel_gap
 
 MAX_ROUNDS = 60
 SEARCH = True  # the neighbourhood search between the LP and the rounds (False: the plain loop, for benchmarks)
@@ -142,9 +142,7 @@ def _sub_solver(solver: str, opts: SolveOptions):
 def _stop(res: SolveResult) -> str:
     """What ended one MILP of the loop: its status, or "time_limit" where the clock cut one of its steps short of
     its gap (the analyses then say that the figure may differ on a busy machine)."""
-    if res.status != "optimal" and any(p.get("stopped_by") == "time_limit" for p in res.phases):
-        return "time_limit"
-    return res.status
+    return "time_limit" if cut_by_clock(res.status, res.phases) else res.status
 
 
 def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
