@@ -713,3 +713,20 @@ def test_subarea_edges_drawn_once():
     lines = subarea_lines([box(0, 0, 1, 1), box(1, 0, 2, 1)])  # one shared edge
     length = sum(float(np.hypot(*np.diff(c, axis=0).T).sum()) for c in lines)
     assert length == pytest.approx(7.0)  # 6 outer + the shared edge once, not twice
+
+
+def test_a_parcels_reason_keeps_industry_names_and_names_its_sub_area():
+    """The report's closest calls once showed "next best: Emerging Emerging maritime industries (shipping &
+    Emerging maritime ...": the industry id `maritime` replaced inside its own name. A reason names industries
+    already; only a sub-area id after "sub-area " becomes its name."""
+    from optimizer.report.html import reason_words
+
+    subareas = {"guiwan": "Guiwan (Qianhai CBD)", "maritime": "a sub-area that shares an id"}
+    runner_up = ("Business & professional services at FAR 6.60, 1.004 bn yuan a year; next best: Emerging maritime "
+                 "industries (shipping & maritime services), which would cost 0.00 million yuan a year")
+    assert reason_words(runner_up, subareas) == runner_up
+    assert reason_words("not eligible: in zone B1, Finance is not admitted in sub-area guiwan; Aerospace is not "
+                        "admitted in sub-area guiwan", subareas) == (
+        "not eligible: in zone B1, Finance is not admitted in sub-area Guiwan (Qianhai CBD); Aerospace is not "
+        "admitted in sub-area Guiwan (Qianhai CBD)")
+    assert reason_words("Finance is not admitted in sub-area unknown_one", subareas).endswith("sub-area unknown_one")

@@ -393,6 +393,15 @@ def humanize(text: str, names: dict[str, str]) -> str:
     return pattern.sub(lambda m: names[m.group(1)], text)
 
 
+def reason_words(reason: str, subareas: dict[str, str]) -> str:
+    """A parcel's reason (explain.csv) for the report: it names industries already, and sub-areas by id after
+    "sub-area ", which become their names. (Replacing every id, as `humanize` does for rule labels, would also
+    replace an id inside an industry's name: "maritime" in "Emerging maritime industries ...".)"""
+    import re
+
+    return re.sub(r"(?<=sub-area )([^\s,;]+)", lambda m: subareas.get(m.group(1), m.group(1)), reason)
+
+
 def _step_words(step: float, unit: str) -> str:
     """A relaxation step in words: 600 million yuan, 10,000 m² of floor, 1 site, 1 percentage point."""
     if unit == "yuan":
@@ -512,8 +521,10 @@ def _parcels_explained(result: RunResult) -> str:
     counts = t["status"].value_counts()
     items = "".join(f"<li>{_e(k)}: {int(v):,} parcels</li>" for k, v in counts.items())
     close = t[t["forcing_cost_method"].str.startswith("re-solved")].sort_values("forcing_cost_yuan").head(5)
-    names = display_names(result.scenario)
-    rows = "".join(f"<tr><td class='t'>{_e(r['parcel_id'])}</td><td class='t'>{_e(humanize(r['reason'], names))}"
+    from optimizer.report.charts import _subarea_labels
+
+    subareas = _subarea_labels(result.scenario)
+    rows = "".join(f"<tr><td class='t'>{_e(r['parcel_id'])}</td><td class='t'>{_e(reason_words(r['reason'], subareas))}"
                    "</td></tr>" for _, r in close.iterrows())
     table = ("<p>The closest calls (forcing the runner-up re-solved):</p><table><tr><th class='t'>parcel</th>"
              "<th class='t'>why</th></tr>" + rows + "</table>") if rows else ""
