@@ -72,7 +72,8 @@ class RunResult:
 
 
 def _options(o: SolveOptions | None) -> dict | None:
-    """The solve's options that decide its plan (summary.json): the same input and options give the same plan."""
+    """The solve's options that decide its plan (summary.json): the same input and options give the same plan.
+    (A `dual_start`, which only the analyses' re-solves and API callers pass, is not recorded.)"""
     if o is None:
         return None
     return {"time_limit_s": _num(o.time_limit_s), "mip_gap": _num(o.mip_gap), "threads": int(o.threads),
