@@ -151,6 +151,8 @@ def solve(m: MILP, opts: SolveOptions, on_plan=None, polish=None) -> SolveResult
     h.setOptionValue("random_seed", 0)
     if not opts.presolve:
         h.setOptionValue("presolve", "off")
+    if not opts.restart:
+        h.setOptionValue("mip_allow_restart", False)
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(max(node_limit, 0)))
     if opts.warm_start is not None and m.integrality.any():
