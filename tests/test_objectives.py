@@ -166,3 +166,49 @@ def test_relaxed_ratio_bounds_every_plan(seed):
         above = relaxed.least_land_above(lam, deadline=time.perf_counter() + 10)
         assert above <= min(land for r, land in plans if r >= lam) * (1 + 1e-9)
         assert above >= relaxed.least_land
+
+
+@pytest.mark.parametrize("solver", ["highs", "auto", "cbc"])
+@pytest.mark.parametrize("seed", range(3))
+def test_proof_rounds_bound_every_plan_and_prove_the_gap(monkeypatch, solver, seed):
+    """Rounds that aim just inside the gap (from the first round on, here): each one's bound is above every plan's
+    ratio (brute force), and a run that says "optimal" has a plan within the gap of the brute-force best."""
+    from optimizer.solvers import fractional
+
+    monkeypatch.setattr(fractional, "PROOF_WITHIN", np.inf)
+    monkeypatch.setattr(fractional, "SEARCH", False)
+    sc = _case(seed, floor=1.5e8)
+    expected = _best_ratio(sc)
+    if expected is None:
+        pytest.skip("no plan meets the output floor")
+    gap = 0.02
+    result = solve_scenario(sc, solver=solver, mip_gap=gap)
+    assert result.check.passed
+    aimed = [p for p in result.phases if "aim" in p]
+    assert aimed, result.phases
+    assert all(p["aim"] > p["ratio"] for p in aimed)
+    assert result.plan.bound >= expected * (1 - 1e-9)
+    assert result.plan.objective <= expected * (1 + 1e-9)
+    assert result.status == "optimal"
+    assert result.plan.objective >= expected / (1 + gap) * (1 - 1e-9)
+
+
+def test_the_ratio_rounds_run_highs_without_its_restart(monkeypatch):
+    """HiGHS's restart stalled P(λ) on Qianhai (its second root LP ran 200 s past the limit): every round after the
+    first solve asks HiGHS not to restart; the first solve, for the most output, keeps it."""
+    from optimizer.solvers import fractional, highs
+
+    monkeypatch.setattr(fractional, "SEARCH", False)
+    seen = []
+    real = highs.solve
+
+    def spy(m, o, *args, **kw):
+        seen.append(o.restart)
+        return real(m, o, *args, **kw)
+
+    monkeypatch.setattr(highs, "solve", spy)
+    result = solve_scenario(_case(2, floor=1.5e8), solver="highs", mip_gap=1e-6)
+    assert result.check.passed
+    rounds = [p for p in result.phases if p["phase"].startswith("ratio round")]
+    assert rounds and len(seen) >= 1 + len(rounds)
+    assert seen[0] is True and not any(seen[1:])
