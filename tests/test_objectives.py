@@ -212,3 +212,57 @@ def test_the_ratio_rounds_run_highs_without_its_restart(monkeypatch):
     rounds = [p for p in result.phases if p["phase"].startswith("ratio round")]
     assert rounds and len(seen) >= 1 + len(rounds)
     assert seen[0] is True and not any(seen[1:])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_proof_rounds_without_a_floor_where_the_empty_plan_is_worth_zero(monkeypatch, seed):
+    """Without a floor the empty plan meets every rule and is worth exactly 0 at any aim: a proof round must not
+    take it for a plan that reaches the aim, nor fail to prove because of it. (HiGHS ends these small models at
+    its root, so the race behind this, a stop on the empty plan before a real one, is not forced here.)"""
+    from optimizer.solvers import fractional
+
+    monkeypatch.setattr(fractional, "PROOF_WITHIN", np.inf)
+    monkeypatch.setattr(fractional, "SEARCH", False)
+    sc = _case(seed)
+    expected = _best_ratio(sc)
+    gap = 0.02
+    result = solve_scenario(sc, solver="highs", mip_gap=gap)
+    assert result.check.passed and result.status == "optimal"
+    assert [p for p in result.phases if "aim" in p]
+    assert expected / (1 + gap) * (1 - 1e-9) <= result.plan.objective <= expected * (1 + 1e-9)
+    assert result.plan.bound >= expected * (1 - 1e-9)
+
+
+def test_a_proof_round_cut_by_the_clock_bounds_the_ratio_by_aim_plus_its_bound_over_the_least_land(monkeypatch):
+    """A proof round that ends with a positive bound U on output − aim × land and no plan: the ratio's bound is
+    aim + U / (least land of a plan at least aim good), between aim and aim + U / (least land of any plan), and
+    above every plan's ratio (brute force)."""
+    from optimizer.model import build_model
+    from optimizer.solvers import fractional
+    from optimizer.solvers.base import SolveResult
+    from optimizer.solvers.fractional import RelaxedRatio
+
+    sc = _case(0, floor=1.5e8)
+    expected = _best_ratio(sc)
+    plans = [(got[0], land) for _, land, got in each_plan(sc, lambda _combo, land: land > 0) if got[0] >= 1.5e8]
+    bundle = build_model(sc)
+    m, d = bundle.milp, bundle.denominator
+    j = int(np.argmax(d))
+    seen = {}
+
+    def cut(b, o):
+        """HiGHS stopped by the clock with no plan and a bound 1 yuan above the true optimum of P(aim)."""
+        aim = (m.c[j] - b.milp.c[j]) * m.obj_scale / d[j]
+        seen["u"] = max(max(out - aim * land for out, land in plans), 0.0) + 1.0
+        return SolveResult("no_solution", None, np.nan, seen["u"], np.nan, 0.01, "highs",
+                           phases=({"phase": "highs", "stopped_by": "time_limit", "seconds": 0.01},))
+
+    monkeypatch.setattr(fractional, "PROOF_WITHIN", np.inf)
+    monkeypatch.setattr(fractional, "SEARCH", False)
+    monkeypatch.setattr(fractional, "_proof_solver", lambda *a: cut)
+    result = solve_scenario(sc, solver="highs", mip_gap=1e-3)
+    (aimed,) = [p for p in result.phases if "aim" in p]
+    least = RelaxedRatio(bundle, 0.0).least_land
+    assert aimed["stopped_by"] == "time_limit"
+    assert aimed["aim"] < result.plan.bound <= aimed["aim"] + seen["u"] / least * (1 + 1e-9)
+    assert result.plan.bound >= expected * (1 - 1e-9)

@@ -31,7 +31,8 @@ class SolveOptions:
     # HiGHS's restart (HiGHS only): after fixing many columns at the root it presolves again and solves a new root
     # LP, which on HiGHS 1.16 can ignore the time limit: on Qianhai's output-per-land model, P(λ) warm-started
     # from the best plan restarted after 2 s and its new root LP ran to 219 s under a 20 s limit (without the
-    # restart the root took 1.6 s and branch-and-bound went on). Off for the ratio's rounds
+    # restart the root took 1.6 s and branch-and-bound went on). Off for the ratio's rounds (the HiGHS solves they
+    # make; the Lagrangian engine's own repairs inside a round keep it) and the tight-GAP method's last solve
     restart: bool = True
     # the Lagrangian engine's dual evaluated over parcel chunks on dask.distributed (optimizer.solvers.lagrange_dask):
     # a scheduler address, or a number of local worker processes (0 and None: in this process)

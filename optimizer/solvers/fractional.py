@@ -16,8 +16,9 @@ Near the best ratio, P(λ)'s bound falls slowly at λ itself: a plan of value 0 
 branch until its bound reaches the gap. Once the bound is within PROOF_WITHIN of the best ratio λ, a round asks
 instead whether any plan reaches aim = λ·(1 + gap), just inside the gap asked for: P(aim) with no warm start,
 stopped as soon as its bound falls below 0 (no plan reaches aim: the ratio is proven within the gap) or a plan of
-value ≥ 0 appears (a plan at least aim good: the next round starts from it). Cut by the clock, it still bounds
-the ratio by aim + U / least land. On Qianhai's intensive scenario HiGHS's bound at 1.001·λ fell to 0.15 bn yuan
+value ≥ eps appears (a plan better than aim; eps > 0 because the empty plan is worth 0, and small enough that a
+bound below it still proves the gap). After such a plan, one warm-started Dinkelbach round moves λ on from it
+before the next proof round. Cut by the clock, a proof round still bounds the ratio by aim + U / least land. On Qianhai's intensive scenario HiGHS's bound at 1.001·λ fell to 0.15 bn yuan
 in 180 s, at λ to 0.54 bn in 120 s (ad hoc, 2026-12-03). These rounds run HiGHS without its restart
 (SolveOptions.restart), whose second root LP ignored the time limit there.
 
@@ -155,11 +156,15 @@ def _proof_solver(solver: str, bundle, backend, opts: SolveOptions):
     can be abandoned from ISOLATE_COLS columns up), stopping as soon as its bound proves the aim out of reach
     (give_up_below) or it finds a plan that reaches it (stop_at_objective); the engine's dual and repair would
     only find plans below the aim. The run's own backend where that is CBC, or where rules are completed by
-    cuts outside the MILP (a plan of the MILP alone may break them)."""
-    if solver == "cbc" or ratio_heuristic.lazy_rules(bundle):
-        return backend
+    cuts outside the MILP (a plan of the MILP alone may break them).
+    None (classic rounds only) where the engine's rounds would do better than plain HiGHS on the whole model: a
+    lagrange or auto run on a model of ISOLATE_COLS columns or more."""
     from optimizer.solvers import highs
 
+    if solver == "cbc" or ratio_heuristic.lazy_rules(bundle):
+        return backend
+    if solver in ("lagrange", "auto") and bundle.milp.n_cols >= highs.ISOLATE_COLS:
+        return None
     return lambda b, o: highs.solve_abandonable(b.milp, o)
 
 
@@ -209,6 +214,7 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
         if found.ratio > lam:
             x_best, lam = found.x, found.ratio
     prove = _proof_solver(first.solver, bundle, backend, opts)
+    step_next = False  # after a proof round found a plan: one warm-started Dinkelbach step from it first
     while rounds < MAX_ROUNDS:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -217,30 +223,37 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
         if bound <= lam * (1 + opts.mip_gap):  # the LP's bound already proves the plan
             break
         rounds += 1
-        if opts.mip_gap > 0 and bound <= lam * (1 + PROOF_WITHIN):
-            # a proof round: is there a plan with a ratio of at least aim, just inside the gap asked for?
+        if prove is not None and not step_next and opts.mip_gap > 0 and d_min > 0 and \
+                bound <= lam * (1 + PROOF_WITHIN):
+            # a proof round: is there a plan with a ratio of at least aim, just inside the gap asked for? It stops
+            # at a plan worth eps (the empty plan is worth exactly 0) or once its bound is below eps: every plan
+            # then has a ratio of at most aim + eps / d_min, still inside the gap
             aim = lam * (1 + opts.mip_gap * (1 - PROOF_MARGIN))
+            eps = 0.5 * lam * opts.mip_gap * PROOF_MARGIN * d_min
             try:
                 res = prove(replace(bundle, milp=replace(m, c=m.c - aim * d / scale)),
                             replace(opts, time_limit_s=left, warm_start=None, mip_gap=0.0, mip_abs_gap=0.0,
-                                    stop_at_objective=0.0, give_up_below=0.0, restart=False, progress=None,
+                                    stop_at_objective=eps, give_up_below=eps, restart=False, progress=None,
                                     threads=_proof_threads(first.solver, opts)))
             except SolverFailed as exc:
                 phases.append({"phase": f"ratio round {rounds}", "stopped_by": "solver_failed", "message": str(exc)})
                 break
-            phases.append({"phase": f"ratio round {rounds}", "stopped_by": _stop(res), "ratio": lam, "aim": aim,
+            stopped = _stop(res)
+            if stopped != "time_limit" and res.phases:  # proved (bound_below_target) or reached (objective_target)
+                stopped = res.phases[-1].get("stopped_by", stopped)
+            phases.append({"phase": f"ratio round {rounds}", "stopped_by": stopped, "ratio": lam, "aim": aim,
                            "seconds": round(res.solve_s, 3)})
             if np.isfinite(res.bound):
                 # no plan has N − aim·D above U: a ratio above aim needs (r − aim)·D ≤ U (none when U ≤ 0)
                 u = res.bound
-                if u <= 0:
-                    bound = min(bound, aim)
-                elif d_min > 0:
-                    bound = min(bound, aim + u / relaxed.least_land_above(aim, time.perf_counter() + 10.0))
+                bound = min(bound, aim if u <= 0 else
+                            aim + u / relaxed.least_land_above(aim, time.perf_counter() + 10.0))
             if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
-                x_best, lam = res.x, ratio(res.x)  # a plan at least `aim` good: prove from it next
+                x_best, lam = res.x, ratio(res.x)  # a plan at least `aim` good
+                step_next = True
                 continue
             break
+        after_proof, step_next = step_next, False
         # P(λ): the output minus λ per m² of land, to an absolute gap that keeps the ratio bound within target
         # far from the best ratio P(λ) is large and a loose relative gap finds a better plan fast; near it P(λ)
         # tends to 0 and the absolute gap decides
@@ -261,11 +274,13 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
         if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
             x_best, lam = res.x, ratio(res.x)  # Dinkelbach's step
             continue
+        if after_proof:  # the step found nothing better: back to proving
+            continue
         break
     bound = bound if np.isfinite(bound) else np.nan
     status = "optimal" if np.isfinite(bound) and rel_gap(lam, bound) <= opts.mip_gap else "feasible"
     gap = rel_gap(lam, bound)
-    info = (f"output per m² of land by Dinkelbach's method: {rounds} rounds, least land of a plan "
-            f"{d_min:,.0f} m²")
+    info = (f"output per m² of land by Dinkelbach's method: {rounds} round{'' if rounds == 1 else 's'}, least land "
+            f"of a plan {d_min:,.0f} m²")
     return SolveResult(status, x_best, lam, bound, gap, time.perf_counter() - t0, first.solver, message=info,
                        phases=(*first.phases, *phases))
