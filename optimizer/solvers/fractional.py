@@ -15,12 +15,13 @@ another objective, solved by whichever backend the run uses, warm-started from t
 Near the best ratio, P(λ)'s bound falls slowly at λ itself: a plan of value 0 is always there, and HiGHS must
 branch until its bound reaches the gap. Once the bound is within PROOF_WITHIN of the best ratio λ, a round asks
 instead whether any plan reaches aim = λ·(1 + gap), just inside the gap asked for: P(aim) with no warm start,
-stopped as soon as its bound falls below 0 (no plan reaches aim: the ratio is proven within the gap) or a plan of
-value ≥ eps appears (a plan better than aim; eps > 0 because the empty plan is worth 0, and small enough that a
-bound below it still proves the gap). After such a plan, one warm-started Dinkelbach round moves λ on from it
-before the next proof round. Cut by the clock, a proof round still bounds the ratio by aim + U / least land. On Qianhai's intensive scenario HiGHS's bound at 1.001·λ fell to 0.15 bn yuan
-in 180 s, at λ to 0.54 bn in 120 s (ad hoc, 2026-12-03). These rounds run HiGHS without its restart
-(SolveOptions.restart), whose second root LP ignored the time limit there.
+stopped as soon as its bound falls below a small eps > 0 (no plan reaches aim + eps / least land, still inside
+the gap: proved) or a plan worth at least eps appears (better than aim; eps rather than 0 because the empty plan
+is worth exactly 0). After such a plan, one warm-started Dinkelbach round moves λ on from it before the next
+proof round. Cut by the clock, a proof round still bounds the ratio by aim + U / least land. On Qianhai's
+intensive scenario HiGHS's bound at 1.001·λ fell to 0.15 bn yuan in 180 s, at λ to 0.54 bn in 120 s (ad hoc,
+2026-12-03). These rounds run HiGHS without its restart (SolveOptions.restart), whose second root LP ignored the
+time limit there.
 
 Between the LP and the first round, a neighbourhood search (optimizer.solvers.ratio_heuristic) improves the plan:
 small restricted MILPs of P(λ) around it, guided by the LP's best-ratio point, within a deterministic work limit.
@@ -249,7 +250,7 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
                 bound = min(bound, aim if u <= 0 else
                             aim + u / relaxed.least_land_above(aim, time.perf_counter() + 10.0))
             if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
-                x_best, lam = res.x, ratio(res.x)  # a plan at least `aim` good
+                x_best, lam = res.x, ratio(res.x)  # a better plan (above aim when it stopped on eps)
                 step_next = True
                 continue
             break
