@@ -169,14 +169,6 @@ def _proof_solver(solver: str, bundle, backend, opts: SolveOptions):
     return lambda b, o: highs.solve_abandonable(b.milp, o)
 
 
-def _proof_threads(solver: str, opts: SolveOptions) -> int:
-    if solver == "cbc":
-        return opts.threads
-    from optimizer.solvers.lagrange import engine_threads
-
-    return engine_threads(opts)
-
-
 def _stop(res: SolveResult) -> str:
     """What ended one MILP of the loop: its status, or "time_limit" where the clock cut one of its steps short of
     its gap (the analyses then say that the figure may differ on a busy machine)."""
@@ -194,6 +186,11 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
     def ratio(x: np.ndarray) -> float:
         land = float(d @ x)
         return float(m.c @ x) * scale / land if land > 0 else 0.0
+
+    def bound_above(level: float, u: float) -> float:
+        """The ratio bound from U, a bound on max N − level·D: a plan with ratio r > level has (r − level)·D ≤ U
+        and at least the least land of plans with ratio ≥ level (none when U ≤ 0)."""
+        return level if u <= 0 else level + u / relaxed.least_land_above(level, time.perf_counter() + 10.0)
 
     first = backend(bundle, replace(opts, time_limit_s=max(deadline - time.perf_counter(), 0.0)))
     phases = [{"phase": "ratio: the most output", "stopped_by": _stop(first), "seconds": round(first.solve_s, 3)}]
@@ -214,6 +211,8 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
                        "ratio": found.ratio, "seconds": round(found.seconds, 3)})
         if found.ratio > lam:
             x_best, lam = found.x, found.ratio
+    from optimizer.solvers.lagrange import engine_threads
+
     prove = _proof_solver(first.solver, bundle, backend, opts)
     step_next = False  # after a proof round found a plan: one warm-started Dinkelbach step from it first
     while rounds < MAX_ROUNDS:
@@ -235,7 +234,7 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
                 res = prove(replace(bundle, milp=replace(m, c=m.c - aim * d / scale)),
                             replace(opts, time_limit_s=left, warm_start=None, mip_gap=0.0, mip_abs_gap=0.0,
                                     stop_at_objective=eps, give_up_below=eps, restart=False, progress=None,
-                                    threads=_proof_threads(first.solver, opts)))
+                                    threads=opts.threads if first.solver == "cbc" else engine_threads(opts)))
             except SolverFailed as exc:
                 phases.append({"phase": f"ratio round {rounds}", "stopped_by": "solver_failed", "message": str(exc)})
                 break
@@ -245,10 +244,7 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
             phases.append({"phase": f"ratio round {rounds}", "stopped_by": stopped, "ratio": lam, "aim": aim,
                            "seconds": round(res.solve_s, 3)})
             if np.isfinite(res.bound):
-                # no plan has N − aim·D above U: a ratio above aim needs (r − aim)·D ≤ U (none when U ≤ 0)
-                u = res.bound
-                bound = min(bound, aim if u <= 0 else
-                            aim + u / relaxed.least_land_above(aim, time.perf_counter() + 10.0))
+                bound = min(bound, bound_above(aim, res.bound))
             if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
                 x_best, lam = res.x, ratio(res.x)  # a better plan (above aim when it stopped on eps)
                 step_next = True
@@ -268,10 +264,7 @@ def solve(bundle, backend, opts: SolveOptions) -> SolveResult:
         phases.append({"phase": f"ratio round {rounds}", "stopped_by": _stop(res), "ratio": lam,
                        "seconds": round(res.solve_s, 3)})
         if np.isfinite(res.bound) and d_min > 0:
-            # a plan with ratio r > λ has (r − λ)·D ≤ U and at least the least land of plans with ratio ≥ λ
-            u = max(res.bound, 0.0)
-            bound = min(bound, lam + u / (relaxed.least_land_above(lam, time.perf_counter() + 10.0) if u > 0
-                                          else d_min))
+            bound = min(bound, bound_above(lam, res.bound))
         if res.has_plan and float(d @ res.x) > 0 and ratio(res.x) > lam * (1 + 1e-12):
             x_best, lam = res.x, ratio(res.x)  # Dinkelbach's step
             continue
