@@ -241,6 +241,26 @@ class Scenario:
         return {p: i for i, p in enumerate(self.parcels["parcel_id"])}
 
 
+def restrict_parcels(sc: Scenario, positions) -> Scenario:
+    """The scenario with only the parcels at `positions` (in that order), and every rule as it is: a chunk of a
+    scenario too large for one process (optimizer.chunked). The pair table keeps the chosen parcels' rows, the
+    access table and the geometry their positions. Rules that couple parcels with each other (neighbour rules)
+    cannot be cut this way: a scenario with them is refused (ValueError).
+    """
+    from dataclasses import replace
+
+    if sc.neighbours is not None:
+        raise ValueError("a scenario with neighbour rules cannot be cut into parcel chunks")
+    pos = np.asarray(positions, dtype=np.int64)
+    parcels = sc.parcels.iloc[pos].reset_index(drop=True)
+    pairs = sc.pairs
+    if pairs is not None:
+        pairs = pairs[pairs["parcel_id"].isin(parcels["parcel_id"])].reset_index(drop=True)
+    access = None if sc.access is None else sc.access.iloc[pos].reset_index(drop=True)
+    geometry = None if sc.geometry is None else tuple(sc.geometry[i] for i in pos)
+    return replace(sc, parcels=parcels, pairs=pairs, access=access, geometry=geometry)
+
+
 @dataclass(frozen=True)
 class SeparationRule:
     """Industries a and b may not be neighbours (min_distance_m NaN) or not within min_distance_m metres.

@@ -141,19 +141,27 @@ def objective_coefficients(sc: Scenario, pairs: PairSet) -> tuple[np.ndarray, np
     return cx, cf
 
 
-def build_model(sc: Scenario, pairs: PairSet | None = None) -> ModelBundle:
+def model_units(sc: Scenario, pairs: PairSet) -> tuple[float, float]:
+    """(floor unit in m², money unit in yuan): powers of ten near the data's typical floor and objective values."""
+    fu = _pow10(pairs.hi_m2)
+    cx_nat, cf_nat = objective_coefficients(sc, pairs)
+    return fu, _pow10(np.concatenate([cf_nat * fu, cx_nat]))
+
+
+def build_model(sc: Scenario, pairs: PairSet | None = None, units: tuple[float, float] | None = None) -> ModelBundle:
     """Build the canonical MILP of a scenario (vectorised; no loop over parcels or pairs).
 
     For "output_per_land" the MILP's objective is the numerator (output) and `denominator` holds the developed
     land per column; solvers.fractional solves the ratio as a sequence of MILPs on this one model.
+    `units`: (floor unit, money unit) to use instead of the data's own (`model_units`), e.g. one pair for all the
+    parcel chunks of a large scenario (optimizer.chunked).
     """
     t0 = time.perf_counter()
     pairs = eligible_pairs(sc) if pairs is None else pairs
     n = len(pairs)
-    fu = _pow10(pairs.hi_m2)
+    fu, mu = model_units(sc, pairs) if units is None else (float(units[0]), float(units[1]))
     cx_nat, cf_nat = objective_coefficients(sc, pairs)
     val_per_unit = cf_nat * fu
-    mu = _pow10(np.concatenate([val_per_unit, cx_nat]))
     X = np.arange(n)  # x columns
     F = n + X  # f columns
     par, ind = sc.parcels, sc.industries
