@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimizer.data import Scenario
+from optimizer.data import WEIGHT_UNITS, Scenario
 
 ABS_TOL_M2 = 1e-2  # floor area tolerance in m²
 REL_TOL = 1e-6
@@ -102,28 +102,149 @@ def objective_value(sc: Scenario, df: pd.DataFrame) -> float:
         from optimizer.solution.check_phases import discounted
 
         output, cost = discounted(sc, df)
+    if ob.kind not in ("output_per_land", "weighted"):
+        return _objective_of(sc, output, cost, np.nan)
+    land = float(df["area_m2"].sum())
+    if ob.kind != "weighted":
+        return _objective_of(sc, output, cost, land)
+    floor = df["floor_area_m2"]
+    return _objective_of(sc, output, cost, land, float(floor.sum()), float((df["jobs_per_m2"] * floor).sum()),
+                         {name: _metric_total(df, name) for name in ob.weights if name not in WEIGHT_UNITS})
+
+
+def _objective_of(sc: Scenario, output: float, cost: float, land: float, floor: float = np.nan,
+                  jobs: float = np.nan, metrics: dict[str, float] | None = None) -> float:
+    """The objective from a plan's totals: output and cost (discounted with phases), developed land, and for a
+    weighted objective the floor, jobs and the totals of the metrics its weights name."""
+    ob = sc.objective
     if ob.kind == "output_per_land":
-        land = float(df["area_m2"].sum())
         return (output - ob.cost_weight * cost) / land if land > 0 else 0.0
     if ob.kind != "weighted":
         return output - ob.cost_weight * cost
-    floor = df["floor_area_m2"]
-    kpi = {"output": output, "cost": cost, "floor": float(floor.sum()), "developed_land": float(df["area_m2"].sum()),
-           "jobs": float((df["jobs_per_m2"] * floor).sum())}
+    kpi = {"output": output, "cost": cost, "floor": floor, "developed_land": land, "jobs": jobs}
     total = 0.0
     for name, wt in ob.weights.items():
-        value = kpi[name] if name in kpi else float((df[f"{name}_per_m2"] * df["usable_share"] * floor).sum())
+        value = kpi[name] if name in kpi else (metrics or {})[name]
         total += wt * value
     return total
 
 
+def _metric_total(df: pd.DataFrame, metric: str) -> float:
+    """A metric's plan total on usable floor, as metric rules, the objective's floors and weights count it."""
+    return float((df[f"{metric}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum())
+
+
+@dataclass(frozen=True)
+class PlanTotals:
+    """What the checker needs of a plan (or of one parcel chunk of it, `restrict_parcels`) to judge every rule.
+
+    `violations` are the per-parcel rules' messages (identities, zoning, sub-area admission, access, pair table,
+    density, must_develop, existing uses), in rule-family order; `n_parcel_rules` how many per-parcel rule families
+    were checked (a property of the scenario, not of the parcels: the same in every chunk). Everything else is an
+    additive total over the plan's rows, judged by `verdict` against the rules that couple parcels: the totals of
+    disjoint chunks add up (`combine`, `+`) to those of the whole plan. Plain floats and dicts, so small and
+    picklable.
+
+    Phases and neighbour rules are not additive over parcels: the totals of such a scenario carry those rules'
+    messages and counts and the objective's discounted output and cost and synergy, judged as a whole plan only;
+    combining them raises ValueError (`whole_plan_only` says why).
+    """
+
+    violations: list[str] = field(default_factory=list)
+    n_parcel_rules: int = 0
+    malformed: bool = False  # the plan lacks columns: `violations` says which, nothing else was checked
+    floor_by_industry: dict[str, float] = field(default_factory=dict)  # every industry of the scenario
+    sites_by_industry: dict[str, int] = field(default_factory=dict)
+    pair_cost_by_industry: dict[str, float] = field(default_factory=dict)
+    total_floor: float = 0.0  # m²
+    total_cost: float = 0.0  # development cost, yuan (the total budget's)
+    total_output: float = 0.0  # output, yuan a year (undiscounted: the objective's floor)
+    developed_land: float = 0.0  # Σ area_m2 of the developed parcels (of the plan's rows)
+    jobs: float = 0.0
+    metric_rule_totals: tuple[float, ...] = ()  # one per sc.rules.metric_rules, as that rule counts it
+    metric_totals: dict[str, float] = field(default_factory=dict)  # objective.metric_min's and weights' metrics
+    floor_by_subarea: dict = field(default_factory=dict)
+    floor_by_subarea_industry: dict = field(default_factory=dict)  # (subarea, industry) -> m²
+    # not additive over parcel chunks (phases, neighbour rules): a whole plan's only
+    whole_plan_only: str = ""  # why these totals cannot be combined, "" when they can
+    objective_output: float = 0.0  # the objective's output and cost: discounted with phases, else the totals'
+    objective_cost: float = 0.0
+    phase_violations: list[str] = field(default_factory=list)
+    n_phase_rules: int = 0
+    neighbour_violations: list[str] = field(default_factory=list)
+    n_neighbour_rules: int = 0
+    objective_synergy: float = 0.0  # what synergy adds to the objective (neighbour rules only)
+
+    def __add__(self, other: PlanTotals) -> PlanTotals:
+        if not isinstance(other, PlanTotals):
+            return NotImplemented
+        return combine([self, other])
+
+    def __radd__(self, other) -> PlanTotals:  # sum(totals_list)
+        if isinstance(other, int) and other == 0:
+            return self
+        return NotImplemented
+
+
+def _add_dicts(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out[key] + value if key in out else value
+    return out
+
+
+def combine(totals_list) -> PlanTotals:
+    """The totals of disjoint parcel chunks of one plan added up: per-parcel messages concatenated in chunk order,
+    the per-parcel rule count once, every total summed. One element is returned as it is. Raises ValueError for
+    the totals of a scenario with phases or neighbour rules, or of chunks checking different numbers of rules."""
+    items = list(totals_list)
+    if not items:
+        raise ValueError("no plan totals to combine")
+    if len(items) == 1:
+        return items[0]
+    for t in items:
+        if t.whole_plan_only:
+            raise ValueError(f"{t.whole_plan_only} cannot be checked in parcel chunks")
+    if len({t.n_parcel_rules for t in items if not t.malformed}) > 1:
+        raise ValueError("the chunks' totals check different per-parcel rules: not chunks of one scenario")
+    if any(t.malformed for t in items):  # as for a whole plan: the missing columns only, once
+        msgs = list(dict.fromkeys(m for t in items if t.malformed for m in t.violations))
+        return PlanTotals(violations=msgs, malformed=True)
+    if len({len(t.metric_rule_totals) for t in items}) > 1:
+        raise ValueError("the chunks' totals check different metric rules: not chunks of one scenario")
+    first, out = items[0], {}
+    for name in ("floor_by_industry", "sites_by_industry", "pair_cost_by_industry", "metric_totals",
+                 "floor_by_subarea", "floor_by_subarea_industry"):
+        acc = getattr(first, name)
+        for t in items[1:]:
+            acc = _add_dicts(acc, getattr(t, name))
+        out[name] = acc
+    for name in ("total_floor", "total_cost", "total_output", "developed_land", "jobs", "objective_output",
+                 "objective_cost"):
+        acc = getattr(first, name)
+        for t in items[1:]:
+            acc = acc + getattr(t, name)
+        out[name] = acc
+    rule_totals_ = list(first.metric_rule_totals)
+    for t in items[1:]:
+        rule_totals_ = [a + b for a, b in zip(rule_totals_, t.metric_rule_totals, strict=True)]
+    return PlanTotals(violations=[m for t in items for m in t.violations], n_parcel_rules=first.n_parcel_rules,
+                      metric_rule_totals=tuple(rule_totals_), **out)
+
+
 def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None) -> CheckReport:
     """Check a plan (columns parcel_id, industry_id, floor_area_m2) against every rule of the scenario."""
+    return verdict(sc, rule_totals(sc, plan), objective)
+
+
+def rule_totals(sc: Scenario, plan: pd.DataFrame) -> PlanTotals:
+    """Check the per-parcel rules of a plan (or of one parcel chunk: `sc` restricted to the chunk's parcels, `plan`
+    its rows) and sum what the rules coupling parcels and the objective need (`PlanTotals`)."""
     v: list[str] = []
     n_rules = 0
     need = {"parcel_id", "industry_id", "floor_area_m2"}
     if not need <= set(plan.columns):
-        return CheckReport(False, [f"plan lacks columns {sorted(need - set(plan.columns))}"])
+        return PlanTotals(violations=[f"plan lacks columns {sorted(need - set(plan.columns))}"], malformed=True)
     df = plan_values(sc, plan)
     floor = df["floor_area_m2"].to_numpy(float)
 
@@ -200,60 +321,111 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
         n_rules += 1
         v += _existing_violations(sc, df)
 
-    # per-industry totals
+    # the additive totals of the coupled rules and the objective
     ind = sc.industries.set_index("industry_id")
     by_k = df.groupby("industry_id").agg(floor=("floor_area_m2", "sum"), sites=("parcel_id", "count"),
                                          pair_cost=("cost_yuan", "sum"))
     by_k = by_k.reindex(ind.index, fill_value=0.0)
-    total_floor = float(floor.sum())
+    ob = sc.objective
+    metrics = list(ob.metric_min)
+    if ob.kind == "weighted":
+        metrics += [name for name in ob.weights if name not in WEIGHT_UNITS and name not in metrics]
+    metric_rule_totals = []
+    for rule in sc.rules.metric_rules:
+        rate = df[f"{rule.metric}_per_m2"] * df["usable_share"]
+        if rule.industries:
+            rate = rate.where(df["industry_id"].isin(rule.industries), 0.0)
+        metric_rule_totals.append(float((rate * df["floor_area_m2"]).sum()))
+    output, cost = float(df["output_yuan"].sum()), float(df["cost_total_yuan"].sum())
+    land = float(df["area_m2"].sum())
+    totals = dict(
+        violations=v, n_parcel_rules=n_rules,
+        floor_by_industry={k: float(x) for k, x in by_k["floor"].items()},
+        sites_by_industry={k: int(x) for k, x in by_k["sites"].items()},
+        pair_cost_by_industry={k: float(x) for k, x in by_k["pair_cost"].items()},
+        total_floor=float(floor.sum()), total_cost=cost, total_output=output, developed_land=land,
+        jobs=float((df["jobs_per_m2"] * df["floor_area_m2"]).sum()),
+        metric_rule_totals=tuple(metric_rule_totals),
+        metric_totals={m: _metric_total(df, m) for m in metrics},
+        floor_by_subarea={s: float(x) for s, x in df.groupby("subarea")["floor_area_m2"].sum().items()},
+        floor_by_subarea_industry={key: float(x) for key, x in
+                                   df.groupby(["subarea", "industry_id"])["floor_area_m2"].sum().items()},
+        objective_output=output, objective_cost=cost,
+    )
+    why = []
+    if sc.phases:
+        from optimizer.solution.check_phases import discounted, phase_violations
+
+        why.append("phases")
+        totals["phase_violations"], totals["n_phase_rules"] = phase_violations(sc, df)
+        totals["objective_output"], totals["objective_cost"] = discounted(sc, df)
+    if sc.neighbours is not None:  # separation, clusters and the synergy term (check_neighbours)
+        from optimizer.solution.check_neighbours import neighbour_violations, objective_synergy
+
+        why.append("neighbour rules")
+        totals["neighbour_violations"], totals["n_neighbour_rules"] = neighbour_violations(sc, df)
+        totals["objective_synergy"] = objective_synergy(sc, df, land)
+    return PlanTotals(whole_plan_only=f"a scenario with {' and '.join(why)}" if why else "", **totals)
+
+
+def verdict(sc: Scenario, totals: PlanTotals, objective: float | None = None) -> CheckReport:
+    """Judge a plan's totals (`rule_totals` of the whole plan, or `combine` of its parcel chunks' totals) against
+    the rules coupling parcels, recompute the objective from them and compare it with the solver's."""
+    if totals.malformed:
+        return CheckReport(False, list(totals.violations))
+    v = list(totals.violations)
+    n_rules = totals.n_parcel_rules
+
+    # per-industry totals
+    ind = sc.industries.set_index("industry_id")
+    total_floor = totals.total_floor
     for k, r in ind.iterrows():
-        got = by_k.loc[k]
+        floor_k = totals.floor_by_industry.get(k, 0.0)
+        sites_k = totals.sites_by_industry.get(k, 0)
         if np.isfinite(r.min_floor_total_m2):
             n_rules += 1
-            if got.floor < r.min_floor_total_m2 - _tol(r.min_floor_total_m2):
-                v.append(f"{k}: total floor {got.floor:,.0f} m² below its demand floor {r.min_floor_total_m2:,.0f} m²")
+            if floor_k < r.min_floor_total_m2 - _tol(r.min_floor_total_m2):
+                v.append(f"{k}: total floor {floor_k:,.0f} m² below its demand floor {r.min_floor_total_m2:,.0f} m²")
         if np.isfinite(r.max_floor_total_m2):
             n_rules += 1
-            if got.floor > r.max_floor_total_m2 + _tol(r.max_floor_total_m2):
-                v.append(f"{k}: total floor {got.floor:,.0f} m² above its demand cap {r.max_floor_total_m2:,.0f} m²")
+            if floor_k > r.max_floor_total_m2 + _tol(r.max_floor_total_m2):
+                v.append(f"{k}: total floor {floor_k:,.0f} m² above its demand cap {r.max_floor_total_m2:,.0f} m²")
         if np.isfinite(r.min_share):
             n_rules += 1
-            if got.floor < r.min_share * total_floor - _tol(total_floor):
-                v.append(f"{k}: share of all floor {got.floor / max(total_floor, 1e-12):.4%} below {r.min_share:.4%}")
+            if floor_k < r.min_share * total_floor - _tol(total_floor):
+                v.append(f"{k}: share of all floor {floor_k / max(total_floor, 1e-12):.4%} below {r.min_share:.4%}")
         if np.isfinite(r.max_share):
             n_rules += 1
-            if got.floor > r.max_share * total_floor + _tol(total_floor):
-                v.append(f"{k}: share of all floor {got.floor / max(total_floor, 1e-12):.4%} above {r.max_share:.4%}")
+            if floor_k > r.max_share * total_floor + _tol(total_floor):
+                v.append(f"{k}: share of all floor {floor_k / max(total_floor, 1e-12):.4%} above {r.max_share:.4%}")
         if np.isfinite(r.min_sites):
             n_rules += 1
-            if got.sites < r.min_sites:
-                v.append(f"{k}: {int(got.sites)} sites, fewer than the required {int(r.min_sites)}")
+            if sites_k < r.min_sites:
+                v.append(f"{k}: {int(sites_k)} sites, fewer than the required {int(r.min_sites)}")
         if np.isfinite(r.max_sites):
             n_rules += 1
-            if got.sites > r.max_sites:
-                v.append(f"{k}: {int(got.sites)} sites, more than the allowed {int(r.max_sites)}")
+            if sites_k > r.max_sites:
+                v.append(f"{k}: {int(sites_k)} sites, more than the allowed {int(r.max_sites)}")
 
     # budgets
     B = sc.rules.total_budget_yuan
     if np.isfinite(B):
         n_rules += 1
-        spent = float(df["cost_total_yuan"].sum())
+        spent = totals.total_cost
         if spent > B * (1 + REL_TOL) + 1e-6:
             v.append(f"development cost {spent:,.0f} yuan exceeds the total budget {B:,.0f} yuan")
     for k, cap_k in sc.rules.industry_budget_yuan.items():
         n_rules += 1
-        spent = float(by_k.loc[k].pair_cost)
+        spent = float(totals.pair_cost_by_industry.get(k, 0.0))
         if spent > cap_k * (1 + REL_TOL) + 1e-6:
             v.append(f"{k}: pair costs {spent:,.6g} exceed its budget {cap_k:,.6g}")
 
     # sub-area mix
-    sub_floor = df.groupby("subarea")["floor_area_m2"].sum()
-    sub_k_floor = df.groupby(["subarea", "industry_id"])["floor_area_m2"].sum()
     for rule in sc.rules.subarea_mix:
         n_rules += 1
-        tot = float(sub_floor.get(rule.subarea, 0.0))
+        tot = float(totals.floor_by_subarea.get(rule.subarea, 0.0))
         if rule.industry:
-            own = float(sub_k_floor.get((rule.subarea, rule.industry), 0.0))
+            own = float(totals.floor_by_subarea_industry.get((rule.subarea, rule.industry), 0.0))
         else:
             own = tot
         what = rule.industry or "all industries"
@@ -269,12 +441,8 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
             v.append(f"sub-area {rule.subarea}: {what} has {own:,.0f} m² of floor, above {rule.max_floor_m2:,.0f} m²")
 
     # metric totals
-    for rule in sc.rules.metric_rules:
+    for rule, total in zip(sc.rules.metric_rules, totals.metric_rule_totals, strict=True):
         n_rules += 1
-        rate = df[f"{rule.metric}_per_m2"] * df["usable_share"]
-        if rule.industries:
-            rate = rate.where(df["industry_id"].isin(rule.industries), 0.0)
-        total = float((rate * df["floor_area_m2"]).sum())
         if np.isfinite(rule.min) and total < rule.min * (1 - REL_TOL) - 1e-9:
             v.append(f"total {rule.metric} {total:,.6g} below the required {rule.min:,.6g}")
         if np.isfinite(rule.max) and total > rule.max * (1 + REL_TOL) + 1e-9:
@@ -282,10 +450,9 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
 
     # the objective's floors
     ob = sc.objective
-    floors = [("output", float(df["output_yuan"].sum()), ob.min_total_output_yuan, "yuan"),
-              ("jobs", float((df["jobs_per_m2"] * df["floor_area_m2"]).sum()), ob.min_jobs, "jobs")]
-    floors += [(m, float((df[f"{m}_per_m2"] * df["usable_share"] * df["floor_area_m2"]).sum()), least, m)
-               for m, least in ob.metric_min.items()]
+    floors = [("output", totals.total_output, ob.min_total_output_yuan, "yuan"),
+              ("jobs", totals.jobs, ob.min_jobs, "jobs")]
+    floors += [(m, totals.metric_totals[m], least, m) for m, least in ob.metric_min.items()]
     for name, total, least, unit in floors:
         if np.isfinite(least):
             n_rules += 1
@@ -293,20 +460,15 @@ def check_plan(sc: Scenario, plan: pd.DataFrame, objective: float | None = None)
                 v.append(f"total {name} {total:,.6g} {unit} is below the objective's floor {least:,.6g} {unit}")
 
     if sc.phases:
-        from optimizer.solution.check_phases import phase_violations
+        v += totals.phase_violations
+        n_rules += totals.n_phase_rules
 
-        more, n_more = phase_violations(sc, df)
-        v += more
-        n_rules += n_more
-
-    recomputed = objective_value(sc, df)
+    recomputed = _objective_of(sc, totals.objective_output, totals.objective_cost, totals.developed_land,
+                               total_floor, totals.jobs, totals.metric_totals)
     if sc.neighbours is not None:  # separation, clusters and the synergy term (check_neighbours)
-        from optimizer.solution.check_neighbours import neighbour_violations, objective_synergy
-
-        more, n_more = neighbour_violations(sc, df)
-        v += more
-        n_rules += n_more
-        recomputed += objective_synergy(sc, df, float(df["area_m2"].sum()))
+        v += totals.neighbour_violations
+        n_rules += totals.n_neighbour_rules
+        recomputed += totals.objective_synergy
     if not np.isfinite(recomputed):
         v.append(f"the plan's objective is not a finite number ({recomputed})")
     if objective is not None and not np.isfinite(objective):
