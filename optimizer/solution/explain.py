@@ -7,7 +7,7 @@ rule with a penalised slack (an elastic model), minimises the total slack, and n
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,97 +19,152 @@ from optimizer.model.eligibility import PairSet
 
 def precheck(sc: Scenario, pairs: PairSet) -> list[str]:
     """Conflicts that need no solver. Returns plain sentences; empty if none found."""
-    out: list[str] = []
+    return merged_precheck(sc, [parcel_conflicts(sc, pairs)], capacities(sc, pairs))
+
+
+@dataclass
+class Capacity:
+    """What the eligible pairs of some parcels can hold, per rule, in sums that add over disjoint parcel sets
+    (a scenario's parcel chunks, optimizer.solvers.chunked): `a + b` is the capacity of both."""
+
+    floor_k: np.ndarray  # per industry: floor at the FAR caps of its eligible pairs
+    sites_k: np.ndarray  # per industry: eligible parcels
+    least_k: list  # per industry: its min_sites smallest least floors (empty where no site minimum) ...
+    least_n: np.ndarray  # ... and how many that is at most (min_sites, or 0)
+    best_floor: float  # Σ over parcels of the largest floor any pair allows
+    subarea_k: np.ndarray  # per sub-area mix rule: what its eligible parcels hold (nan: no floor minimum)
+    metric_best: np.ndarray  # per metric rule: the most its metric can reach
+    locked_least_k: np.ndarray  # per industry: least floor its locked parcels keep
+    locked_sites_k: np.ndarray  # per industry: locked parcels keeping it
+    locked_names_k: list  # per industry: the first five such parcels, as "id (lock = ...)"
+
+    def __add__(self, o: Capacity) -> Capacity:
+        return Capacity(self.floor_k + o.floor_k, self.sites_k + o.sites_k,
+                        [np.sort(np.r_[a, b])[:n] for a, b, n in zip(self.least_k, o.least_k, self.least_n,
+                                                                        strict=True)], self.least_n,
+                        self.best_floor + o.best_floor, self.subarea_k + o.subarea_k, self.metric_best + o.metric_best,
+                        self.locked_least_k + o.locked_least_k, self.locked_sites_k + o.locked_sites_k,
+                        [(a + b)[:5] for a, b in zip(self.locked_names_k, o.locked_names_k, strict=True)])
+
+
+def capacities(sc: Scenario, pairs: PairSet) -> Capacity:
+    """The capacities `precheck` compares with the rules, for the scenario's parcels."""
     par, ind = sc.parcels, sc.industries
-    kid = ind["industry_id"].to_numpy()
-    has_pair = np.zeros(sc.n_parcels, bool)
-    has_pair[pairs.parcel] = True
-    must = par["must_develop"].to_numpy(bool)
-    for i in np.flatnonzero(must & ~has_pair)[:10]:
-        out.append(f"parcel {par['parcel_id'].iloc[i]} must be developed, but no industry may locate there "
-                   f"(zone {par['zone'].iloc[i]}, sub-area {par['subarea'].iloc[i]}; zoning, access, admission "
-                   "and size rules exclude every industry)")
-    cap_k = np.bincount(pairs.industry, weights=pairs.hi_m2, minlength=sc.n_industries)
-    n_sites_k = np.bincount(pairs.industry, minlength=sc.n_industries)
-    for k in range(sc.n_industries):
-        need = ind["min_floor_total_m2"].iloc[k]
-        if np.isfinite(need) and need > cap_k[k] * (1 + 1e-9):
-            out.append(f"demand floor of {kid[k]} ({need:,.0f} m²) is above what its eligible parcels can hold "
-                       f"({cap_k[k]:,.0f} m² on {n_sites_k[k]} parcels at their FAR caps)")
-        ms = ind["min_sites"].iloc[k]
-        if np.isfinite(ms) and ms > n_sites_k[k]:
-            out.append(f"{kid[k]} needs at least {int(ms)} sites but only {n_sites_k[k]} parcels are eligible")
-        hi_tot = ind["max_floor_total_m2"].iloc[k]
-        lo_min = pairs.lo_m2[pairs.industry == k]
-        if np.isfinite(hi_tot) and len(lo_min) and np.isfinite(ms) and ms > 0:
-            least = np.sort(lo_min)[: int(ms)].sum()
-            if least > hi_tot * (1 + 1e-9):
-                out.append(f"{kid[k]}: {int(ms)} sites need at least {least:,.0f} m² of floor, above its demand cap "
-                           f"{hi_tot:,.0f} m²")
-    # all demand floors together against the best capacity per parcel
+    K = sc.n_industries
+    floor_k = np.bincount(pairs.industry, weights=pairs.hi_m2, minlength=K)
+    sites_k = np.bincount(pairs.industry, minlength=K)
+    ms = ind["min_sites"].to_numpy(float)
+    least_n = np.where(np.isfinite(ind["max_floor_total_m2"].to_numpy(float)) & np.isfinite(ms) & (ms > 0),
+                       np.nan_to_num(ms), 0).astype(np.int64)
+    least_k = [np.sort(pairs.lo_m2[pairs.industry == k])[:least_n[k]] for k in range(K)]
     best_cap = np.zeros(sc.n_parcels)
     np.maximum.at(best_cap, pairs.parcel, pairs.hi_m2)
-    total_need = np.nansum(ind["min_floor_total_m2"].to_numpy(float))
-    if total_need > best_cap.sum() * (1 + 1e-9):
-        out.append(f"the demand floors add up to {total_need:,.0f} m², more than all parcels can hold "
-                   f"({best_cap.sum():,.0f} m²)")
-    shares = np.nansum(ind["min_share"].to_numpy(float))
-    if shares > 1 + 1e-9:
-        out.append(f"the industries' minimum shares of total floor add up to {shares:.1%}, above 100%")
     sub = par["subarea"].to_numpy(str)[pairs.parcel]
     kidx = sc.industry_index()
-    for rule in sc.rules.subarea_mix:
+    subarea_k = np.full(len(sc.rules.subarea_mix), np.nan)
+    for i, rule in enumerate(sc.rules.subarea_mix):
         if np.isfinite(rule.min_floor_m2):
             sel = sub == rule.subarea
             if rule.industry:
                 sel &= pairs.industry == kidx[rule.industry]
-                cap = pairs.hi_m2[sel].sum()
+                subarea_k[i] = pairs.hi_m2[sel].sum()
             else:
                 best_s = np.zeros(sc.n_parcels)
                 np.maximum.at(best_s, pairs.parcel[sel], pairs.hi_m2[sel])
-                cap = best_s.sum()
-            if rule.min_floor_m2 > cap * (1 + 1e-9):
-                out.append(f"sub-area {rule.subarea} must hold at least {rule.min_floor_m2:,.0f} m² of "
-                           f"{rule.industry or 'floor'}, but its eligible parcels hold at most {cap:,.0f} m²")
-    for rule in sc.rules.metric_rules:
+                subarea_k[i] = best_s.sum()
+    metric_best = np.zeros(len(sc.rules.metric_rules))
+    for i, rule in enumerate(sc.rules.metric_rules):
         if np.isfinite(rule.min):
             from optimizer.model.build import _metric_rates
 
             rate = _metric_rates(sc, rule.metric, rule.industries)[pairs.industry]
             best = np.zeros(sc.n_parcels)
             np.maximum.at(best, pairs.parcel, rate * pairs.hi_m2)
-            if rule.min > best.sum() * (1 + 1e-9):
-                out.append(f"total {rule.metric} must reach {rule.min:,.6g}, but even every eligible parcel at its "
-                           f"FAR cap gives at most {best.sum():,.6g}")
-    return out + _lock_conflicts(sc, pairs)
+            metric_best[i] = best.sum()
+    locked_least, locked_sites, locked_names = np.zeros(K), np.zeros(K, np.int64), [[] for _ in range(K)]
+    if "lock" in par and (par["lock"] != "").any():
+        pid = par["parcel_id"].to_numpy(str)
+        lock, ex = par["lock"].to_numpy(str), par["existing_industry"].to_numpy(str)
+        locked = (lock != "")[pairs.parcel] & (ex != "")[pairs.parcel]  # the kept pair: a locked parcel's only one
+        for k in np.unique(pairs.industry[locked]):
+            sel = locked & (pairs.industry == k)
+            locked_least[k] = float(pairs.lo_m2[sel].sum())
+            locked_sites[k] = int(sel.sum())
+            locked_names[k] = [f"{pid[p]} (lock = {lock[p]})" for p in pairs.parcel[sel][:5]]
+    return Capacity(floor_k, sites_k, least_k, least_n, float(best_cap.sum()), subarea_k, metric_best, locked_least,
+                    locked_sites, locked_names)
 
 
-def _lock_conflicts(sc: Scenario, pairs: PairSet) -> list[str]:
-    """Locks that contradict other rules: a lock with no existing use to keep, a locked-out empty parcel that
-    must be developed, locked existing uses whose floor or number exceed an industry's demand cap or site cap."""
+def parcel_conflicts(sc: Scenario, pairs: PairSet) -> tuple[list[str], list[str], list[str]]:
+    """The conflicts of single parcels, at most ten of each kind: must-develop parcels no industry may use,
+    lock = industry without an existing use, lock = out on a must-develop parcel."""
     par = sc.parcels
-    if "lock" not in par or not (par["lock"] != "").any():
-        return []
-    out: list[str] = []
-    pid = par["parcel_id"].to_numpy(str)
-    lock, ex = par["lock"].to_numpy(str), par["existing_industry"].to_numpy(str)
-    for i in np.flatnonzero((lock == "industry") & (ex == ""))[:10]:
-        out.append(f"parcel {pid[i]}: lock = industry keeps its existing industry, but it has no existing_industry")
-    for i in np.flatnonzero((lock == "out") & (ex == "") & par["must_develop"].to_numpy(bool))[:10]:
-        out.append(f"parcel {pid[i]}: lock = out keeps it empty, but must_develop = true")
-    locked = (lock != "")[pairs.parcel] & (ex != "")[pairs.parcel]  # the kept pair is a locked parcel's only pair
+    has_pair = np.zeros(sc.n_parcels, bool)
+    has_pair[pairs.parcel] = True
+    must = par["must_develop"].to_numpy(bool)
+    out = [f"parcel {par['parcel_id'].iloc[i]} must be developed, but no industry may locate there "
+           f"(zone {par['zone'].iloc[i]}, sub-area {par['subarea'].iloc[i]}; zoning, access, admission "
+           "and size rules exclude every industry)" for i in np.flatnonzero(must & ~has_pair)[:10]]
+    keep: list[str] = []
+    empty: list[str] = []
+    if "lock" in par and (par["lock"] != "").any():
+        pid = par["parcel_id"].to_numpy(str)
+        lock, ex = par["lock"].to_numpy(str), par["existing_industry"].to_numpy(str)
+        keep = [f"parcel {pid[i]}: lock = industry keeps its existing industry, but it has no existing_industry"
+                for i in np.flatnonzero((lock == "industry") & (ex == ""))[:10]]
+        empty = [f"parcel {pid[i]}: lock = out keeps it empty, but must_develop = true"
+                 for i in np.flatnonzero((lock == "out") & (ex == "") & must)[:10]]
+    return out, keep, empty
+
+
+def merged_precheck(sc: Scenario, parcel_parts: list, cap: Capacity) -> list[str]:
+    """`precheck` from the parts of disjoint parcel sets: each set's `parcel_conflicts` (in parcel order) and the
+    sum of their `capacities`. `sc` supplies the rules and industries (its parcels are not read)."""
     ind = sc.industries
-    for k in np.unique(pairs.industry[locked]):
-        sel = locked & (pairs.industry == k)
-        names = ", ".join(f"{pid[p]} (lock = {lock[p]})" for p in pairs.parcel[sel][:5])
-        more = f" and {sel.sum() - 5} more" if sel.sum() > 5 else ""
-        least, cap = float(pairs.lo_m2[sel].sum()), ind["max_floor_total_m2"].iloc[k]
-        if np.isfinite(cap) and least > cap * (1 + 1e-9):
-            out.append(f"demand cap of {ind['industry_id'].iloc[k]} ({cap:,.0f} m²) is below the existing floor its "
+    kid = ind["industry_id"].to_numpy()
+    out = [msg for part in parcel_parts for msg in part[0]][:10]
+    for k in range(sc.n_industries):
+        need = ind["min_floor_total_m2"].iloc[k]
+        if np.isfinite(need) and need > cap.floor_k[k] * (1 + 1e-9):
+            out.append(f"demand floor of {kid[k]} ({need:,.0f} m²) is above what its eligible parcels can hold "
+                       f"({cap.floor_k[k]:,.0f} m² on {cap.sites_k[k]} parcels at their FAR caps)")
+        ms = ind["min_sites"].iloc[k]
+        if np.isfinite(ms) and ms > cap.sites_k[k]:
+            out.append(f"{kid[k]} needs at least {int(ms)} sites but only {cap.sites_k[k]} parcels are eligible")
+        hi_tot = ind["max_floor_total_m2"].iloc[k]
+        if np.isfinite(hi_tot) and len(cap.least_k[k]) and np.isfinite(ms) and ms > 0:
+            least = cap.least_k[k][: int(ms)].sum()
+            if least > hi_tot * (1 + 1e-9):
+                out.append(f"{kid[k]}: {int(ms)} sites need at least {least:,.0f} m² of floor, above its demand cap "
+                           f"{hi_tot:,.0f} m²")
+    # all demand floors together against the best capacity per parcel
+    total_need = np.nansum(ind["min_floor_total_m2"].to_numpy(float))
+    if total_need > cap.best_floor * (1 + 1e-9):
+        out.append(f"the demand floors add up to {total_need:,.0f} m², more than all parcels can hold "
+                   f"({cap.best_floor:,.0f} m²)")
+    shares = np.nansum(ind["min_share"].to_numpy(float))
+    if shares > 1 + 1e-9:
+        out.append(f"the industries' minimum shares of total floor add up to {shares:.1%}, above 100%")
+    for rule, held in zip(sc.rules.subarea_mix, cap.subarea_k, strict=True):
+        if np.isfinite(rule.min_floor_m2) and rule.min_floor_m2 > held * (1 + 1e-9):
+            out.append(f"sub-area {rule.subarea} must hold at least {rule.min_floor_m2:,.0f} m² of "
+                       f"{rule.industry or 'floor'}, but its eligible parcels hold at most {held:,.0f} m²")
+    for rule, best in zip(sc.rules.metric_rules, cap.metric_best, strict=True):
+        if np.isfinite(rule.min) and rule.min > best * (1 + 1e-9):
+            out.append(f"total {rule.metric} must reach {rule.min:,.6g}, but even every eligible parcel at its "
+                       f"FAR cap gives at most {best:,.6g}")
+    out += [msg for part in parcel_parts for msg in part[1]][:10] + [msg for part in parcel_parts for msg in part[2]][:10]
+    for k in np.flatnonzero(cap.locked_sites_k > 0):
+        names = ", ".join(cap.locked_names_k[k])
+        n_locked = int(cap.locked_sites_k[k])
+        more = f" and {n_locked - 5} more" if n_locked > 5 else ""
+        least, hi = float(cap.locked_least_k[k]), ind["max_floor_total_m2"].iloc[k]
+        if np.isfinite(hi) and least > hi * (1 + 1e-9):
+            out.append(f"demand cap of {ind['industry_id'].iloc[k]} ({hi:,.0f} m²) is below the existing floor its "
                        f"locked parcels keep ({least:,.0f} m²: {names}{more})")
         sites = ind["max_sites"].iloc[k]
-        if np.isfinite(sites) and sel.sum() > sites:
-            out.append(f"{ind['industry_id'].iloc[k]} may have at most {int(sites)} sites, but {int(sel.sum())} "
+        if np.isfinite(sites) and n_locked > sites:
+            out.append(f"{ind['industry_id'].iloc[k]} may have at most {int(sites)} sites, but {n_locked} "
                        f"locked parcels keep it ({names}{more})")
     return out
 
