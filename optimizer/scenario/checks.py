@@ -153,8 +153,12 @@ def check_local_metres(parcels: pd.DataFrame, nodes: pd.DataFrame, parcels_src: 
             row=int(parcels[ROW].iloc[0]), field="x")
 
 
-def check_far(parcels: pd.DataFrame, parcels_src: Source, nodes: pd.DataFrame, nodes_src: Source) -> list[str]:
-    """Parcels far from every node are errors; nodes far from every parcel are warnings (x_m, y_m set)."""
+def check_far(parcels: pd.DataFrame, parcels_src: Source, nodes: pd.DataFrame, nodes_src: Source, *,
+              parcels_far: bool = True, nodes_far: bool = True) -> list[str]:
+    """Parcels far from every node are errors; nodes far from every parcel are warnings (x_m, y_m set).
+
+    `parcels_far`, `nodes_far`: make each of the two checks (chunked loading checks the nodes against the whole
+    parcel file, optimizer.scenario.chunks)."""
     p_xy = parcels[["x_m", "y_m"]].to_numpy(float)
     n_xy = nodes[["x_m", "y_m"]].to_numpy(float)
     lost = ~np.isfinite(n_xy).all(axis=1)
@@ -162,7 +166,7 @@ def check_far(parcels: pd.DataFrame, parcels_src: Source, nodes: pd.DataFrame, n
         i = int(np.argmax(lost))
         raise nodes_src.error("the node lies on the other side of the Earth from the parcels: check its coordinates",
                               row=int(nodes[ROW].iloc[i]), field="x")
-    far, dist, limit = netmod.far_points(p_xy, n_xy, FAR_PARCEL_M)
+    far, dist, limit = netmod.far_points(p_xy, n_xy, FAR_PARCEL_M) if parcels_far else ([], None, None)
     if len(far):
         i = int(far[0])
         raise parcels_src.error(
@@ -170,6 +174,8 @@ def check_far(parcels: pd.DataFrame, parcels_src: Source, nodes: pd.DataFrame, n
             f"{limit / 1000:,.0f} km, the larger of {FAR_PARCEL_M / 1000:.0f} km and the network's extent); "
             f"{len(far)} parcel(s) are that far: check their coordinates and network.crs",
             row=int(parcels[ROW].iloc[i]), field="x")
+    if not nodes_far:
+        return []
     far, dist, limit = netmod.far_points(n_xy, p_xy, FAR_NODE_M)
     absurd = dist > max(FAR_NODE_ERROR_M, limit)
     if absurd.any():

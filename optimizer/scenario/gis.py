@@ -161,27 +161,43 @@ class _Source:
     layer: str | None = None  # the layer's name in a GIS file
 
 
-def read_parcels(path: Path, display: str, spec: str | LayerSpec,
-                 network_crs: str | None = None) -> tuple[pd.DataFrame, tuple | None]:
+def read_parcels(path: Path, display: str, spec: str | LayerSpec, network_crs: str | None = None, *,
+                 records: tuple[int, int] | None = None, csv_rows: pd.DataFrame | None = None,
+                 bounds: dict | None = None) -> tuple[pd.DataFrame, tuple | None]:
     """The parcels table (parcel columns as the loader validates them, `_row`) and WGS84 geometries.
 
     The frame's attrs carry: display, row_kind, fields (parcel column -> the layer's field, for messages),
     notes (warnings), crs (the source CRS's name) and output_crs. `network_crs`: [network] crs, if given.
+
+    A part of the layer (chunked loading, optimizer.scenario.chunks): `records` = (start, stop) reads only those
+    records, 0-based in file order (GeoParquet: the row groups that hold them; other GIS formats: GDAL's
+    skip_features and max_features; GeoJSON and CSV: the whole file, then cut), with `_row` numbered as in the
+    whole file; `csv_rows` gives a CSV's rows already read (with their `_row`). `bounds` (a dict) collects the
+    bounds of the coordinates over calls instead of checking that a projected layer's coordinates do not look like
+    degrees: check_layer_extent(bounds) checks the whole layer once all its parts are read.
     """
     spec = spec if isinstance(spec, LayerSpec) else LayerSpec(path=spec)
     suffix = path.suffix.lower()
+    cut = slice(None) if records is None else slice(*records)
     if suffix in GIS_FORMATS:
-        src = _read_gis(path, display, spec, GIS_FORMATS[suffix])
+        src = _read_gis(path, display, spec, GIS_FORMATS[suffix], records=records)
     elif suffix in (".geojson", ".json"):
         from optimizer.scenario.readers import read_geojson_raw
 
         raw, geoms = read_geojson_raw(path, display)
+        if records is not None:
+            raw, geoms = raw.iloc[cut].reset_index(drop=True), geoms[cut]
         src = _Source(raw, np.array(geoms, dtype=object), None, display, "feature",
                       [c for c in raw.columns if c != "_row"], geographic_default=True)
     else:
         from optimizer.scenario.readers import read_csv_raw
 
-        raw = read_csv_raw(path, display)
+        if csv_rows is not None:
+            raw = csv_rows
+        else:
+            raw = read_csv_raw(path, display)
+            if records is not None:
+                raw = raw.iloc[cut].reset_index(drop=True)
         src = _Source(raw, None, None, display, "row", [c for c in raw.columns if c != "_row"])
     notes: list[str] = []
     frame = _map_columns(src, spec)
@@ -190,7 +206,7 @@ def read_parcels(path: Path, display: str, spec: str | LayerSpec,
         if network_crs == "local_m":
             raise ScenarioError('a parcel layer is read into WGS84 lon/lat, so network.crs must be "EPSG:4326" '
                                 "(network nodes in lon/lat)", file=TOML, field="network.crs")
-        geoms, crs, vertices = _to_wgs84(src, spec, notes)
+        geoms, crs, vertices = _to_wgs84(src, spec, notes, bounds)
         _area(frame, geoms, src, spec, notes, vertices)
         geometry = tuple(geoms)
     elif spec.crs or spec.output_crs:
@@ -234,7 +250,8 @@ def read_source(path: Path, display: str, layer: str | None = None, encoding: st
                         file=display)
 
 
-def _read_gis(path: Path, display: str, spec: LayerSpec, fmt: str, all_fields: bool = False) -> _Source:
+def _read_gis(path: Path, display: str, spec: LayerSpec, fmt: str, all_fields: bool = False,
+              records: tuple[int, int] | None = None) -> _Source:
     from optimizer.scenario.readers import os_reason
 
     try:
@@ -243,7 +260,7 @@ def _read_gis(path: Path, display: str, spec: LayerSpec, fmt: str, all_fields: b
         raise ScenarioError(os_reason(exc), file=display) from None
     if fmt == "GeoParquet":
         _require(display, f"a {fmt} file", "pyarrow", "geopandas", "pyproj")
-        return _read_parquet(path, display, spec, all_fields)
+        return _read_parquet(path, display, spec, all_fields, records)
     _require(display, f"a {fmt} file", "pyogrio", "geopandas", "pyproj")
     import pyogrio
 
@@ -280,16 +297,22 @@ def _read_gis(path: Path, display: str, spec: LayerSpec, fmt: str, all_fields: b
         arrow = True
     except ImportError:
         arrow = False
+    # a part: GDAL seeks to the first feature where the driver can (else it reads past the ones before)
+    part = {} if records is None else {"skip_features": records[0], "max_features": max(records[1] - records[0], 1)}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            gdf = pyogrio.read_dataframe(path, layer=name, columns=wanted, encoding=spec.encoding, use_arrow=arrow)
+            gdf = pyogrio.read_dataframe(path, layer=name, columns=wanted, encoding=spec.encoding, use_arrow=arrow,
+                                         **part)
     except Exception as exc:  # noqa: BLE001
         raise ScenarioError(f"cannot read the layer ({_gdal(exc)})", file=shown) from None
-    return _from_geodataframe(gdf, shown, fields, name)
+    if records is not None and records[1] <= records[0]:
+        gdf = gdf.iloc[:0]
+    return _from_geodataframe(gdf, shown, fields, name, first_row=1 if records is None else records[0] + 1)
 
 
-def _read_parquet(path: Path, display: str, spec: LayerSpec, all_fields: bool = False) -> _Source:
+def _read_parquet(path: Path, display: str, spec: LayerSpec, all_fields: bool = False,
+                  records: tuple[int, int] | None = None) -> _Source:
     import pyarrow.parquet as pq
 
     name = path.name[: -len(path.suffix)]
@@ -312,17 +335,61 @@ def _read_parquet(path: Path, display: str, spec: LayerSpec, all_fields: bool = 
     wanted = fields if all_fields else _fields_to_read(fields, spec, shown)
     import geopandas as gpd
 
+    columns = [*wanted, geo.get("primary_column", "geometry")]
     try:
-        gdf = gpd.read_parquet(path, columns=[*wanted, geo.get("primary_column", "geometry")])
+        if records is None:
+            gdf = gpd.read_parquet(path, columns=columns)
+        else:
+            gdf = _parquet_records(path, columns, *records)
     except Exception as exc:  # noqa: BLE001
         raise ScenarioError(f"cannot read as GeoParquet ({str(exc).splitlines()[0][:200]})", file=shown) from None
-    return _from_geodataframe(gdf, shown, fields, None)
+    return _from_geodataframe(gdf, shown, fields, None, first_row=1 if records is None else records[0] + 1)
 
 
-def _from_geodataframe(gdf, shown: str, fields: list[str], layer: str | None) -> _Source:
+PARQUET_BATCH = 65_536  # rows decoded at a time when a GeoParquet file is read in parts
+
+
+def _parquet_records(path: Path, columns: list[str], start: int, stop: int):
+    """Records [start, stop) of a GeoParquet file as a GeoDataFrame: only the row groups that hold them are read,
+    in batches (the rows of those groups before `start` are decoded and dropped, not kept)."""
+    import io
+
+    import geopandas as gpd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    groups, first, at = [], 0, 0
+    for i in range(pf.num_row_groups):
+        n = pf.metadata.row_group(i).num_rows
+        if at + n > start and at < stop:
+            first = at if not groups else first
+            groups.append(i)
+        at += n
+    kept, at = [], first
+    if groups:
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH, row_groups=groups, columns=columns,
+                                     use_pandas_metadata=False):
+            lo, hi = max(start - at, 0), min(stop - at, batch.num_rows)
+            if hi > lo:
+                kept.append(batch.slice(lo, hi - lo))
+            at += batch.num_rows
+            if at >= stop:
+                break
+    whole = pf.schema_arrow
+    meta = {k: v for k, v in (whole.metadata or {}).items() if k != b"pandas"}  # its index is the whole file's
+    schema = pa.schema([whole.field(c) for c in columns], metadata=meta)
+    table = pa.Table.from_batches(kept, schema=schema) if kept else schema.empty_table()
+    buf = io.BytesIO()  # geopandas decodes the geometries and the CRS from the GeoParquet metadata
+    pq.write_table(table, buf)
+    buf.seek(0)
+    return gpd.read_parquet(buf)
+
+
+def _from_geodataframe(gdf, shown: str, fields: list[str], layer: str | None, first_row: int = 1) -> _Source:
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    frame["_row"] = np.arange(1, len(frame) + 1)
+    frame["_row"] = np.arange(first_row, first_row + len(frame))
     return _Source(frame, geoms, gdf.crs, shown, "feature", fields, layer=layer)
 
 
@@ -440,9 +507,10 @@ def _source_crs(src: _Source, spec: LayerSpec, notes: list[str]):
                         f'"EPSG:4547" }}', file=src.display, field="geometry")
 
 
-def _to_wgs84(src: _Source, spec: LayerSpec, notes: list[str]) -> tuple[np.ndarray, Any, tuple]:
+def _to_wgs84(src: _Source, spec: LayerSpec, notes: list[str],
+              bounds: dict | None = None) -> tuple[np.ndarray, Any, tuple]:
     """WGS84 geometries (every vertex transformed in one call), the source CRS, and the WGS84 vertices with the
-    feature of each (for the areas)."""
+    feature of each (for the areas). `bounds`: see read_parcels."""
     import shapely
 
     geoms = src.geoms
@@ -462,11 +530,14 @@ def _to_wgs84(src: _Source, spec: LayerSpec, notes: list[str]) -> tuple[np.ndarr
                                 f"({crsmod.crs_label(crs)}): for metres declare the projected CRS, e.g. crs = "
                                 '"EPSG:4547"', file=src.display, row=int(rows[i]), field="geometry",
                                 row_kind=src.row_kind)
-        extent = max(np.ptp(coords[:, 0]), np.ptp(coords[:, 1]))
-        if not geographic and not outside.any() and extent < 360.0 and len(coords) > 4:
-            raise ScenarioError(f"the coordinates look like degrees (all within {extent:.4g} units of each other) "
-                                f"but the CRS is projected ({crsmod.crs_label(crs)}, metres): for lon/lat declare "
-                                'crs = "EPSG:4326" (or "GCJ-02")', file=src.display, field="geometry")
+        lo, hi, n = coords.min(axis=0), coords.max(axis=0), len(coords)
+        if bounds is None:
+            _check_not_degrees(lo, hi, bool(outside.any()), n, crs, src.display)
+        else:  # a part of the layer: the whole layer's bounds are checked by check_layer_extent
+            if bounds:
+                lo, hi, n = np.minimum(lo, bounds["lo"]), np.maximum(hi, bounds["hi"]), n + bounds["n"]
+            bounds.update(lo=lo, hi=hi, n=n, outside=bool(outside.any()) or bounds.get("outside", False), crs=crs,
+                          display=src.display)
         if isinstance(crs, str) and not crsmod.in_china(coords[:, 0], coords[:, 1]).all():
             notes.append(f"{src.display}: some coordinates lie outside China, where GCJ-02 equals WGS84; they are "
                          "kept as they are")
@@ -484,6 +555,23 @@ def _to_wgs84(src: _Source, spec: LayerSpec, notes: list[str]) -> tuple[np.ndarr
         out[has] = shapely.set_coordinates(geoms[has], np.column_stack([lon, lat]))
     at = np.flatnonzero(has)
     return out, crs, (np.column_stack([lon, lat]), at[index])
+
+
+def _check_not_degrees(lo: np.ndarray, hi: np.ndarray, outside: bool, n: int, crs, display: str) -> None:
+    """Coordinates in a projected CRS (n vertices within bounds lo, hi) that look like degrees."""
+    geographic = isinstance(crs, str) or crs.is_geographic
+    extent = max(hi[0] - lo[0], hi[1] - lo[1])
+    if not geographic and not outside and extent < 360.0 and n > 4:
+        raise ScenarioError(f"the coordinates look like degrees (all within {extent:.4g} units of each other) "
+                            f"but the CRS is projected ({crsmod.crs_label(crs)}, metres): for lon/lat declare "
+                            'crs = "EPSG:4326" (or "GCJ-02")', file=display, field="geometry")
+
+
+def check_layer_extent(bounds: dict) -> None:
+    """The check left out of the parts of a layer read with `bounds` (read_parcels), on the whole layer's."""
+    if bounds:
+        _check_not_degrees(bounds["lo"], bounds["hi"], bounds["outside"], bounds["n"], bounds["crs"],
+                           bounds["display"])
 
 
 def _check_types(geoms: np.ndarray, src: _Source, allow_null: bool) -> None:

@@ -49,8 +49,13 @@ TABLE_ROLES = ("parcels", "industries", "compatibility", "pairs", "zones", "node
 LAYER_ROLES = ("subareas", "basemap")  # GeoJSON outlines for maps: checked here, drawn by the report
 
 
-def load_scenario(folder: str | Path) -> Scenario:
-    """Read and validate the scenario folder `folder` (holding scenario.toml)."""
+def load_scenario(folder: str | Path, *, part: Any = None) -> Scenario:
+    """Read and validate the scenario folder `folder` (holding scenario.toml).
+
+    `part`: one chunk of the parcel file (optimizer.scenario.chunks). `part.read(role, path, display, cfg,
+    network_crs)` returns (frame, geometry) for a file it reads itself (the chunk's parcel records, the pair rows
+    of its parcels), None for the others; `part.whole` stands for the whole parcel file (build_scenario).
+    """
     folder = Path(folder)
     toml_path = folder / TOML
     try:
@@ -77,10 +82,15 @@ def load_scenario(folder: str | Path) -> Scenario:
             continue
         path, display = paths[role]
         with _named_by(role):
-            if role in LAYER_ROLES:
+            got = None if part is None else part.read(role, path, display, cfg,
+                                                      cfg["network"]["crs"] if "network" in config else None)
+            if got is not None:
+                raw = got[0]
+                geometry = got[1] if role == "parcels" else geometry
+            elif role in LAYER_ROLES:
                 parse_geojson(read_json(path, display), display)
                 continue
-            if role == "parcels" and gis.is_layer(cfg["data"]["parcels"]):  # GIS formats, column map, any CRS
+            elif role == "parcels" and gis.is_layer(cfg["data"]["parcels"]):  # GIS formats, column map, any CRS
                 raw, geometry = gis.read_parcels(path, display, cfg["data"]["parcels"],
                                                  cfg["network"]["crs"] if "network" in config else None)
             elif role == "zones" and zones.is_builtin(cfg["data"]["zones"]):  # a shipped zone table
@@ -100,7 +110,8 @@ def load_scenario(folder: str | Path) -> Scenario:
     with gis.layer_field_names(frames["parcels"].attrs):  # errors name a mapped layer field by its own name
         sc = build_scenario(config, frames, folder=folder, geometry=geometry,
                             subareas_path=paths["subareas"][0] if "subareas" in paths else None,
-                            basemap_path=paths["basemap"][0] if "basemap" in paths else None)
+                            basemap_path=paths["basemap"][0] if "basemap" in paths else None,
+                            whole=None if part is None else part.whole)
     return gis.warnings_in_field_names(sc, frames["parcels"].attrs)
 
 
@@ -122,11 +133,18 @@ def build_scenario(
     geometry: tuple | None = None,
     subareas_path: Path | None = None,
     basemap_path: Path | None = None,
+    whole: Any = None,
 ) -> Scenario:
     """Validate in-memory tables (as read from files, or made by a generator) into a Scenario.
 
     `frames` maps roles (parcels, industries, compatibility, pairs, zones, nodes, edges) to DataFrames whose cells
     may be text or numbers; `config` is the parsed scenario.toml (its [data] table is not needed here).
+
+    `whole` (chunked loading, optimizer.scenario.chunks): the parcels are a chunk of a larger parcel file, and
+    `whole` tells what the whole file holds: `subareas` (rules that name a sub-area are checked against them) and
+    `origin` (lon, lat of the local-metres projection: the whole file's mean; None for local_m). What only the
+    whole file can tell is left out: the zone warnings, and the network's axis-order, degrees-as-metres and
+    nodes-far-from-every-parcel checks.
     """
     cfg = check_config(config)
     for role in ("parcels", "industries"):
@@ -165,14 +183,16 @@ def build_scenario(
             (parcels["zone"], parcels[ROW].to_numpy(), src["parcels"], "zone"),
             (compat["zone"], compat[ROW].to_numpy(), compat_src, compat_field),
         ])
-    notes += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
+    if whole is None:
+        notes += checks.zone_warnings(parcels, src["parcels"], compat, compat_src, compat_field)
     compat = compat[["zone", "industry_id"]].drop_duplicates().reset_index(drop=True)
     pairs = _pairs(prep("pairs"), src["pairs"], parcels, industries) if "pairs" in frames else None
 
-    rules = _rules(cfg, set(industries["industry_id"]), set(parcels["subarea"].unique()), industries)
+    subareas = set(parcels["subarea"].unique()) if whole is None else set(whole.subareas)
+    rules = _rules(cfg, set(industries["industry_id"]), subareas, industries)
     network, access = None, None
     if "nodes" in frames:
-        network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, notes)
+        network, access = _network(cfg, prep("nodes"), prep("edges"), src, parcels, rules, notes, whole=whole)
     else:
         _without_network(cfg, "network" in config, parcels, src["parcels"], rules, notes)
     check_existing(parcels, src["parcels"], industries, compat, rules, access, pairs)
@@ -230,10 +250,11 @@ def _objective(cfg: dict, industries: pd.DataFrame) -> Objective:
 
 
 # --- tables ---------------------------------------------------------------------------------------------------
-def _parcels(raw: pd.DataFrame, src: Source, geometry: tuple | None) -> pd.DataFrame:
+def _parcels(raw: pd.DataFrame, src: Source, geometry: tuple | None, unique: bool = True) -> pd.DataFrame:
+    """`unique`: check that parcel ids are unique (a scan of a parcel file in blocks checks them across blocks)."""
     _not_empty(raw, src, "parcel")
-    parcels = validate_frame(raw, src.display, schema.PARCEL_COLUMNS, row_kind=src.row_kind, unique="parcel_id",
-                             extra_ok=lambda c: c == "geometry")
+    parcels = validate_frame(raw, src.display, schema.PARCEL_COLUMNS, row_kind=src.row_kind,
+                             unique="parcel_id" if unique else None, extra_ok=lambda c: c == "geometry")
     if geometry is not None:
         import shapely
 
@@ -421,8 +442,11 @@ def _without_network(cfg: dict[str, Any], has_table: bool, parcels: pd.DataFrame
 
 
 def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFrame, src: dict[str, Source],
-             parcels: pd.DataFrame, rules: Rules, notes: list[str]) -> tuple[Network, pd.DataFrame]:
-    """Nodes and edges validated, coordinates checked and projected (parcels get x_m, y_m), access times."""
+             parcels: pd.DataFrame, rules: Rules, notes: list[str], whole: Any = None) -> tuple[Network, pd.DataFrame]:
+    """Nodes and edges validated, coordinates checked and projected (parcels get x_m, y_m), access times.
+
+    `whole`: the parcels are a chunk of the file `whole` scanned (build_scenario): its origin is used and the
+    checks that need every parcel are left to it."""
     from optimizer import network as netmod
 
     net = cfg["network"]
@@ -442,17 +466,19 @@ def _network(cfg: dict[str, Any], raw_nodes: pd.DataFrame, raw_edges: pd.DataFra
     if crs == "EPSG:4326":
         checks.check_lonlat(px, py, parcels[ROW].to_numpy(), src["parcels"])
         checks.check_lonlat(nx_, ny_, nodes[ROW].to_numpy(), src["nodes"])
-        checks.check_axis_order(parcels, nodes, src["nodes"])
-        lon0, lat0 = float(np.mean(px)), float(np.mean(py))
+        if whole is None:
+            checks.check_axis_order(parcels, nodes, src["nodes"])
+        lon0, lat0 = (float(np.mean(px)), float(np.mean(py))) if whole is None else whole.origin
         px, py = netmod.to_local_metres(px, py, lon0, lat0)
         nx_, ny_ = netmod.to_local_metres(nx_, ny_, lon0, lat0)
     else:
         checks.check_metres(px, py, parcels[ROW].to_numpy(), src["parcels"], declared=True)
         checks.check_metres(nx_, ny_, nodes[ROW].to_numpy(), src["nodes"], declared=True)
-        checks.check_local_metres(parcels, nodes, src["parcels"])
+        if whole is None:
+            checks.check_local_metres(parcels, nodes, src["parcels"])
     parcels["x_m"], parcels["y_m"] = px, py
     nodes["x_m"], nodes["y_m"] = nx_, ny_
-    notes += checks.check_far(parcels, src["parcels"], nodes, src["nodes"])
+    notes += checks.check_far(parcels, src["parcels"], nodes, src["nodes"], nodes_far=whole is None)
     network = Network(nodes=nodes, edges=edges, crs=crs, access_speed_kmh=net["access_speed_kmh"],
                       access_links=net["access_links"], detour_factor=net["detour_factor"])
     try:

@@ -62,8 +62,10 @@ def read_bytes(path: Path, display: str) -> bytes:
         raise ScenarioError(os_reason(exc), file=display) from None
 
 
-def decode_text(raw: bytes, display: str) -> str:
-    """UTF-8 text (a leading byte-order mark dropped); anything else is a ScenarioError with the line."""
+def decode_text(raw: bytes, display: str, line_offset: int = 0) -> str:
+    """UTF-8 text (a leading byte-order mark dropped); anything else is a ScenarioError with the line.
+
+    `line_offset`: lines of the file before `raw` (a part of a file read in blocks), added to the line reported."""
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -71,11 +73,11 @@ def decode_text(raw: bytes, display: str) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1 + line_offset
         raise ScenarioError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save the file as UTF-8",
                             file=display) from None
     if "\0" in text:
-        line = text.count("\n", 0, text.index("\0")) + 1
+        line = text.count("\n", 0, text.index("\0")) + 1 + line_offset
         raise ScenarioError(f"contains a NUL character (line {line}): not a text file", file=display)
     return text
 
@@ -91,8 +93,11 @@ def read_csv_raw(path: Path, display: str) -> pd.DataFrame:
     return parse_csv(raw, decode_text(raw, display), display)
 
 
-def parse_csv(raw: bytes, text: str, display: str) -> pd.DataFrame:
-    """CSV text -> text cells and `_row` (blank lines count as rows, as in a spreadsheet, and are skipped)."""
+def parse_csv(raw: bytes, text: str, display: str, row_offset: int = 0) -> pd.DataFrame:
+    """CSV text -> text cells and `_row` (blank lines count as rows, as in a spreadsheet, and are skipped).
+
+    `row_offset`: for the header followed by a block of a file's records (a file read in blocks), the records of
+    the file between its header and the block, added to the row numbers of the block's records."""
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     if not text.strip():
@@ -106,6 +111,8 @@ def parse_csv(raw: bytes, text: str, display: str) -> pd.DataFrame:
     n_cols = len(names)
     rows = np.arange(1, len(cells) + 1)
     data = (rows > header_at + 1) & (cells > 0)
+    if row_offset:
+        rows = np.where(rows > header_at + 1, rows + row_offset, rows)
     ragged = data & (cells != n_cols)
     if ragged.any():
         i = int(np.argmax(ragged))
@@ -116,7 +123,7 @@ def parse_csv(raw: bytes, text: str, display: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         raise ScenarioError(f"cannot read as CSV ({str(exc).strip().splitlines()[0]})", file=display) from None
     df.columns = names
-    df[ROW] = rows[data] if len(df) == int(data.sum()) else np.arange(2, len(df) + 2)
+    df[ROW] = rows[data] if len(df) == int(data.sum()) else np.arange(2, len(df) + 2) + row_offset
     return df
 
 
