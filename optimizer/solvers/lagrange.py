@@ -323,8 +323,9 @@ def _over_blocks(P: _Problem, fn, blocks: list[_Block]) -> list:
     return list(_POOLS[threads].map(fn, blocks))
 
 
-def smoothed_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, T: float):
-    """One block's share of the smoothed dual: (smoothed value, exact value, A1·z̄, D·z̄), z̄ the smoothed choice.
+def smoothed_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, T: float, objective: bool = False):
+    """One block's share of the smoothed dual: (smoothed value, exact value, A1·z̄, D·z̄), z̄ the smoothed choice
+    (with `objective`, also c·z̄: the smoothed choice's objective, as a fifth value).
 
     Every max over a parcel's options (none, or a pair at its least or most floor) becomes T·logsumexp. A pair
     at reduced values (rx, rf) is worth rx + rf·lo + max(0, s) at its best floor, s = rf·width; the smooth max
@@ -362,6 +363,8 @@ def smoothed_block(b: _Block, lam: np.ndarray, lam2: np.ndarray, T: float):
     f += b.lo
     f *= w  # expected floor
     az, dz = b.coupled(w, f)
+    if objective:
+        return smooth_val, exact_val, az, dz, float(b.cx @ w + b.cf @ f)
     return smooth_val, exact_val, az, dz
 
 
@@ -429,7 +432,8 @@ def dual_evaluation_budget(P: _Problem, time_limit_s: float) -> int:
 
 def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, deadline: float = np.inf,
                 progress=None, least: float = -np.inf, evaluate=None, resume: DualResult | None = None,
-                ftol_share: float = DUAL_FTOL_SHARE, mu0: np.ndarray | None = None) -> DualResult:
+                ftol_share: float = DUAL_FTOL_SHARE, mu0: np.ndarray | None = None,
+                n_options: float | None = None) -> DualResult:
     """Minimise the dual function over the multipliers by L-BFGS-B on a smoothing that is tightened in steps.
 
     Stops when the last level converges, on the evaluation limits (per level: DUAL_LEVEL_ITERATIONS
@@ -441,6 +445,9 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
     dual value), e.g. a sum over parcel chunks evaluated elsewhere; None evaluates in this process.
 
     `mu0`: start from these multipliers, at the last level's smoothing (e.g. a sample's dual, `sample_dual`).
+
+    `n_options`: Σ log(options + 1) over the parcels, which sets the smoothing's start and end (default: from
+    P.starts and P.n; given when the parcels are elsewhere, optimizer.solvers.chunked).
 
     `resume`: go on from where an earlier run stopped (its last level, last iterate and best bound; `max_evals`
     counts its evaluations too), e.g. with a smaller `ftol_share` (a level stops once an iteration improves the
@@ -473,7 +480,7 @@ def dual_ascent(P: _Problem, target_rel: float, max_evals: int | None = None, de
         best = {"val": exact0, "mu": mu.copy(), "evals": 0}
         if m == 0 or not len(free):
             return DualResult(exact0, mu, 0, "converged", 0)
-        n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum()
+        n_opt = np.log(np.diff(np.r_[P.starts, P.n]) + 1.0).sum() if n_options is None else float(n_options)
         T = max(abs(exact0), 1e-9) * 1e-2 / max(n_opt, 1.0)
         T_final = max(abs(exact0), 1e-9) * target_rel / max(n_opt, 1.0)
         if mu0 is not None:  # a start near the optimum (a sample's dual): the last level at once
