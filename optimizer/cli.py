@@ -68,6 +68,18 @@ def count_arg(text: str) -> int:
     return v
 
 
+def chunk_parcels_arg(text: str) -> int:
+    """--chunk-parcels: a whole number of parcels from 1 to 1,000,000,000."""
+    what = "must be a whole number of parcels from 1 to 1,000,000,000"
+    try:
+        v = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+    if not 1 <= v <= 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return v
+
+
 def percent_arg(text: str) -> float:
     """A percentage from 0 to 100 (--within)."""
     v = _number(text, "must be a percentage from 0 to 100")
@@ -167,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "in the report; its points share as much time again as the solve); `landuse frontier` draws "
                         "other pairs of KPIs")
     p.add_argument("--progress", action="store_true", help="print improving plans while solving")
+    p.add_argument("--chunk-parcels", type=chunk_parcels_arg, default=None, metavar="N",
+                   help="solve in chunks of at most N parcels, each loaded, built and solved on its own (on the Dask "
+                        "workers of --dual-workers or --dual-scheduler, else one after another here), so that the "
+                        "parcels never sit in one process together; writes assignment.csv and summary.json only "
+                        "(see 'Solving in parcel chunks' in docs/scenario-format.md)")
     _solve_args(p)
     dual = p.add_mutually_exclusive_group()
     dual.add_argument("--dual-workers", type=dual_workers_arg, default=0, metavar="N",
@@ -283,6 +300,8 @@ def cmd_solve(args) -> int:
 
     check_input_path(args.scenario)
     protect = protected([args.scenario])
+    if args.chunk_parcels is not None:
+        return _solve_chunked(args, protect)
     check_output_target(args.out, args.force, protect, SOLVE_OUTPUTS)  # refuse before a long solve, not after
     progress = None
     if args.progress:
@@ -348,6 +367,42 @@ def cmd_solve(args) -> int:
             print("  plan_local.geojson, not plan.geojson: the parcels' x/y are local metres with no anchor on "
                   "the Earth, so there is no WGS84 file for GIS")
     return 0 if result.plan is not None else 5
+
+
+def _solve_chunked(args, protect: tuple) -> int:
+    """`landuse solve --chunk-parcels N`: optimizer.chunked."""
+    import contextlib
+
+    from optimizer.chunked import CHUNK_OUTPUTS, solve_chunked, write_chunked
+    from optimizer.errors import BadOption
+    from optimizer.report.write import check_output_target
+
+    asked = [flag for flag, on in (("--alternatives", args.alternatives), ("--frontier", args.frontier),
+                                   ("--progress", args.progress), ("--log", args.log),
+                                   ("--solver cbc", args.solver == "cbc")) if on]
+    if asked:
+        raise BadOption(f"{', '.join(asked)} cannot be used with --chunk-parcels (they need the whole plan, or the "
+                         "whole model, in one process)")
+    check_output_target(args.out, args.force, protect, CHUNK_OUTPUTS)  # refuse before a long solve, not after
+    with contextlib.ExitStack() as stack:
+        run = solve_chunked(args.scenario, args.chunk_parcels, solver=args.solver, time_limit_s=args.time_limit,
+                            mip_gap=args.mip_gap, threads=args.threads, workers=args.dual_workers,
+                            scheduler=args.dual_scheduler, work_limit_s=args.work_limit, stack=stack)
+        stage = write_chunked(run, args.out, force=args.force, protect=protect)
+    print_warnings(run.warnings)
+    r = run.result
+    gap = "-" if not math.isfinite(r.gap) else f"{r.gap:.4%}"
+    print(f"scenario {run.scenario}: {r.status} with {run.solver} over {len(run.ranges)} chunks of at most "
+          f"{args.chunk_parcels:,} parcels ({run.n_parcels:,} parcels, {run.where})  objective {r.objective:,.0f}  "
+          f"bound {r.bound:,.0f}  gap {gap}  solve {run.timings.get('solve_s', 0):.2f} s")
+    if run.check is not None:
+        c = run.check
+        print(f"check: passed ({c.n_checked_rules} rules, from the scenario's data over every chunk)")
+    else:
+        print(r.message)
+    print(f"no plan: the earlier output in {args.out} was left untouched" if stage.kept_previous
+          else f"wrote {args.out}")
+    return 0 if run.has_plan else 5
 
 
 def cmd_validate(args) -> int:
