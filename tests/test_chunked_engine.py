@@ -160,9 +160,8 @@ def test_a_minimising_scenario_gets_a_valid_bound_and_a_checked_plan():
     from dataclasses import replace
 
     sc = synthetic_city("s1k")
-    sc = replace(sc, objective=replace(sc.objective, sense="minimize", kind="weighted",
-                                       weights={"cost": 1.0}, min_jobs=float(sc.industries["jobs_per_m2"].mean()
-                                                                             * 2e6)))
+    sc = replace(sc, objective=replace(sc.objective, sense="minimize", kind="weighted", weights={"cost": 1.0},
+                                       min_total_output_yuan=2e11))  # the least cost of a given output
     best = solve_scenario(sc, solver="highs", time_limit_s=60, mip_gap=0.0)
     assert best.status == "optimal"
     chunks = _chunks(sc, (0.5,))

@@ -9,13 +9,17 @@ are the sums of the chunks' rows (tests/test_chunk_model.py). The coordinator (`
 multipliers, the rules' bounds and a few numbers per chunk and rule:
 
 1. **Bound.** The dual of the coupling rules by the engine's own method (`lagrange.dual_ascent`), each evaluation
-   the sum of the chunks' parts at the same multipliers, added in chunk order (the same numbers on any workers).
-   The chunks' Lagrangian maxima plus λ·b bound the whole scenario.
-2. **Plan.** Each rule's bounds are apportioned among the chunks: a chunk's share is its use of the rule at the
-   dual's smoothed choice plus a part of the rule's slack (in proportion to its pairs, among the chunks that have a
-   column in the rule; whole numbers for rules over whole counts such as sites). The shares of a rule add up to
-   its bounds, so chunk plans that meet their shares meet every rule together. Each chunk solves its own model
-   with its shares (`solvers.solve_bundle`, the engine warm from the multipliers).
+   the sum of the chunks' parts at the same multipliers, added in chunk order (the same numbers on any workers),
+   started from the dual of a sample of every k-th parcel of every chunk on large scenarios. The chunks'
+   Lagrangian maxima plus λ·b bound the whole scenario.
+2. **Plan.** Dantzig-Wolfe's master LP (`Master`) over convex combinations of each chunk's priced choices (its
+   exact choices at the dual's last multipliers, its smoothed choices at the best), with rounds of column
+   generation at the master's own duals, finds a fractional plan that meets every rule where its columns allow.
+   Each rule's bounds are then apportioned among the chunks (`apportion`): a chunk's share is its use of the rule
+   in that plan plus a part of the rule's slack (in proportion to its pairs, among the chunks that have a column
+   in the rule; whole numbers for rules over whole counts such as sites). The shares of a rule add up to its
+   bounds, so chunk plans that meet their shares meet every rule together. Each chunk solves its own model with
+   its shares (`solvers.solve_bundle`, the engine warm from the multipliers).
 3. **Reconciliation.** Each rule's unused share (a ≤ side) or surplus (a ≥ side) is moved to the chunks whose
    share binds, in proportion to their multipliers for it; those chunks solve again from their plan, which still
    meets its new shares, so no chunk's objective falls. Up to RECONCILE_ROUNDS rounds, while the objective rises.
@@ -37,6 +41,7 @@ import scipy.sparse as sp
 
 from optimizer.errors import SolverFailed
 from optimizer.solvers.base import SolveOptions, gap_closed, rel_gap
+from optimizer.solvers.lagrange import DUAL_SAMPLE_MIN_PARCELS, DUAL_SAMPLE_PARCELS, NOMINAL_WORK_PER_S
 
 # shares of the run's work (SolveOptions.work_s, nominal seconds): the dual's evaluation budget, the chunks' first
 # solves and the reconciliation's solves (the master's column generation has a fixed number of rounds)
@@ -47,18 +52,13 @@ RECONCILE_SHARE = 0.2
 DUAL_CEILING = 0.6
 MASTER_CEILING = 0.7
 RECONCILE_ROUNDS = 4
-CHUNK_GAP_SHARE = 0.2  # each chunk's solve stops at this share of the run's gap (the shares cost the rest)
+CHUNK_CEILING = 4.0  # a chunk solve's time limit: at most this many times its nominal seconds of work
+CHUNK_GAP_SHARE = 0.5  # each chunk's solve stops at this share of the run's gap (the shares cost the rest)
 DUAL_TARGET_SHARE = 0.1  # the dual's own target: this share of the MIP gap (the engine's smoothing target)
 MASTER_POINTS = 60  # the master LP's columns: each chunk's priced choice at the last this many multipliers
 MASTER_ROUNDS = 30  # ... and at most this many rounds of column generation (one exact evaluation each) ...
 SHARE_MARGIN = 1e-7  # each share this far (coupling rows' scale: largest coefficient 1) inside its side
 SLACK_TOL = 1e-7  # a share within this (relative to max(1, |share|)) of its use binds
-# the dual's evaluation budget: the engine's nominal speed (pairs + coupling nonzeros per second)
-from optimizer.solvers.lagrange import (  # noqa: E402
-    DUAL_SAMPLE_MIN_PARCELS,
-    DUAL_SAMPLE_PARCELS,
-    NOMINAL_WORK_PER_S,
-)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class ChunkModel:
         self.times["eligibility_s"] = time.perf_counter() - t
         fu, mu = model_units(self.sc, self.pairs) if len(self.pairs) else (1.0, 1.0)
         self.prepared = {"floor_unit": fu, "money_unit": mu, "n_parcels": int(self.sc.n_parcels),
-                "n_pairs": int(len(self.pairs)), "conflicts": parcel_conflicts(self.sc, self.pairs),
+                         "n_pairs": int(len(self.pairs)), "conflicts": parcel_conflicts(self.sc, self.pairs),
                          "capacity": capacities(self.sc, self.pairs)}
         return self.prepared
 
@@ -516,20 +516,31 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
     def chunk_opts(work_share: float, time_share: float) -> SolveOptions:
         # a work limit always: `work_share` of the run's work, split among all chunks (the same plans on a busy
         # machine and on any number of workers); the time limit, a ceiling only, is `time_share` of the time left,
-        # split among the chunks each worker solves in turn
-        each = max(time_share * left(), 0.1) / per_worker_rounds
+        # split among the chunks each worker solves in turn, and at most CHUNK_CEILING times the work (the
+        # engine's last steps can run to their time limit without changing the plan)
         work = work_share * work_s / C
+        each = min(max(time_share * left(), 0.1) / per_worker_rounds, CHUNK_CEILING * work)
+        # one thread per chunk solve unless asked otherwise: the chunks are the parallelism (workers), and HiGHS's
+        # search depends on its thread count, so the plans stay the same on any number of workers
         return replace(opts, time_limit_s=each, work_limit_s=work, mip_gap=CHUNK_GAP_SHARE * opts.mip_gap,
+                       threads=opts.threads or 1,
                        dual_start=dual.mu, dual_workers=0,
                        dual_scheduler=None, warm_start=None, progress=None)
 
     t = time.perf_counter()
     o = chunk_opts(FIRST_SHARE, FIRST_SHARE / (FIRST_SHARE + RECONCILE_SHARE))
     res = gather([c.solve(lo[i], hi[i], solver, o) for i, c in enumerate(chunks)], timeout)
+    short = [i for i, r in enumerate(res) if not r["has_plan"] and r["status"] != "infeasible"]
+    if short:  # out of work before a first plan (not proved impossible): once more, with the reconciliation's too
+        o = chunk_opts(FIRST_SHARE + RECONCILE_SHARE, 1.0)
+        again = gather([chunks[i].solve(lo[i], hi[i], solver, o) for i in short], timeout)
+        for i, r in zip(short, again, strict=True):
+            res[i] = r
     bad = [i for i, r in enumerate(res) if not r["has_plan"]]
     phases.append({"phase": "chunk plans", "stopped_by": "done" if not bad else "no_plan",
                    "chunk_status": [r["status"] for r in res], "chunk_objectives": [r["objective"] for r in res],
                    "chunk_bounds": [r["bound"] for r in res], "chunk_stopped_by": [r["stopped_by"] for r in res],
+                   "chunk_seconds": [round(r["seconds"], 3) for r in res], "solved_again": [i + 1 for i in short],
                    "seconds": round(time.perf_counter() - t, 3)})
     if bad:
         msg = "; ".join(f"chunk {i + 1}: {res[i]['status']} ({res[i]['message']})" for i in bad[:5])
