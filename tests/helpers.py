@@ -7,11 +7,13 @@ assignment, solves the remaining linear programme in the floor areas with scipy.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,20 @@ TINY = REPO / "scenarios" / "tiny"
 # scenarios/tiny by hand: finance 50,000 m² on P1 (FAR 5, its cap 50,000), it 40,000 on P2 (FAR 2) and 15,000 on
 # P4 (FAR 1.5, must develop), factory 60,000 on P3 (FAR 2): 2.5e9 + 1.2e9 + 0.45e9 + 0.6e9 yuan
 TINY_OPTIMUM_YUAN = 4.75e9
+
+
+@contextlib.contextmanager
+def local_dask_cluster(n_workers: int = 2):
+    """A local Dask cluster of `n_workers` single-threaded workers, each a fresh process (as the package starts
+    them); yields the scheduler's address, which tests join as an existing cluster."""
+    from distributed import Client
+
+    from optimizer.solvers import lagrange_dask
+
+    with tempfile.TemporaryDirectory() as folder, lagrange_dask._local_cluster(n_workers, folder) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(n_workers, timeout=60)
+        yield cluster.scheduler_address
 
 
 def examples(n: int) -> int:

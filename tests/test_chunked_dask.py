@@ -5,17 +5,16 @@ scenario."""
 from __future__ import annotations
 
 import contextlib
-import tempfile
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import local_dask_cluster
 
 from optimizer.bench.synthetic import synthetic_city
 from optimizer.chunked import _place
 from optimizer.data import restrict_parcels
 from optimizer.solution.check import check_plan
-from optimizer.solvers import lagrange_dask
 from optimizer.solvers.base import SolveOptions
 from optimizer.solvers.chunked import gather, solve_chunks
 
@@ -24,12 +23,8 @@ pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def scheduler():
-    from distributed import Client
-
-    with tempfile.TemporaryDirectory() as folder, lagrange_dask._local_cluster(2, folder) as cluster, \
-            Client(cluster) as client:
-        client.wait_for_workers(2, timeout=60)
-        yield cluster.scheduler_address
+    with local_dask_cluster(2) as address:
+        yield address
 
 
 def test_chunks_on_two_workers_give_the_in_process_bound_and_plan(scheduler):

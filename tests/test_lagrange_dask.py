@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TINY, TINY_OPTIMUM_YUAN
+from helpers import TINY, TINY_OPTIMUM_YUAN, local_dask_cluster
 
 pytest.importorskip("distributed")
 
@@ -45,12 +44,8 @@ def _city(n: int, neighbours: bool):
 @pytest.fixture(scope="module")
 def scheduler():
     """One local cluster of 2 workers for the module, its address (the tests join it as an existing cluster)."""
-    from distributed import Client
-
-    with tempfile.TemporaryDirectory() as folder, lagrange_dask._local_cluster(2, folder) as cluster, \
-            Client(cluster) as client:
-        client.wait_for_workers(2, timeout=60)
-        yield cluster.scheduler_address
+    with local_dask_cluster(2) as address:
+        yield address
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["plain", "neighbours"])

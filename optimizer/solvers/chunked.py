@@ -43,16 +43,17 @@ from optimizer.errors import SolverFailed
 from optimizer.solvers.base import SolveOptions, gap_closed, rel_gap
 from optimizer.solvers.lagrange import DUAL_SAMPLE_MIN_PARCELS, DUAL_SAMPLE_PARCELS, NOMINAL_WORK_PER_S
 
-# shares of the run's work (SolveOptions.work_s, nominal seconds): the dual's evaluation budget, the chunks' first
-# solves and the reconciliation's solves (the master's column generation has a fixed number of rounds)
+# the run's work (SolveOptions.work_s, nominal seconds): the dual's evaluation budget is this share of it ...
 DUAL_SHARE = 0.4
-FIRST_SHARE = 0.4
-RECONCILE_SHARE = 0.2
+# ... and the work the dual and the master's column generation (a fixed number of rounds) leave goes to the
+# chunks' first solves and to the reconciliation's, in these shares
+FIRST_SHARE = 2 / 3
+RECONCILE_SHARE = 1 / 3
 # ceilings on the clock (shares of the time limit, from the end of loading): the dual's and the master's end
 DUAL_CEILING = 0.6
 MASTER_CEILING = 0.7
 RECONCILE_ROUNDS = 4
-CHUNK_CEILING = 4.0  # a chunk solve's time limit: at most this many times its nominal seconds of work
+CHUNK_CEILING = 8.0  # a chunk solve's time limit: at most this many times its nominal seconds of work (one thread)
 CHUNK_GAP_SHARE = 0.5  # each chunk's solve stops at this share of the run's gap (the shares cost the rest)
 DUAL_TARGET_SHARE = 0.1  # the dual's own target: this share of the MIP gap (the engine's smoothing target)
 MASTER_POINTS = 60  # the master LP's columns: each chunk's priced choice at the last this many multipliers
@@ -469,7 +470,7 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
     target = max(DUAL_TARGET_SHARE * opts.mip_gap, 1e-7)
     deadline = t0 + DUAL_CEILING * limit  # a ceiling: the evaluation budgets decide
     n_parcels = sum(h.n_parcels for h in heads)
-    mu0, where = None, {}
+    mu0, where, spent = None, {}, 0.0  # spent: nominal seconds of the run's work used so far (evaluations)
     if n_parcels >= DUAL_SAMPLE_MIN_PARCELS:
         every = max(n_parcels // DUAL_SAMPLE_PARCELS, 2)
         got = gather([c.sample(every) for c in chunks], timeout)
@@ -482,12 +483,14 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
                          deadline=deadline, evaluate=cs.evaluator(sample=(Ls, Us)),
                          n_options=sum(g["n_options"] for g in got))
         mu0 = ds.mu if ds.stopped_by == "converged" else None
+        spent += ds.evaluations * s_work / NOMINAL_WORK_PER_S
         where = {"sample_parcels": sum(g["parcels"] for g in got), "sample_evaluations": ds.evaluations,
                  "sample_stopped_by": ds.stopped_by}
     budget = max(int(DUAL_SHARE * work_s * NOMINAL_WORK_PER_S / max(work, 1)), 1)
     header = SimpleNamespace(L=L, U=U)
     dual = dual_ascent(header, target, max_evals=budget, deadline=deadline, evaluate=evaluate,
                        n_options=sum(h.n_options for h in heads), mu0=mu0)
+    spent += dual.evaluations * work / NOMINAL_WORK_PER_S
     sign = 1.0 if cs.sense == "maximize" else -1.0
     bound = sign * dual.bound * mu_unit
     phases.append({"phase": "dual over chunks", "stopped_by": dual.stopped_by, "evaluations": dual.evaluations,
@@ -501,6 +504,7 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
     cols = gather([c.columns(lams, smooth) for c in chunks], timeout)
     use, short, done = master_plan(chunks, cols, L, U, dual.mu, MASTER_ROUNDS, t0 + MASTER_CEILING * limit,
                                    timeout)
+    spent += (len(lams) + len(smooth) + done["pricing_rounds"]) * work / NOMINAL_WORK_PER_S
     if np.isfinite(done["bound"]) and done["bound"] < dual.bound:  # the pricing's multipliers prove more
         bound = sign * done["bound"] * mu_unit
     phases.append({"phase": "master LP", "stopped_by": "done" if short <= 1e-9 else "rules_short",
@@ -513,12 +517,16 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
     lo, hi = apportion(L, U, use, weight, whole, natural)
     per_worker_rounds = -(-C // max(int(workers), 1))  # chunks each worker solves one after another
 
+    # the chunks' solves share the work the dual and the master left (counted in evaluations: deterministic), at
+    # least half the run's
+    solve_work = max(work_s - spent, 0.5 * work_s)
+
     def chunk_opts(work_share: float, time_share: float) -> SolveOptions:
-        # a work limit always: `work_share` of the run's work, split among all chunks (the same plans on a busy
+        # a work limit always: `work_share` of the solves' work, split among all chunks (the same plans on a busy
         # machine and on any number of workers); the time limit, a ceiling only, is `time_share` of the time left,
         # split among the chunks each worker solves in turn, and at most CHUNK_CEILING times the work (the
         # engine's last steps can run to their time limit without changing the plan)
-        work = work_share * work_s / C
+        work = work_share * solve_work / C
         each = min(max(time_share * left(), 0.1) / per_worker_rounds, CHUNK_CEILING * work)
         # one thread per chunk solve unless asked otherwise: the chunks are the parallelism (workers), and HiGHS's
         # search depends on its thread count, so the plans stay the same on any number of workers
@@ -528,11 +536,11 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
                        dual_scheduler=None, warm_start=None, progress=None)
 
     t = time.perf_counter()
-    o = chunk_opts(FIRST_SHARE, FIRST_SHARE / (FIRST_SHARE + RECONCILE_SHARE))
+    o = chunk_opts(FIRST_SHARE, FIRST_SHARE)
     res = gather([c.solve(lo[i], hi[i], solver, o) for i, c in enumerate(chunks)], timeout)
     short = [i for i, r in enumerate(res) if not r["has_plan"] and r["status"] != "infeasible"]
     if short:  # out of work before a first plan (not proved impossible): once more, with the reconciliation's too
-        o = chunk_opts(FIRST_SHARE + RECONCILE_SHARE, 1.0)
+        o = chunk_opts(1.0, 1.0)
         again = gather([chunks[i].solve(lo[i], hi[i], solver, o) for i in short], timeout)
         for i, r in zip(short, again, strict=True):
             res[i] = r
