@@ -450,6 +450,7 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
     C = len(chunks)
     t = time.perf_counter()
     cs = build_chunks(chunks)  # loading and building: not timed (each chunk's own data; no limit applies)
+    cs.timeout = timeout  # ... the dual's evaluations are
     t0 = time.perf_counter()  # the solve's clock starts here
 
     def left() -> float:
