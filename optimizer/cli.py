@@ -70,14 +70,7 @@ def count_arg(text: str) -> int:
 
 def chunk_parcels_arg(text: str) -> int:
     """--chunk-parcels: a whole number of parcels from 1 to 1,000,000,000."""
-    what = "must be a whole number of parcels from 1 to 1,000,000,000"
-    try:
-        v = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
-    if not 1 <= v <= 1_000_000_000:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-    return v
+    return _whole_arg(text, 1, "must be a whole number of parcels from 1 to 1,000,000,000", hi=1_000_000_000)
 
 
 def percent_arg(text: str) -> float:
@@ -88,13 +81,13 @@ def percent_arg(text: str) -> float:
     return v
 
 
-def _whole_arg(text: str, lo: int, what: str) -> int:
-    """A whole number in [lo, MAX_THREADS], or an argparse error saying `what` it must be."""
+def _whole_arg(text: str, lo: int, what: str, hi: int = MAX_THREADS) -> int:
+    """A whole number in [lo, hi], or an argparse error saying `what` it must be."""
     try:
         v = int(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
-    if not lo <= v <= MAX_THREADS:
+    if not lo <= v <= hi:
         raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
     return v
 
