@@ -387,7 +387,8 @@ def _solve_chunked(args, protect: tuple) -> int:
     gap = "-" if not math.isfinite(r.gap) else f"{r.gap:.4%}"
     print(f"scenario {run.scenario}: {r.status} with {run.solver} over {len(run.ranges)} chunks of at most "
           f"{args.chunk_parcels:,} parcels ({run.n_parcels:,} parcels, {run.where})  objective {r.objective:,.0f}  "
-          f"bound {r.bound:,.0f}  gap {gap}  solve {run.timings.get('solve_s', 0):.2f} s")
+          f"bound {r.bound:,.0f}  gap {gap}  chunks loaded and built {run.timings.get('build_s', 0):.2f} s  "
+          f"solve {run.timings.get('solve_s', 0):.2f} s")
     if run.check is not None:
         c = run.check
         print(f"check: passed ({c.n_checked_rules} rules, from the scenario's data over every chunk)")

@@ -197,3 +197,20 @@ def test_a_rule_no_parcel_can_move_is_an_infeasible_scenario():
     with pytest.raises(InfeasibleScenario) as exc:
         build_chunks(_chunks(sc, (0.5,)))
     assert any("total jobs" in c and "no eligible parcel" in c for c in exc.value.conflicts)
+
+
+def test_the_master_reaches_the_bound_and_the_plan_the_gap():
+    """The master LP's column generation, priced between its duals and the best multipliers, ends with its value
+    within its share of the gap of the bound (Lagrangian duality: the master's optimum is the dual's minimum), and
+    the chunks' plans, each solved with the work of a run of its own, close the run's gap."""
+    from optimizer.solvers.chunked import MASTER_GAP_SHARE, MASTER_ROUNDS
+
+    sc = synthetic_city("q20000")
+    r = solve_chunks(_chunks(sc, (0.25, 0.5, 0.75)), SolveOptions(time_limit_s=60, mip_gap=1e-3), "auto")
+    master = next(p for p in r.phases if p["phase"] == "master LP")
+    assert master["short"] == 0.0  # its plan meets every rule
+    assert master["pricing_rounds"] < MASTER_ROUNDS
+    assert 0.0 <= master["gap"] <= MASTER_GAP_SHARE * 1e-3
+    plans = next(p for p in r.phases if p["phase"] == "chunk plans")
+    assert all("time_limit" not in s for s in plans["chunk_stopped_by"])
+    assert r.status == "optimal" and r.gap <= 1e-3
