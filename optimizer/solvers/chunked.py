@@ -673,7 +673,8 @@ def master_plan(chunks: list, cols: list, L: np.ndarray, U: np.ndarray, mu: np.n
     use, short, lam, sigma = M.solve()
     done, alpha = 0, MASTER_SMOOTHING
     for _ in range(rounds):
-        if time.perf_counter() >= deadline or (short <= 1e-9 and best - M.value <= tol * abs(best)):
+        if time.perf_counter() >= deadline or (short <= 1e-9 and np.isfinite(best)
+                                               and best - M.value <= tol * abs(best)):
             break
         # multipliers only on the sides a rule has (HiGHS's duals can be a hair off their sign): any such λ gives a
         # valid bound, Σ each chunk's Lagrangian maximum + λ⁺·U − λ⁻·L
@@ -697,7 +698,7 @@ def master_plan(chunks: list, cols: list, L: np.ndarray, U: np.ndarray, mu: np.n
         use, short, lam, sigma = M.solve()
         done += 1
     return use, short, {"columns": len(M.chunk_of), "pricing_rounds": done, "bound": best,
-                        "gap": (best - M.value) / max(abs(best), 1e-300)}
+                        "gap": (best - M.value) / max(abs(best), 1e-300) if np.isfinite(best) else None}
 
 
 def _multipliers(dual, m: int) -> np.ndarray:
