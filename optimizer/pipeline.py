@@ -347,8 +347,9 @@ def finish(sc: Scenario, bundle: ModelBundle, res: SolveResult, timings: dict,
            options: SolveOptions | None = None) -> RunResult:
     """Decode, check and measure a solver answer.
 
-    The checker judges the solver's raw values (floors are not snapped first); a proven bound that a checked
-    plan beats is discarded with a warning, never reported as a gap.
+    The checker judges the solver's values (floors are snapped only where they pass their range by no more than
+    the solver's own tolerance: `solution.plan.snap_floors`); a proven bound that a checked plan beats is
+    discarded with a warning, never reported as a gap.
     """
     phases = tuple(getattr(res, "phases", ()))
     if not res.has_plan:

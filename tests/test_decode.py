@@ -42,3 +42,13 @@ def test_a_floor_within_the_solvers_tolerance_of_its_cap_is_the_cap(solved):
     report = check_plan(sc, plan)
     assert not report.passed
     assert any(str(pid) in v for v in report.violations)
+
+
+def test_snap_floors_moves_only_what_lies_within_the_solvers_tolerance_of_a_bound():
+    from optimizer.solution.plan import snap_floors
+
+    lo, hi = np.full(6, 400.0), np.full(6, 800.0)
+    # with a floor unit of 10⁵ m² the solver's tolerance is 0.1 m² on either bound; with 1 m², 0.0008 m² on 800
+    floor = np.array([800.05, 810.0, 399.95, 390.0, 600.0, 800.0])
+    np.testing.assert_array_equal(snap_floors(floor, lo, hi, 1e5), [800.0, 810.0, 400.0, 390.0, 600.0, 800.0])
+    np.testing.assert_array_equal(snap_floors(floor, lo, hi, 1.0), floor)

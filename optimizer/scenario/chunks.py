@@ -138,7 +138,10 @@ def scan_parcels(folder: str | Path) -> ParcelScan:
     ScenarioError as load_scenario does.
 
     Memory: besides a block of records (and GeoJSON, read whole), about 24 bytes per parcel at the peak (the ids'
-    64-bit hashes, sorted); with a network 24 more (x, y, row) and 40 in the network checks at the end.
+    64-bit hashes, sorted); with a network 24 more (x, y, row) and 40 in the network checks at the end. Measured
+    on a 1,000,000-parcel CSV city with a network (2026-12-03): 195 MB at the traced peak, imports included, and
+    401 MB of resident memory; a chunked run's coordinator peaked at 584 MB there and at 1,429 MB with 3,000,000
+    parcels in 12 chunks.
     """
     folder = Path(folder)
     part = _ScanPart()

@@ -51,8 +51,9 @@ DUAL_SHARE = 0.4
 # rounds. Not divided among the chunks: a chunk's solve is an engine run of its own, whose fixed costs (the dual's
 # polish, the repair's MILP) do not shrink with the chunk. When they shared the work, q1m's chunks of 250,000
 # parcels stopped their polish after 4 of its 28 evaluations, and three of their repairs ran to their time ceilings
-# 0.07–0.52 % from their bounds (the plan 0.27 %); with 2/3 of it each, every chunk reached its gap in 4–6 s
-# (benchmarks/results/chunked-work-2026-12-03/)
+# 0.07–0.52 % from their bounds (the plan 0.27 %); with 2/3 of it each, every chunk reached its gap in 4–14 s
+# (benchmarks/results/chunked-work-2026-12-03/). The cost: a chunk that never reaches its gap runs to its time
+# ceiling (the default work is the time limit) where it used to stop on its work (docs: same options, same plan)
 FIRST_SHARE = 2 / 3
 RECONCILE_SHARE = 1 / 3
 # ceilings on the clock (shares of the time limit, from the end of loading): the dual's and the master's end
@@ -65,8 +66,8 @@ DUAL_TARGET_SHARE = 0.1  # the dual's own target: this share of the MIP gap (the
 MASTER_POINTS = 60  # the master LP's columns: each chunk's priced choice at the last this many multipliers
 MASTER_ROUNDS = 30  # ... and at most this many rounds of column generation (one exact evaluation each) ...
 # ... priced at this convex combination of the best multipliers so far and the master's duals (Wentges's
-# smoothing; q1m in 4 chunks: the master's value 0.54 % below the bound after 30 rounds at its own duals, 0.01 %
-# after 25 at 0.85) ...
+# smoothing; q1m in 4 chunks: the master's value 0.54 % below the bound after 30 rounds at its own duals, 0.02 %
+# after 19 at 0.85 with the stop below) ...
 MASTER_SMOOTHING = 0.85
 MASTER_GAP_SHARE = 0.2  # ... until the master's value is within this share of the MIP gap of the best bound
 SHARE_MARGIN = 1e-7  # each share this far (coupling rows' scale: largest coefficient 1) inside its side
