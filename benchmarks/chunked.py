@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -65,8 +66,14 @@ def _chunked(folder: str, a: dict, workers: int, q) -> None:
                "seconds": round(time.perf_counter() - t0, 2),
                "check": None if run.check is None else run.check.passed, "chunks": len(run.ranges),
                "peak_mb": _peak_mb(), "chunk_stats": run.chunk_stats,
-               "phases": [{k: v for k, v in ph.items() if k not in ("chunk_objectives", "chunk_bounds")}
-                          for ph in r.phases]})
+               "phases": [{k: ([_finite(x) for x in v] if k in ("chunk_objectives", "chunk_bounds") else v)
+                           for k, v in ph.items()} for ph in r.phases]})
+
+
+def _finite(v) -> float | None:
+    """A number for JSON: None where it is not finite (a chunk without a plan or a bound)."""
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def _child(target, *args, limit: float) -> dict:
