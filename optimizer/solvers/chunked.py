@@ -50,10 +50,11 @@ DUAL_SHARE = 0.4
 # ... and each chunk's first solve gets this share of it, each reconciliation round's solve this share over the
 # rounds. Not divided among the chunks: a chunk's solve is an engine run of its own, whose fixed costs (the dual's
 # polish, the repair's MILP) do not shrink with the chunk. When they shared the work, q1m's chunks of 250,000
-# parcels stopped their polish after 4 of its 28 evaluations, and three of their repairs ran to their time ceilings
-# 0.07–0.52 % from their bounds (the plan 0.27 %); with 2/3 of it each, every chunk reached its gap in 4–14 s
-# (benchmarks/results/chunked-work-2026-12-03/). The cost: a chunk that never reaches its gap runs to its time
-# ceiling (the default work is the time limit) where it used to stop on its work (docs: same options, same plan)
+# parcels stopped their polish after 4 evaluations (its budget), and three of their repairs ran to their time ceilings
+# 0.07–0.52 % from their bounds (the plan 0.27 %); with 2/3 of it each (35 polish evaluations), every chunk reached
+# its gap in 4–14 s (benchmarks/results/chunked-work-2026-12-03/). The cost: a chunk that never reaches its gap
+# runs to its time ceiling (the default work is the time limit) where it used to stop on its work (docs: same
+# options, same plan)
 FIRST_SHARE = 2 / 3
 RECONCILE_SHARE = 1 / 3
 # ceilings on the clock (shares of the time limit, from the end of loading): the dual's and the master's end
