@@ -530,9 +530,10 @@ def solve_chunks(chunks: list, opts: SolveOptions, solver: str = "auto", workers
 
     def chunk_opts(work_share: float, time_share: float) -> SolveOptions:
         # a work limit always: `work_share` of the run's work for each chunk (the same plans on a busy machine and
-        # on any number of workers); the time limit, a ceiling only, is `time_share` of the time left, split among
-        # the chunks each worker solves in turn, and at most CHUNK_CEILING times the work (the engine's last steps
-        # can run to their time limit without changing the plan)
+        # on any number of workers while the chunks reach their gap or work first); the time limit, a ceiling, is
+        # `time_share` of the time left, split among the chunks each worker solves in turn, and at most
+        # CHUNK_CEILING times the work. A chunk that reaches neither its gap nor its work before that ceiling has a
+        # plan that depends on the machine's speed and the placement (docs: same options, same plan)
         work = work_share * work_s
         each = min(max(time_share * left(), 0.1) / per_worker_rounds, CHUNK_CEILING * work)
         # one thread per chunk solve unless asked otherwise: the chunks are the parallelism (workers), and HiGHS's
